@@ -1,0 +1,263 @@
+//! The one error type every Aegis front-end reports, with stable codes.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::value::ValType;
+
+/// Result alias used throughout Aegis.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Stable, machine-readable error codes shared by every front-end.
+///
+/// The string form (`ErrorCode::as_str`) is part of the public contract: codes
+/// are added, never renamed. The C API exposes the same list as an enum, Python
+/// as exception classes and Node as the `code` property (`AEGIS_` + upper case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum ErrorCode {
+    /// The bytes are not a valid WebAssembly module or component.
+    InvalidModule = 1,
+    /// An import could not be satisfied when instantiating.
+    LinkError = 2,
+    /// The requested export does not exist or is not a function.
+    ExportNotFound = 3,
+    /// Arguments or results do not match the export's signature.
+    SignatureMismatch = 4,
+    /// The call used up its fuel budget.
+    OutOfFuel = 5,
+    /// The call ran past its wall-clock budget.
+    Timeout = 6,
+    /// The guest tried to grow memory or tables past the limit.
+    MemoryLimitExceeded = 7,
+    /// The guest exhausted its stack.
+    StackOverflow = 8,
+    /// The guest trapped (unreachable, out-of-bounds access, ...).
+    Trap = 9,
+    /// A host function failed, panicked or threw.
+    HostFunction = 10,
+    /// The guest attempted something it was not granted.
+    PermissionDenied = 11,
+    /// A host I/O operation failed (reading a module file, a grant's directory, ...).
+    Io = 12,
+    /// The caller passed an invalid argument (bad value text, bad configuration, ...).
+    InvalidArgument = 13,
+    /// A WASI program called `proc_exit` with a non-zero status.
+    Exit = 14,
+}
+
+impl ErrorCode {
+    /// Every code, in numeric order.
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::InvalidModule,
+        ErrorCode::LinkError,
+        ErrorCode::ExportNotFound,
+        ErrorCode::SignatureMismatch,
+        ErrorCode::OutOfFuel,
+        ErrorCode::Timeout,
+        ErrorCode::MemoryLimitExceeded,
+        ErrorCode::StackOverflow,
+        ErrorCode::Trap,
+        ErrorCode::HostFunction,
+        ErrorCode::PermissionDenied,
+        ErrorCode::Io,
+        ErrorCode::InvalidArgument,
+        ErrorCode::Exit,
+    ];
+
+    /// The stable snake_case name of the code, e.g. `out_of_fuel`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidModule => "invalid_module",
+            ErrorCode::LinkError => "link_error",
+            ErrorCode::ExportNotFound => "export_not_found",
+            ErrorCode::SignatureMismatch => "signature_mismatch",
+            ErrorCode::OutOfFuel => "out_of_fuel",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::MemoryLimitExceeded => "memory_limit_exceeded",
+            ErrorCode::StackOverflow => "stack_overflow",
+            ErrorCode::Trap => "trap",
+            ErrorCode::HostFunction => "host_function",
+            ErrorCode::PermissionDenied => "permission_denied",
+            ErrorCode::Io => "io",
+            ErrorCode::InvalidArgument => "invalid_argument",
+            ErrorCode::Exit => "exit",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything that can go wrong in Aegis, one variant per stable code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The module failed to parse or validate; `message` is the parser's.
+    #[error("invalid module: {message}")]
+    InvalidModule {
+        /// The validator's or parser's message.
+        message: String,
+    },
+    /// An import of the module could not be satisfied.
+    #[error("cannot link import `{module}::{name}`: {reason}")]
+    Link {
+        /// Import module name.
+        module: String,
+        /// Import field name.
+        name: String,
+        /// Why it could not be linked.
+        reason: String,
+    },
+    /// No exported function of that name exists.
+    #[error("export `{name}` not found{}", if .available.is_empty() { String::new() } else { format!(" (exported functions: {})", .available.join(", ")) })]
+    ExportNotFound {
+        /// The name asked for.
+        name: String,
+        /// Names of the functions that are exported, to help the caller.
+        available: Vec<String>,
+    },
+    /// Arguments or results do not match the export's type.
+    #[error("signature mismatch calling `{name}`: expected {expected}, given {given}")]
+    SignatureMismatch {
+        /// The export called.
+        name: String,
+        /// The export's real signature, e.g. `(i32, i32) -> (i32)`.
+        expected: String,
+        /// What the caller supplied.
+        given: String,
+    },
+    /// The call used up its fuel.
+    #[error("out of fuel: consumed {consumed} of {limit} units")]
+    OutOfFuel {
+        /// Fuel consumed by the call.
+        consumed: u64,
+        /// The fuel limit.
+        limit: u64,
+    },
+    /// The call exceeded its wall-clock limit.
+    #[error("timeout: ran for {elapsed:?}, limit {limit:?}")]
+    Timeout {
+        /// Time the call ran before being interrupted.
+        elapsed: Duration,
+        /// The configured limit.
+        limit: Duration,
+    },
+    /// The guest tried to allocate memory or table space beyond its limit.
+    #[error("memory limit exceeded: {resource} would need {requested} bytes, limit {limit}")]
+    MemoryLimitExceeded {
+        /// What was growing: `memory`, `table`, `instances`...
+        resource: &'static str,
+        /// Size the guest asked for (bytes for memories, elements for tables).
+        requested: u64,
+        /// The limit in the same unit.
+        limit: u64,
+    },
+    /// The guest exhausted the wasm stack.
+    #[error("stack overflow: wasm stack exhausted (limit {limit} bytes)")]
+    StackOverflow {
+        /// Configured maximum stack size in bytes.
+        limit: usize,
+    },
+    /// The guest trapped.
+    #[error("trap: {message}{}", if .backtrace.is_empty() { String::new() } else { format!("\nwasm backtrace:\n{}", .backtrace) })]
+    Trap {
+        /// Short stable trap name, e.g. `unreachable`, `memory_out_of_bounds`.
+        code: &'static str,
+        /// Human-readable description.
+        message: String,
+        /// Wasm frames, innermost first, one per line (may be empty).
+        backtrace: String,
+    },
+    /// A host function returned an error or panicked.
+    #[error("host function failed: {message}")]
+    HostFunction {
+        /// The message from the host function (or its panic payload).
+        message: String,
+        /// What the host function attached with `HostError::with_payload`.
+        payload: Option<crate::host::HostPayload>,
+    },
+    /// The guest attempted an operation it was not granted.
+    #[error("permission denied: {message}")]
+    PermissionDenied {
+        /// What was refused.
+        message: String,
+    },
+    /// A host I/O operation failed.
+    #[error("I/O error: {message}")]
+    Io {
+        /// What failed, including the path if any.
+        message: String,
+    },
+    /// The caller supplied an invalid argument.
+    #[error("invalid argument: {message}")]
+    InvalidArgument {
+        /// What was wrong.
+        message: String,
+    },
+    /// A WASI program exited with a non-zero status.
+    #[error("guest exited with status {status}")]
+    Exit {
+        /// The exit status passed to `proc_exit`.
+        status: i32,
+    },
+}
+
+impl Error {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidModule { .. } => ErrorCode::InvalidModule,
+            Error::Link { .. } => ErrorCode::LinkError,
+            Error::ExportNotFound { .. } => ErrorCode::ExportNotFound,
+            Error::SignatureMismatch { .. } => ErrorCode::SignatureMismatch,
+            Error::OutOfFuel { .. } => ErrorCode::OutOfFuel,
+            Error::Timeout { .. } => ErrorCode::Timeout,
+            Error::MemoryLimitExceeded { .. } => ErrorCode::MemoryLimitExceeded,
+            Error::StackOverflow { .. } => ErrorCode::StackOverflow,
+            Error::Trap { .. } => ErrorCode::Trap,
+            Error::HostFunction { .. } => ErrorCode::HostFunction,
+            Error::PermissionDenied { .. } => ErrorCode::PermissionDenied,
+            Error::Io { .. } => ErrorCode::Io,
+            Error::InvalidArgument { .. } => ErrorCode::InvalidArgument,
+            Error::Exit { .. } => ErrorCode::Exit,
+        }
+    }
+
+    /// Whether the error is one of the resource limits firing (fuel, timeout, memory, stack).
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self.code(),
+            ErrorCode::OutOfFuel
+                | ErrorCode::Timeout
+                | ErrorCode::MemoryLimitExceeded
+                | ErrorCode::StackOverflow
+        )
+    }
+
+    pub(crate) fn invalid_argument(message: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn io(context: impl fmt::Display, err: std::io::Error) -> Self {
+        Error::Io {
+            message: format!("{context}: {err}"),
+        }
+    }
+}
+
+/// Formats a signature as `(i32, i32) -> (i64)`.
+pub(crate) fn format_signature(params: &[ValType], results: &[ValType]) -> String {
+    format!("{} -> {}", format_types(params), format_types(results))
+}
+
+/// Formats a list of types as `(i32, f64)`.
+pub(crate) fn format_types(types: &[ValType]) -> String {
+    let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+    format!("({})", names.join(", "))
+}

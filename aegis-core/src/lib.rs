@@ -1,0 +1,58 @@
+//! # aegis-core
+//!
+//! Run untrusted WebAssembly with hard limits and explicit capabilities.
+//!
+//! ```
+//! use aegis_core::Aegis;
+//!
+//! let runtime = Aegis::builder().with_fuel_limit(1_000_000).build()?;
+//! let module = runtime.load_wat(r#"(module
+//!     (import "env" "offset" (func $offset (result i32)))
+//!     (func (export "add") (param i32 i32) (result i32)
+//!         (i32.add (i32.add (local.get 0) (local.get 1)) (call $offset))))"#)?;
+//! let mut sandbox = runtime.sandbox().build()?;
+//! sandbox.register_func("env", "offset", || 10)?;
+//! sandbox.load_module(&module)?;
+//! let sum: i32 = sandbox.call("add", (2, 3))?;
+//! assert_eq!(sum, 15);
+//! println!("fuel used: {}", sandbox.last_call_metrics().fuel_consumed);
+//! # Ok::<(), aegis_core::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod capability;
+mod error;
+mod host;
+pub mod limits;
+mod metrics;
+mod module;
+mod runtime;
+mod sandbox;
+mod store;
+mod ticker;
+mod trap;
+mod typed;
+mod value;
+mod wasi;
+
+pub use capability::{
+    Capabilities, DirAccess, DirGrant, FilesystemCapability, Logging, NetRule, NetworkCapability,
+};
+pub use error::{Error, ErrorCode, Result};
+pub use host::{
+    HostCaller, HostError, HostPayload, HostResults, HostType, IntoHostFunc, IntoHostFuncWithCaller,
+};
+pub use limits::Limits;
+pub use metrics::Metrics;
+pub use module::{Export, ExternType, GlobalType, Import, MemoryType, Module, TableType};
+pub use runtime::{Aegis, Runtime, RuntimeBuilder};
+pub use sandbox::{Sandbox, SandboxBuilder};
+pub use store::StoreState;
+pub use typed::{CallParams, CallResults};
+pub use value::{FuncType, ValType, Value};
+
+/// The README's Rust examples, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

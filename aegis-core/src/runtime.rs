@@ -1,0 +1,255 @@
+//! The builder and the `Runtime`: one configured engine shared by every sandbox.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::capability::Capabilities;
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::module::Module;
+use crate::sandbox::SandboxBuilder;
+use crate::ticker::EpochTicker;
+
+/// Entry point: `Aegis::builder()` configures a [`Runtime`].
+pub struct Aegis;
+
+impl Aegis {
+    /// A builder with the default limits (64 MiB, 1 billion fuel, 30 s, 512 KiB stack)
+    /// and no capabilities.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+}
+
+/// Setters shared by the runtime and sandbox builders: limits and capabilities.
+///
+/// Expands to inherent methods on a builder with `limits: Limits` and
+/// `capabilities: Capabilities` fields, so users need no trait import.
+macro_rules! configure_methods {
+    () => {
+        /// Caps total linear memory, in bytes.
+        pub fn with_memory_limit(mut self, bytes: u64) -> Self {
+            self.limits.memory = bytes;
+            self
+        }
+        /// Sets the fuel each call may consume.
+        pub fn with_fuel_limit(mut self, fuel: u64) -> Self {
+            self.limits.fuel = Some(fuel);
+            self
+        }
+        /// Turns fuel metering off (faster; rely on the timeout alone).
+        pub fn without_fuel_limit(mut self) -> Self {
+            self.limits.fuel = None;
+            self
+        }
+        /// Sets the wall-clock limit of each call.
+        pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.limits.timeout = Some(timeout);
+            self
+        }
+        /// Turns the wall-clock limit off.
+        pub fn without_timeout(mut self) -> Self {
+            self.limits.timeout = None;
+            self
+        }
+        /// Caps the total number of table elements.
+        pub fn with_table_elements_limit(mut self, elements: u64) -> Self {
+            self.limits.table_elements = elements;
+            self
+        }
+        /// Replaces all limits at once.
+        pub fn with_limits(mut self, limits: $crate::limits::Limits) -> Self {
+            self.limits = limits;
+            self
+        }
+        /// Adds directory grants.
+        pub fn with_filesystem(mut self, fs: $crate::capability::FilesystemCapability) -> Self {
+            let caps = &mut self.capabilities;
+            caps.filesystem = std::mem::take(&mut caps.filesystem).merge(fs);
+            self
+        }
+        /// Grants read-only access to `dir`, seen by the guest at the same path.
+        pub fn allow_read(self, dir: impl Into<::std::path::PathBuf>) -> Self {
+            self.with_filesystem($crate::capability::FilesystemCapability::read_only([dir]))
+        }
+        /// Grants read-write access to `dir`, seen by the guest at the same path.
+        pub fn allow_write(self, dir: impl Into<::std::path::PathBuf>) -> Self {
+            self.with_filesystem($crate::capability::FilesystemCapability::read_write([dir]))
+        }
+        /// Grants `host` to the guest under the path `guest`.
+        pub fn map_dir(
+            self,
+            host: impl Into<::std::path::PathBuf>,
+            guest: impl Into<String>,
+            access: $crate::capability::DirAccess,
+        ) -> Self {
+            self.with_filesystem(
+                $crate::capability::FilesystemCapability::default().map(host, guest, access),
+            )
+        }
+        /// Sets how guest stdout/stderr are handled.
+        pub fn with_logging(mut self, logging: $crate::capability::Logging) -> Self {
+            self.capabilities.logging = logging;
+            self
+        }
+        /// Lets guest output reach the host's stdout/stderr.
+        pub fn allow_logging(self) -> Self {
+            self.with_logging($crate::capability::Logging::Inherit)
+        }
+        /// Captures guest output in memory (at most `limit` bytes per stream).
+        pub fn capture_output(self, limit: usize) -> Self {
+            self.with_logging($crate::capability::Logging::Capture { limit })
+        }
+        /// Grants the real wall and monotonic clocks.
+        pub fn allow_clock(mut self) -> Self {
+            self.capabilities.clock = true;
+            self
+        }
+        /// Adds an environment variable visible to the guest.
+        pub fn with_env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+            self.capabilities.env.push((key.into(), value.into()));
+            self
+        }
+        /// Sets the guest's command-line arguments (argv[0] included).
+        pub fn with_args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+            self.capabilities.args = args.into_iter().map(Into::into).collect();
+            self
+        }
+        /// Sets the outbound network allowlist.
+        pub fn with_network(mut self, network: $crate::capability::NetworkCapability) -> Self {
+            self.capabilities.network = network;
+            self
+        }
+        /// Makes the guest's random source deterministic.
+        pub fn with_random_seed(mut self, seed: u64) -> Self {
+            self.capabilities.random_seed = Some(seed);
+            self
+        }
+    };
+}
+pub(crate) use configure_methods;
+
+/// Configures a [`Runtime`]: limits fixed at engine level, and the defaults
+/// every sandbox starts from.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeBuilder {
+    limits: Limits,
+    capabilities: Capabilities,
+}
+
+impl RuntimeBuilder {
+    configure_methods!();
+
+    /// Sets the maximum wasm stack in bytes (engine-wide; at least 4 KiB).
+    pub fn with_stack_limit(mut self, bytes: usize) -> Self {
+        self.limits.stack = bytes;
+        self
+    }
+
+    /// Builds the engine and starts its epoch ticker.
+    pub fn build(self) -> Result<Runtime> {
+        if self.limits.stack < 4096 {
+            return Err(Error::invalid_argument(format!(
+                "stack limit {} is too small (minimum 4096 bytes)",
+                self.limits.stack
+            )));
+        }
+        if self.limits.timeout == Some(Duration::ZERO) {
+            return Err(Error::invalid_argument("timeout must be greater than zero"));
+        }
+        let mut config = wasmtime::Config::new();
+        config
+            .consume_fuel(self.limits.fuel.is_some())
+            .epoch_interruption(self.limits.timeout.is_some())
+            .max_wasm_stack(self.limits.stack);
+        let engine = wasmtime::Engine::new(&config)
+            .map_err(|e| Error::invalid_argument(format!("cannot configure engine: {e}")))?;
+        let ticker = match self.limits.timeout {
+            Some(_) => Some(
+                EpochTicker::start(engine.clone())
+                    .map_err(|e| Error::io("cannot start epoch ticker", e))?,
+            ),
+            None => None,
+        };
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                limits: self.limits,
+                capabilities: self.capabilities,
+                ticker,
+            }),
+        })
+    }
+}
+
+/// A configured engine. Cheap to clone, `Send + Sync`, shareable across threads.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<RuntimeInner>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub engine: wasmtime::Engine,
+    pub limits: Limits,
+    pub capabilities: Capabilities,
+    pub ticker: Option<EpochTicker>,
+}
+
+impl Runtime {
+    /// A runtime with every default.
+    pub fn new() -> Result<Self> {
+        Aegis::builder().build()
+    }
+
+    /// The default limits of this runtime's sandboxes.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The default capabilities of this runtime's sandboxes.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.inner.capabilities
+    }
+
+    /// Compiles a module (or component) from binary wasm or WAT text.
+    pub fn load_bytes(&self, bytes: &[u8]) -> Result<Module> {
+        Module::from_bytes(self, bytes)
+    }
+
+    /// Compiles a module from WAT text.
+    pub fn load_wat(&self, text: &str) -> Result<Module> {
+        Module::from_wat(self, text)
+    }
+
+    /// Reads and compiles a `.wasm` or `.wat` file.
+    pub fn load_file(&self, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::io(format!("cannot read `{}`", path.display()), e))?;
+        self.load_bytes(&bytes)
+    }
+
+    /// Checks that `bytes` is a valid module or component without compiling or instantiating it.
+    pub fn validate(&self, bytes: &[u8]) -> Result<()> {
+        Module::validate(self, bytes)
+    }
+
+    /// Starts configuring a sandbox with this runtime's defaults.
+    pub fn sandbox(&self) -> SandboxBuilder {
+        SandboxBuilder::new(self.clone())
+    }
+
+    pub(crate) fn engine(&self) -> &wasmtime::Engine {
+        &self.inner.engine
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("limits", &self.inner.limits)
+            .field("capabilities", &self.inner.capabilities)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,489 @@
+//! A sandbox: one store, one linker, at most one live instance, limits on every call.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::{Func, Instance, Linker, Store};
+
+use crate::capability::{Capabilities, Logging};
+use crate::error::{Error, Result, format_signature, format_types};
+use crate::host::{DynamicHostFn, HostCaller, HostError, IntoHostFunc, IntoHostFuncWithCaller};
+use crate::limits::{Limiter, Limits};
+use crate::metrics::Metrics;
+use crate::module::{Module, ModuleKind, func_type};
+use crate::runtime::{Runtime, configure_methods};
+use crate::store::StoreState;
+use crate::ticker::EpochTicker;
+use crate::trap::classify;
+use crate::typed::{CallParams, CallResults};
+use crate::value::{FuncType, Value};
+use crate::wasi::{CapturedOutput, context_builder};
+
+/// Configures one [`Sandbox`], starting from its runtime's defaults.
+#[derive(Debug, Clone)]
+pub struct SandboxBuilder {
+    runtime: Runtime,
+    limits: Limits,
+    capabilities: Capabilities,
+}
+
+impl SandboxBuilder {
+    configure_methods!();
+
+    pub(crate) fn new(runtime: Runtime) -> Self {
+        SandboxBuilder {
+            limits: runtime.limits().clone(),
+            capabilities: runtime.capabilities().clone(),
+            runtime,
+        }
+    }
+
+    /// Creates the sandbox. Fails if a limit needs an engine feature the
+    /// runtime was built without (fuel, timeout) or changes the stack limit.
+    pub fn build(self) -> Result<Sandbox> {
+        let engine_limits = self.runtime.limits();
+        if self.limits.fuel.is_some() && engine_limits.fuel.is_none() {
+            return Err(Error::invalid_argument(
+                "this runtime was built without fuel metering; set a fuel limit on the runtime builder",
+            ));
+        }
+        if self.limits.timeout.is_some() && engine_limits.timeout.is_none() {
+            return Err(Error::invalid_argument(
+                "this runtime was built without timeouts; set a timeout on the runtime builder",
+            ));
+        }
+        if self.limits.timeout == Some(Duration::ZERO) {
+            return Err(Error::invalid_argument("timeout must be greater than zero"));
+        }
+        if self.limits.stack != engine_limits.stack {
+            return Err(Error::invalid_argument(
+                "the stack limit is engine-wide; set it on the runtime builder",
+            ));
+        }
+        let captured = match self.capabilities.logging {
+            Logging::Capture { limit } => Some(CapturedOutput::new(limit)),
+            _ => None,
+        };
+        let mut linker = Linker::new(self.runtime.engine());
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut StoreState| &mut s.wasi)
+            .map_err(|e| Error::invalid_argument(format!("cannot link WASI: {e}")))?;
+        let store = new_store(
+            &self.runtime,
+            &self.limits,
+            &self.capabilities,
+            captured.as_ref(),
+        )?;
+        Ok(Sandbox {
+            capabilities: self.capabilities,
+            linker,
+            store,
+            module: None,
+            instance: None,
+            captured,
+            meter: Meter {
+                runtime: self.runtime,
+                limits: self.limits,
+                last: Metrics::default(),
+                total: Metrics::default(),
+            },
+        })
+    }
+}
+
+fn new_store(
+    runtime: &Runtime,
+    limits: &Limits,
+    caps: &Capabilities,
+    captured: Option<&CapturedOutput>,
+) -> Result<Store<StoreState>> {
+    let mut wasi = context_builder(caps, captured)?;
+    let state = StoreState {
+        limiter: Limiter::new(limits),
+        wasi: wasi.build_p1(),
+        host_calls: 0,
+    };
+    let mut store = Store::new(runtime.engine(), state);
+    store.limiter(|s| &mut s.limiter);
+    Ok(store)
+}
+
+/// An isolated place to run guest code.
+///
+/// Holds one instance at a time; every call runs under the sandbox's limits
+/// (fuel and timeout per call, memory for the instance's life). `Send`, used
+/// by one thread at a time.
+pub struct Sandbox {
+    capabilities: Capabilities,
+    linker: Linker<StoreState>,
+    store: Store<StoreState>,
+    module: Option<Module>,
+    instance: Option<Instance>,
+    captured: Option<CapturedOutput>,
+    meter: Meter,
+}
+
+/// Applies the per-call limits around guest code and records what it used.
+struct Meter {
+    runtime: Runtime,
+    limits: Limits,
+    last: Metrics,
+    total: Metrics,
+}
+
+impl Sandbox {
+    /// Registers a typed host function, e.g. `|a: i32, b: i32| a + b`.
+    ///
+    /// Takes effect for modules loaded afterwards (and on `reset`).
+    pub fn register_func<P, R>(
+        &mut self,
+        module: &str,
+        name: &str,
+        f: impl IntoHostFunc<P, R>,
+    ) -> Result<&mut Self> {
+        f.define(&mut self.linker, module, name)
+            .map_err(|e| define_error(module, name, e))?;
+        Ok(self)
+    }
+
+    /// Registers a typed host function that also receives a [`HostCaller`]
+    /// for reading and writing guest memory.
+    pub fn register_func_with_caller<P, R>(
+        &mut self,
+        module: &str,
+        name: &str,
+        f: impl IntoHostFuncWithCaller<P, R>,
+    ) -> Result<&mut Self> {
+        f.define(&mut self.linker, module, name)
+            .map_err(|e| define_error(module, name, e))?;
+        Ok(self)
+    }
+
+    /// Registers a host function with a signature known only at run time.
+    ///
+    /// The closure gets the arguments as [`Value`]s and must return values of
+    /// exactly the declared result types (otherwise the guest traps with a
+    /// `host_function` error).
+    pub fn register_dynamic(
+        &mut self,
+        module: &str,
+        name: &str,
+        signature: FuncType,
+        f: impl Fn(&mut HostCaller<'_>, &[Value]) -> std::result::Result<Vec<Value>, HostError>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<&mut Self> {
+        let f: Arc<DynamicHostFn> = Arc::new(f);
+        crate::host::define_dynamic(&mut self.linker, module, name, signature, f)
+            .map_err(|e| define_error(module, name, e))?;
+        Ok(self)
+    }
+
+    /// Instantiates `module` in a fresh store, replacing any previous instance,
+    /// then runs its start function and, for WASI reactors, `_initialize`.
+    pub fn load_module(&mut self, module: &Module) -> Result<()> {
+        self.instance = None;
+        self.module = None;
+        self.store = self.fresh_store()?;
+        let core = match &module.inner.kind {
+            ModuleKind::Core(m) => m,
+            ModuleKind::Component(_) => {
+                return Err(Error::invalid_argument(
+                    "this is a WASI 0.2 component; run it with `Sandbox::run_component`",
+                ));
+            }
+        };
+        if !wasmtime::Engine::same(core.engine(), self.meter.runtime.engine()) {
+            return Err(Error::invalid_argument(
+                "the module was compiled by a different runtime",
+            ));
+        }
+        self.check_imports(core)?;
+        let instance = self.meter.execute(&mut self.store, false, |store| {
+            self.linker.instantiate(store, core)
+        })?;
+        self.instance = Some(instance);
+        self.module = Some(module.clone());
+        if module.export("_initialize").is_some() {
+            self.call_void("_initialize")?;
+        }
+        Ok(())
+    }
+
+    /// Fails with `Error::Link` naming the first import the linker cannot satisfy.
+    fn check_imports(&mut self, module: &wasmtime::Module) -> Result<()> {
+        for import in module.imports() {
+            let link_error = |reason: String| Error::Link {
+                module: import.module().to_string(),
+                name: import.name().to_string(),
+                reason,
+            };
+            match (
+                self.linker.get_by_import(&mut self.store, &import),
+                import.ty(),
+            ) {
+                (None, _) if import.module().starts_with("wasi") => {
+                    return Err(link_error("this WASI function is not provided".into()));
+                }
+                (None, _) => {
+                    return Err(link_error(
+                        "no host function or value with this name is registered".into(),
+                    ));
+                }
+                (Some(wasmtime::Extern::Func(func)), wasmtime::ExternType::Func(wanted)) => {
+                    let have = func.ty(&self.store);
+                    if !have.matches(&wanted) {
+                        return Err(link_error(format!(
+                            "the guest imports `{wanted}` but the host function is `{have}`"
+                        )));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Discards the instance and instantiates the same module again in a fresh
+    /// store: memory, globals and tables return to their initial state.
+    pub fn reset(&mut self) -> Result<()> {
+        match self.module.clone() {
+            Some(module) => self.load_module(&module),
+            None => {
+                self.store = self.fresh_store()?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The loaded module, if any.
+    pub fn module(&self) -> Option<&Module> {
+        self.module.as_ref()
+    }
+
+    /// Calls an export with typed arguments and results, e.g.
+    /// `sandbox.call::<(i32, i32), i32>("add", (2, 3))`.
+    pub fn call<P: CallParams, R: CallResults>(&mut self, name: &str, args: P) -> Result<R> {
+        let func = self.func(name)?;
+        let typed = match func.typed::<P, R>(&self.store) {
+            Ok(t) => t,
+            Err(_) => {
+                return Err(self.mismatch(name, &func, format_signature(&P::types(), &R::types())));
+            }
+        };
+        self.meter
+            .execute(&mut self.store, true, |store| typed.call(store, args))
+    }
+
+    /// Calls an export with arguments checked against its signature at run time.
+    pub fn call_dynamic(&mut self, name: &str, args: &[Value]) -> Result<Vec<Value>> {
+        let func = self.func(name)?;
+        let sig = match func_type(&func.ty(&self.store)) {
+            Some(sig) => sig,
+            None => {
+                return Err(self.mismatch(
+                    name,
+                    &func,
+                    "numeric arguments (the export uses v128 or reference types)".into(),
+                ));
+            }
+        };
+        let given: Vec<_> = args.iter().map(Value::ty).collect();
+        if given != sig.params {
+            return Err(Error::SignatureMismatch {
+                name: name.to_string(),
+                expected: sig.to_string(),
+                given: format!("arguments {}", format_types(&given)),
+            });
+        }
+        let params: Vec<wasmtime::Val> = args.iter().map(|v| v.to_wasmtime()).collect();
+        let mut results: Vec<wasmtime::Val> = sig
+            .results
+            .iter()
+            .map(|t| Value::default_for(*t).to_wasmtime())
+            .collect();
+        self.meter.execute(&mut self.store, true, |store| {
+            func.call(store, &params, &mut results)
+        })?;
+        results.iter().map(Value::from_wasmtime).collect()
+    }
+
+    /// Calls an export that takes no arguments, discarding its results.
+    /// A WASI `proc_exit(0)` counts as success.
+    pub fn call_void(&mut self, name: &str) -> Result<()> {
+        match self.call_dynamic(name, &[]) {
+            Ok(_) | Err(Error::Exit { status: 0 }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs the module's default entry point: `_start` if exported, else `main`.
+    /// A WASI `proc_exit(0)` counts as success.
+    pub fn run(&mut self) -> Result<Vec<Value>> {
+        let entry = self.default_entry()?;
+        match self.call_dynamic(entry, &[]) {
+            Err(Error::Exit { status: 0 }) => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
+    /// The name `run` would call: `_start` if exported, else `main`.
+    pub fn default_entry(&self) -> Result<&'static str> {
+        let module = self.loaded_module()?;
+        ["_start", "main"]
+            .into_iter()
+            .find(|n| matches!(module.export(n), Some(e) if e.ty.kind() == "function"))
+            .ok_or_else(|| Error::ExportNotFound {
+                name: "_start or main".into(),
+                available: module.function_names(),
+            })
+    }
+
+    /// Metrics of the most recent call (or instantiation).
+    pub fn last_call_metrics(&self) -> &Metrics {
+        &self.meter.last
+    }
+
+    /// Metrics summed over every call since the sandbox was built (resets included).
+    pub fn metrics(&self) -> &Metrics {
+        &self.meter.total
+    }
+
+    /// The limits this sandbox runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.meter.limits
+    }
+
+    /// The capabilities this sandbox was granted.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    /// Guest stdout captured so far (empty unless logging is `Capture`).
+    pub fn stdout(&self) -> Vec<u8> {
+        self.captured
+            .as_ref()
+            .map(|c| c.stdout())
+            .unwrap_or_default()
+    }
+
+    /// Guest stderr captured so far (empty unless logging is `Capture`).
+    pub fn stderr(&self) -> Vec<u8> {
+        self.captured
+            .as_ref()
+            .map(|c| c.stderr())
+            .unwrap_or_default()
+    }
+
+    fn loaded_module(&self) -> Result<&Module> {
+        self.module
+            .as_ref()
+            .ok_or_else(|| Error::invalid_argument("no module is loaded; call load_module first"))
+    }
+
+    fn func(&mut self, name: &str) -> Result<Func> {
+        let instance = match self.instance {
+            Some(i) => i,
+            None => {
+                return Err(self
+                    .loaded_module()
+                    .err()
+                    .unwrap_or_else(|| Error::invalid_argument("no instance")));
+            }
+        };
+        instance
+            .get_func(&mut self.store, name)
+            .ok_or_else(|| Error::ExportNotFound {
+                name: name.to_string(),
+                available: self
+                    .module
+                    .as_ref()
+                    .map(Module::function_names)
+                    .unwrap_or_default(),
+            })
+    }
+
+    fn mismatch(&self, name: &str, func: &Func, given: String) -> Error {
+        let ty = func.ty(&self.store);
+        let expected = func_type(&ty)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| ty.to_string());
+        Error::SignatureMismatch {
+            name: name.to_string(),
+            expected,
+            given,
+        }
+    }
+
+    fn fresh_store(&self) -> Result<Store<StoreState>> {
+        new_store(
+            &self.meter.runtime,
+            &self.meter.limits,
+            &self.capabilities,
+            self.captured.as_ref(),
+        )
+    }
+}
+
+impl Meter {
+    /// Runs guest code under the per-call limits and records its metrics.
+    fn execute<T>(
+        &mut self,
+        store: &mut Store<StoreState>,
+        is_call: bool,
+        f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<T>,
+    ) -> Result<T> {
+        let fuel_limit = self.limits.fuel;
+        if let Some(fuel) = fuel_limit {
+            store
+                .set_fuel(fuel)
+                .map_err(|e| Error::invalid_argument(e.to_string()))?;
+        }
+        let timeout = self.limits.timeout;
+        let ticker = self.runtime.inner.ticker.as_ref();
+        let active = match (ticker, timeout) {
+            (Some(ticker), Some(limit)) => {
+                store.set_epoch_deadline(EpochTicker::ticks_for(limit));
+                Some(ticker.enter())
+            }
+            _ => None,
+        };
+        let host_calls_before = store.data().host_calls;
+        let start = Instant::now();
+        let outcome = f(store);
+        let wall_time = start.elapsed();
+        drop(active);
+        let fuel_consumed = match fuel_limit {
+            Some(limit) => limit - store.get_fuel().unwrap_or(0),
+            None => 0,
+        };
+        let state = store.data();
+        self.last = Metrics {
+            calls: u64::from(is_call),
+            wall_time,
+            fuel_consumed,
+            memory_current: state.limiter.memory_bytes(),
+            memory_peak: state.limiter.memory_peak(),
+            host_calls: state.host_calls - host_calls_before,
+        };
+        self.total.accumulate(&self.last);
+        outcome.map_err(|err| classify(err, &self.limits, wall_time, fuel_consumed))
+    }
+}
+
+fn define_error(module: &str, name: &str, err: wasmtime::Error) -> Error {
+    Error::invalid_argument(format!(
+        "cannot register host function `{module}::{name}`: {}",
+        crate::module::error_chain(&err)
+    ))
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("limits", &self.meter.limits)
+            .field("capabilities", &self.capabilities)
+            .field("module", &self.module)
+            .finish_non_exhaustive()
+    }
+}

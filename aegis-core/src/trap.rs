@@ -1,0 +1,89 @@
+//! Maps wasmtime's errors and traps onto Aegis's error variants.
+
+use std::time::Duration;
+
+use wasmtime::Trap;
+
+use crate::error::Error;
+use crate::host::{HostPayload, HostTrap};
+use crate::limits::{LimitHit, Limits};
+use crate::module::error_chain;
+
+/// Classifies an error raised while guest code ran.
+pub(crate) fn classify(
+    err: wasmtime::Error,
+    limits: &Limits,
+    elapsed: Duration,
+    fuel_consumed: u64,
+) -> Error {
+    if let Some(hit) = err.downcast_ref::<LimitHit>() {
+        return Error::MemoryLimitExceeded {
+            resource: hit.resource,
+            requested: hit.requested,
+            limit: hit.limit,
+        };
+    }
+    if let Some(host) = err.downcast_ref::<HostTrap>() {
+        let payload = host
+            .payload
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .map(HostPayload);
+        return Error::HostFunction {
+            message: host.message.clone(),
+            payload,
+        };
+    }
+    if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return Error::Exit { status: exit.0 };
+    }
+    let backtrace = err
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .map(|bt| bt.to_string())
+        .unwrap_or_default();
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Error::OutOfFuel {
+            consumed: fuel_consumed.max(limits.fuel.unwrap_or(0)),
+            limit: limits.fuel.unwrap_or(0),
+        },
+        Some(Trap::Interrupt) => Error::Timeout {
+            elapsed,
+            limit: limits.timeout.unwrap_or_default(),
+        },
+        Some(Trap::StackOverflow) => Error::StackOverflow {
+            limit: limits.stack,
+        },
+        Some(trap) => Error::Trap {
+            code: trap_code(*trap),
+            message: trap.to_string(),
+            backtrace,
+        },
+        None => Error::Trap {
+            code: "host_error",
+            message: error_chain(&err),
+            backtrace,
+        },
+    }
+}
+
+/// A short, stable snake_case name for a trap.
+pub(crate) fn trap_code(trap: Trap) -> &'static str {
+    match trap {
+        Trap::StackOverflow => "stack_overflow",
+        Trap::MemoryOutOfBounds => "memory_out_of_bounds",
+        Trap::HeapMisaligned => "heap_misaligned",
+        Trap::TableOutOfBounds => "table_out_of_bounds",
+        Trap::IndirectCallToNull => "indirect_call_to_null",
+        Trap::BadSignature => "bad_signature",
+        Trap::IntegerOverflow => "integer_overflow",
+        Trap::IntegerDivisionByZero => "integer_division_by_zero",
+        Trap::BadConversionToInteger => "bad_conversion_to_integer",
+        Trap::UnreachableCodeReached => "unreachable",
+        Trap::Interrupt => "interrupt",
+        Trap::OutOfFuel => "out_of_fuel",
+        Trap::NullReference => "null_reference",
+        Trap::AllocationTooLarge => "allocation_too_large",
+        _ => "other",
+    }
+}

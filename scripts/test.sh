@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The one test command: installs what it needs, then runs every check and test suite.
+# Usage: ./scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain components"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (Rust core, CLI, C API crate)"
+cargo test --workspace
+
+for suite in scripts/test-*.sh; do
+    [ -e "$suite" ] || continue
+    step "$suite"
+    bash "$suite"
+done
+
+step "all test suites passed"
