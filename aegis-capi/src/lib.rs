@@ -1,0 +1,1 @@
+//! libaegis: the C ABI (work in progress, see issue 5).
