@@ -120,11 +120,74 @@ pub enum NetRule {
     },
 }
 
+impl std::str::FromStr for NetRule {
+    type Err = crate::Error;
+
+    /// Parses `127.0.0.1:8080`, `[::1]:80`, `localhost:8080`, `10.0.0.0/8:443`
+    /// or `10.0.0.0/8` (any port).
+    fn from_str(text: &str) -> crate::Result<Self> {
+        let bad = |why: &str| {
+            crate::Error::invalid_argument(format!("invalid network rule `{text}`: {why}"))
+        };
+        let t = text.trim();
+        if let Ok(addr) = t.parse::<SocketAddr>() {
+            return Ok(NetRule::Addr(addr));
+        }
+        if let Some((net, rest)) = t.split_once('/') {
+            let network: std::net::IpAddr = net
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .map_err(|_| bad("the network is not an IP address"))?;
+            let (prefix, port) = match rest.split_once(':') {
+                Some((p, port)) => (p, Some(port.parse::<u16>().map_err(|_| bad("bad port"))?)),
+                None => (rest, None),
+            };
+            let prefix: u8 = prefix.parse().map_err(|_| bad("bad prefix length"))?;
+            let max = if network.is_ipv4() { 32 } else { 128 };
+            if prefix > max {
+                return Err(bad("prefix length too long"));
+            }
+            return Ok(NetRule::Cidr {
+                network,
+                prefix,
+                port,
+            });
+        }
+        let (name, port) = t
+            .rsplit_once(':')
+            .ok_or_else(|| bad("expected HOST:PORT"))?;
+        let port = port.parse::<u16>().map_err(|_| bad("bad port"))?;
+        let valid_name = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if !valid_name {
+            return Err(bad("bad host name"));
+        }
+        Ok(NetRule::Host {
+            name: name.to_ascii_lowercase(),
+            port,
+        })
+    }
+}
+
 /// Outbound network allowlist; empty means no network at all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkCapability {
     /// Allowed destinations.
     pub rules: Vec<NetRule>,
+}
+
+impl NetworkCapability {
+    /// An allowlist from rule texts such as `127.0.0.1:8080` or `10.0.0.0/8:443`.
+    pub fn allow<S: AsRef<str>>(rules: impl IntoIterator<Item = S>) -> crate::Result<Self> {
+        let rules = rules
+            .into_iter()
+            .map(|r| r.as_ref().parse())
+            .collect::<crate::Result<Vec<NetRule>>>()?;
+        Ok(NetworkCapability { rules })
+    }
 }
 
 /// Every grant a sandbox runs with. The default grants nothing.

@@ -44,7 +44,7 @@ pub use host::{
     HostCaller, HostError, HostPayload, HostResults, HostType, IntoHostFunc, IntoHostFuncWithCaller,
 };
 pub use limits::Limits;
-pub use metrics::Metrics;
+pub use metrics::{DeniedOperation, MAX_DENIED_RECORDED, Metrics};
 pub use module::{Export, ExternType, GlobalType, Import, MemoryType, Module, TableType};
 pub use runtime::{Aegis, Runtime, RuntimeBuilder};
 pub use sandbox::{Sandbox, SandboxBuilder};

@@ -21,6 +21,24 @@ pub struct Metrics {
     pub memory_peak: u64,
     /// Calls the guest made into host functions (WASI calls excluded).
     pub host_calls: u64,
+    /// Operations the guest attempted that its capabilities refused.
+    pub denied_count: u64,
+    /// The first refused operations (at most [`MAX_DENIED_RECORDED`]).
+    pub denied: Vec<DeniedOperation>,
+}
+
+/// At most this many refused operations are kept in `Metrics::denied`.
+pub const MAX_DENIED_RECORDED: usize = 64;
+
+/// One operation a guest attempted and was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeniedOperation {
+    /// The capability involved: `filesystem`, `network`, `clock`, `env`, `logging`.
+    pub capability: &'static str,
+    /// The operation, e.g. `path_open`, `connect`, `clock_time_get`.
+    pub operation: String,
+    /// What it targeted: a path, an address, a clock id.
+    pub target: String,
 }
 
 impl Metrics {
@@ -32,5 +50,8 @@ impl Metrics {
         self.host_calls += call.host_calls;
         self.memory_current = call.memory_current;
         self.memory_peak = self.memory_peak.max(call.memory_peak);
+        self.denied_count += call.denied_count;
+        let room = MAX_DENIED_RECORDED.saturating_sub(self.denied.len());
+        self.denied.extend(call.denied.iter().take(room).cloned());
     }
 }

@@ -121,6 +121,11 @@ macro_rules! configure_methods {
             self.capabilities.network = network;
             self
         }
+        /// Adds one destination to the outbound network allowlist.
+        pub fn allow_net(mut self, rule: $crate::capability::NetRule) -> Self {
+            self.capabilities.network.rules.push(rule);
+            self
+        }
         /// Makes the guest's random source deterministic.
         pub fn with_random_seed(mut self, seed: u64) -> Self {
             self.capabilities.random_seed = Some(seed);

@@ -465,6 +465,7 @@ impl Meter {
             memory_current: state.limiter.memory_bytes(),
             memory_peak: state.limiter.memory_peak(),
             host_calls: state.host_calls - host_calls_before,
+            ..Metrics::default()
         };
         self.total.accumulate(&self.last);
         outcome.map_err(|err| classify(err, &self.limits, wall_time, fuel_consumed))
