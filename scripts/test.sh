@@ -15,6 +15,9 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "build compiled test guests (Rust wasip1/wasip2, C wasi-libc)"
+./scripts/build-guests.sh
+
 step "cargo test (Rust core, CLI, C API crate)"
 cargo test --workspace
 

@@ -22,11 +22,14 @@
 #![warn(missing_docs)]
 
 pub mod capability;
+mod denied;
 mod error;
+mod fs_audit;
 mod host;
 pub mod limits;
 mod metrics;
 mod module;
+mod output;
 mod runtime;
 mod sandbox;
 mod store;

@@ -4,8 +4,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::{Func, Instance, Linker, Store};
+use wasmtime_wasi::p2::bindings::sync::Command;
 
 use crate::capability::{Capabilities, Logging};
+use crate::denied::DeniedLog;
 use crate::error::{Error, Result, format_signature, format_types};
 use crate::host::{DynamicHostFn, HostCaller, HostError, IntoHostFunc, IntoHostFuncWithCaller};
 use crate::limits::{Limiter, Limits};
@@ -66,20 +68,25 @@ impl SandboxBuilder {
         };
         let mut linker = Linker::new(self.runtime.engine());
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut StoreState| &mut s.wasi)
+            .and_then(|()| crate::fs_audit::add_audited_functions(&mut linker))
             .map_err(|e| Error::invalid_argument(format!("cannot link WASI: {e}")))?;
+        let denied = DeniedLog::default();
         let store = new_store(
             &self.runtime,
             &self.limits,
             &self.capabilities,
             captured.as_ref(),
+            &denied,
         )?;
         Ok(Sandbox {
             capabilities: self.capabilities,
             linker,
+            component_linker: None,
             store,
             module: None,
             instance: None,
             captured,
+            denied,
             meter: Meter {
                 runtime: self.runtime,
                 limits: self.limits,
@@ -95,12 +102,20 @@ fn new_store(
     limits: &Limits,
     caps: &Capabilities,
     captured: Option<&CapturedOutput>,
+    denied: &DeniedLog,
 ) -> Result<Store<StoreState>> {
-    let mut wasi = context_builder(caps, captured)?;
+    let mut wasi = context_builder(caps, captured, denied)?;
     let state = StoreState {
         limiter: Limiter::new(limits),
         wasi: wasi.build_p1(),
         host_calls: 0,
+        denied: denied.clone(),
+        preopens: caps
+            .filesystem
+            .grants
+            .iter()
+            .map(|g| g.guest.clone())
+            .collect(),
     };
     let mut store = Store::new(runtime.engine(), state);
     store.limiter(|s| &mut s.limiter);
@@ -115,11 +130,19 @@ fn new_store(
 pub struct Sandbox {
     capabilities: Capabilities,
     linker: Linker<StoreState>,
+    component_linker: Option<wasmtime::component::Linker<StoreState>>,
     store: Store<StoreState>,
     module: Option<Module>,
-    instance: Option<Instance>,
+    instance: Option<Loaded>,
     captured: Option<CapturedOutput>,
+    denied: DeniedLog,
     meter: Meter,
+}
+
+/// The live instance: a core module's, or a WASI 0.2 command component's.
+enum Loaded {
+    Core(Instance),
+    Command(Box<Command>),
 }
 
 /// Applies the per-call limits around guest code and records what it used.
@@ -181,33 +204,60 @@ impl Sandbox {
 
     /// Instantiates `module` in a fresh store, replacing any previous instance,
     /// then runs its start function and, for WASI reactors, `_initialize`.
+    ///
+    /// A WASI 0.2 command component is instantiated with the WASI 0.2
+    /// interfaces (host functions registered on the sandbox do not apply to
+    /// components); run it with [`Sandbox::run`].
     pub fn load_module(&mut self, module: &Module) -> Result<()> {
         self.instance = None;
         self.module = None;
         self.store = self.fresh_store()?;
-        let core = match &module.inner.kind {
-            ModuleKind::Core(m) => m,
-            ModuleKind::Component(_) => {
-                return Err(Error::invalid_argument(
-                    "this is a WASI 0.2 component; run it with `Sandbox::run_component`",
-                ));
+        let loaded = match &module.inner.kind {
+            ModuleKind::Core(core) => {
+                self.check_engine(core.engine())?;
+                self.check_imports(core)?;
+                let linker = &self.linker;
+                Loaded::Core(self.meter.execute(&mut self.store, false, |store| {
+                    linker.instantiate(store, core)
+                })?)
+            }
+            ModuleKind::Component(component) => {
+                self.check_engine(component.engine())?;
+                let linker = self.component_linker()?;
+                Loaded::Command(Box::new(self.meter.execute(
+                    &mut self.store,
+                    false,
+                    |store| Command::instantiate(store, component, &linker),
+                )?))
             }
         };
-        if !wasmtime::Engine::same(core.engine(), self.meter.runtime.engine()) {
-            return Err(Error::invalid_argument(
-                "the module was compiled by a different runtime",
-            ));
-        }
-        self.check_imports(core)?;
-        let instance = self.meter.execute(&mut self.store, false, |store| {
-            self.linker.instantiate(store, core)
-        })?;
-        self.instance = Some(instance);
+        self.instance = Some(loaded);
         self.module = Some(module.clone());
-        if module.export("_initialize").is_some() {
+        if module.export("_initialize").is_some() && !module.is_component() {
             self.call_void("_initialize")?;
         }
         Ok(())
+    }
+
+    fn check_engine(&self, engine: &wasmtime::Engine) -> Result<()> {
+        if wasmtime::Engine::same(engine, self.meter.runtime.engine()) {
+            Ok(())
+        } else {
+            Err(Error::invalid_argument(
+                "the module was compiled by a different runtime",
+            ))
+        }
+    }
+
+    /// The WASI 0.2 linker, built on first use.
+    fn component_linker(&mut self) -> Result<wasmtime::component::Linker<StoreState>> {
+        if self.component_linker.is_none() {
+            let mut linker = wasmtime::component::Linker::new(self.meter.runtime.engine());
+            wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+                .map_err(|e| Error::invalid_argument(format!("cannot link WASI 0.2: {e}")))?;
+            self.component_linker = Some(linker);
+        }
+        Ok(self.component_linker.clone().expect("initialized above"))
     }
 
     /// Fails with `Error::Link` naming the first import the linker cannot satisfy.
@@ -320,6 +370,16 @@ impl Sandbox {
     /// Runs the module's default entry point: `_start` if exported, else `main`.
     /// A WASI `proc_exit(0)` counts as success.
     pub fn run(&mut self) -> Result<Vec<Value>> {
+        if let Some(Loaded::Command(command)) = &self.instance {
+            let outcome = self.meter.execute(&mut self.store, true, |store| {
+                command.wasi_cli_run().call_run(store)
+            });
+            return match outcome {
+                Ok(Ok(())) | Err(Error::Exit { status: 0 }) => Ok(Vec::new()),
+                Ok(Err(())) => Err(Error::Exit { status: 1 }),
+                Err(e) => Err(e),
+            };
+        }
         let entry = self.default_entry()?;
         match self.call_dynamic(entry, &[]) {
             Err(Error::Exit { status: 0 }) => Ok(Vec::new()),
@@ -363,7 +423,7 @@ impl Sandbox {
     pub fn stdout(&self) -> Vec<u8> {
         self.captured
             .as_ref()
-            .map(|c| c.stdout())
+            .map(|c| c.stdout.contents())
             .unwrap_or_default()
     }
 
@@ -371,8 +431,24 @@ impl Sandbox {
     pub fn stderr(&self) -> Vec<u8> {
         self.captured
             .as_ref()
-            .map(|c| c.stderr())
+            .map(|c| c.stderr.contents())
             .unwrap_or_default()
+    }
+
+    /// Bytes of stdout and stderr dropped because the capture limit was reached.
+    pub fn output_dropped(&self) -> (u64, u64) {
+        self.captured
+            .as_ref()
+            .map(|c| (c.stdout.dropped(), c.stderr.dropped()))
+            .unwrap_or_default()
+    }
+
+    /// Empties the captured stdout and stderr.
+    pub fn clear_output(&self) {
+        if let Some(c) = &self.captured {
+            c.stdout.clear();
+            c.stderr.clear();
+        }
     }
 
     fn loaded_module(&self) -> Result<&Module> {
@@ -382,13 +458,17 @@ impl Sandbox {
     }
 
     fn func(&mut self, name: &str) -> Result<Func> {
-        let instance = match self.instance {
-            Some(i) => i,
+        let instance = match &self.instance {
+            Some(Loaded::Core(i)) => *i,
+            Some(Loaded::Command(_)) => {
+                return Err(Error::invalid_argument(
+                    "a WASI 0.2 component exports WIT functions, not core functions; run it with `run`",
+                ));
+            }
             None => {
-                return Err(self
-                    .loaded_module()
-                    .err()
-                    .unwrap_or_else(|| Error::invalid_argument("no instance")));
+                return Err(Error::invalid_argument(
+                    "no module is loaded; call load_module first",
+                ));
             }
         };
         instance
@@ -421,6 +501,7 @@ impl Sandbox {
             &self.meter.limits,
             &self.capabilities,
             self.captured.as_ref(),
+            &self.denied,
         )
     }
 }
@@ -458,6 +539,7 @@ impl Meter {
             None => 0,
         };
         let state = store.data();
+        let (denied_count, denied) = state.denied.drain();
         self.last = Metrics {
             calls: u64::from(is_call),
             wall_time,
@@ -465,7 +547,8 @@ impl Meter {
             memory_current: state.limiter.memory_bytes(),
             memory_peak: state.limiter.memory_peak(),
             host_calls: state.host_calls - host_calls_before,
-            ..Metrics::default()
+            denied_count,
+            denied,
         };
         self.total.accumulate(&self.last);
         outcome.map_err(|err| classify(err, &self.limits, wall_time, fuel_consumed))

@@ -1,12 +1,26 @@
 //! The per-instance state wasmtime's `Store` carries.
 
 use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{WasiCtxView, WasiView};
 
+use crate::denied::DeniedLog;
 use crate::limits::Limiter;
 
 /// Data owned by a sandbox's store: limits bookkeeping, WASI state, counters.
+///
+/// One WASI context serves both kinds of guest: core modules reach it through
+/// the preview-1 functions, components through the WASI 0.2 interfaces.
 pub struct StoreState {
     pub(crate) limiter: Limiter,
     pub(crate) wasi: WasiP1Ctx,
     pub(crate) host_calls: u64,
+    pub(crate) denied: DeniedLog,
+    /// Guest paths of the directory grants, in preopen order.
+    pub(crate) preopens: std::sync::Arc<[String]>,
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        self.wasi.ctx()
+    }
 }

@@ -1,46 +1,44 @@
-//! Turns `Capabilities` into a wasmtime-wasi context: preopens, stdio, clocks, env, args.
+//! Turns `Capabilities` into a wasmtime-wasi context: preopens, stdio, clocks,
+//! env, args, random, and the socket allowlist.
 
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{Deterministic, FsPerms, HostMonotonicClock, HostWallClock, WasiCtxBuilder};
 
-use crate::capability::{Capabilities, DirAccess, Logging};
+use crate::capability::{Capabilities, DirAccess, Logging, NetRule};
+use crate::denied::DeniedLog;
 use crate::error::{Error, Result};
+use crate::output::{CaptureBuffer, DeniedOutput, Sink};
 
-/// Captured guest output streams, readable after a call; shared by every
-/// store the sandbox creates, so output survives `reset`.
-#[derive(Clone)]
+/// Captured guest output streams, shared by every store a sandbox creates so
+/// output survives `reset`.
+#[derive(Debug, Clone)]
 pub(crate) struct CapturedOutput {
-    stdout: MemoryOutputPipe,
-    stderr: MemoryOutputPipe,
+    pub stdout: CaptureBuffer,
+    pub stderr: CaptureBuffer,
 }
 
 impl CapturedOutput {
     pub fn new(limit: usize) -> Self {
         CapturedOutput {
-            stdout: MemoryOutputPipe::new(limit),
-            stderr: MemoryOutputPipe::new(limit),
+            stdout: CaptureBuffer::new(limit),
+            stderr: CaptureBuffer::new(limit),
         }
-    }
-
-    pub fn stdout(&self) -> Vec<u8> {
-        self.stdout.contents().to_vec()
-    }
-
-    pub fn stderr(&self) -> Vec<u8> {
-        self.stderr.contents().to_vec()
     }
 }
 
-/// A clock that always reads zero: what a guest without the clock grant sees.
-struct FrozenClock;
+/// What a guest without the clock grant sees: both clocks read zero
+/// (the wall clock says 1970-01-01T00:00:00Z), and each read is recorded.
+struct FrozenClock(DeniedLog);
 
 impl HostWallClock for FrozenClock {
     fn resolution(&self) -> Duration {
         Duration::from_secs(1)
     }
     fn now(&self) -> Duration {
+        self.0.record("clock", "clock_time_get", "realtime");
         Duration::ZERO
     }
 }
@@ -50,6 +48,7 @@ impl HostMonotonicClock for FrozenClock {
         1_000_000_000
     }
     fn now(&self) -> u64 {
+        self.0.record("clock", "clock_time_get", "monotonic");
         0
     }
 }
@@ -58,6 +57,7 @@ impl HostMonotonicClock for FrozenClock {
 pub(crate) fn context_builder(
     caps: &Capabilities,
     captured: Option<&CapturedOutput>,
+    denied: &DeniedLog,
 ) -> Result<WasiCtxBuilder> {
     let mut b = WasiCtxBuilder::new();
     b.allow_blocking_current_thread(true);
@@ -76,12 +76,17 @@ pub(crate) fn context_builder(
             b.inherit_stdout().inherit_stderr();
         }
         (Logging::Capture { .. }, Some(out)) => {
-            b.stdout(out.stdout.clone()).stderr(out.stderr.clone());
+            b.stdout(Sink(out.stdout.clone()))
+                .stderr(Sink(out.stderr.clone()));
         }
-        _ => {}
+        _ => {
+            b.stdout(Sink(DeniedOutput::new(denied.clone(), "stdout")))
+                .stderr(Sink(DeniedOutput::new(denied.clone(), "stderr")));
+        }
     }
     if !caps.clock {
-        b.wall_clock(FrozenClock).monotonic_clock(FrozenClock);
+        b.wall_clock(FrozenClock(denied.clone()))
+            .monotonic_clock(FrozenClock(denied.clone()));
     }
     b.envs(&caps.env);
     b.args(&caps.args);
@@ -90,7 +95,105 @@ pub(crate) fn context_builder(
         b.insecure_random(Deterministic::new(seeded_bytes(seed ^ 0x5eed)));
         b.insecure_random_seed(u128::from(seed));
     }
+    apply_network(&mut b, &caps.network.rules, denied)?;
     Ok(b)
+}
+
+/// Installs the socket allowlist (WASI 0.2 components; preview-1 modules have
+/// no outbound sockets at all).
+fn apply_network(b: &mut WasiCtxBuilder, rules: &[NetRule], denied: &DeniedLog) -> Result<()> {
+    let allow = Allowlist::resolve(rules)?;
+    let any = !rules.is_empty();
+    b.allow_tcp(any)
+        .allow_udp(any)
+        .allow_ip_name_lookup(rules.iter().any(|r| matches!(r, NetRule::Host { .. })));
+    let denied = denied.clone();
+    b.socket_addr_check(move |addr, usage| {
+        let ok = allow.permits(addr, usage);
+        if !ok {
+            denied.record("network", usage_name(usage), addr.to_string());
+        }
+        Box::pin(async move { ok })
+    });
+    Ok(())
+}
+
+fn usage_name(usage: SocketAddrUse) -> &'static str {
+    match usage {
+        SocketAddrUse::TcpBind => "tcp_bind",
+        SocketAddrUse::TcpConnect => "tcp_connect",
+        SocketAddrUse::UdpBind => "udp_bind",
+        SocketAddrUse::UdpSend => "udp_send",
+        _ => "socket",
+    }
+}
+
+/// The allowlist with host names resolved to addresses.
+#[derive(Debug, Clone, Default)]
+struct Allowlist {
+    addrs: Vec<SocketAddr>,
+    cidrs: Vec<(IpAddr, u8, Option<u16>)>,
+}
+
+impl Allowlist {
+    fn resolve(rules: &[NetRule]) -> Result<Self> {
+        let mut list = Allowlist::default();
+        for rule in rules {
+            match rule {
+                NetRule::Addr(a) => list.addrs.push(*a),
+                NetRule::Cidr {
+                    network,
+                    prefix,
+                    port,
+                } => list.cidrs.push((*network, *prefix, *port)),
+                NetRule::Host { name, port } => {
+                    let resolved =
+                        (name.as_str(), *port)
+                            .to_socket_addrs()
+                            .map_err(|e| Error::Io {
+                                message: format!(
+                                    "cannot resolve network grant `{name}:{port}`: {e}"
+                                ),
+                            })?;
+                    list.addrs.extend(resolved);
+                }
+            }
+        }
+        Ok(list)
+    }
+
+    /// Outbound uses must match a rule; binding is allowed only to an
+    /// ephemeral port on the unspecified address (what a client does).
+    fn permits(&self, addr: SocketAddr, usage: SocketAddrUse) -> bool {
+        match usage {
+            SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => {
+                (!self.addrs.is_empty() || !self.cidrs.is_empty())
+                    && addr.ip().is_unspecified()
+                    && addr.port() == 0
+            }
+            SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend => {
+                self.addrs.contains(&addr)
+                    || self.cidrs.iter().any(|&(net, prefix, port)| {
+                        port.is_none_or(|p| p == addr.port()) && in_cidr(addr.ip(), net, prefix)
+                    })
+            }
+            _ => false,
+        }
+    }
+}
+
+fn in_cidr(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(ip), IpAddr::V4(net)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            u32::from(ip) & mask == u32::from(net) & mask
+        }
+        (IpAddr::V6(ip), IpAddr::V6(net)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            u128::from(ip) & mask == u128::from(net) & mask
+        }
+        _ => false,
+    }
 }
 
 /// 64 KiB of splitmix64 output: the repeating stream a seeded guest reads from.
@@ -105,4 +208,60 @@ fn seeded_bytes(seed: u64) -> Vec<u8> {
             (z ^ (z >> 31)).to_le_bytes()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(rules: &[&str]) -> Allowlist {
+        let rules: Vec<NetRule> = rules.iter().map(|r| r.parse().unwrap()).collect();
+        Allowlist::resolve(&rules).unwrap()
+    }
+
+    #[test]
+    fn exact_addresses_and_cidrs_match() {
+        let l = list(&["127.0.0.1:8080", "10.0.0.0/8:443", "192.168.1.0/24"]);
+        let ok = |a: &str| l.permits(a.parse().unwrap(), SocketAddrUse::TcpConnect);
+        assert!(ok("127.0.0.1:8080"));
+        assert!(!ok("127.0.0.1:8081"));
+        assert!(!ok("127.0.0.2:8080"));
+        assert!(ok("10.20.30.40:443"));
+        assert!(!ok("10.20.30.40:80"));
+        assert!(!ok("11.0.0.1:443"));
+        assert!(ok("192.168.1.77:1"));
+        assert!(!ok("[::1]:8080"));
+    }
+
+    #[test]
+    fn only_ephemeral_binds_are_allowed_and_only_with_a_grant() {
+        let l = list(&["127.0.0.1:8080"]);
+        assert!(l.permits("0.0.0.0:0".parse().unwrap(), SocketAddrUse::TcpBind));
+        assert!(!l.permits("0.0.0.0:8080".parse().unwrap(), SocketAddrUse::TcpBind));
+        assert!(!list(&[]).permits("0.0.0.0:0".parse().unwrap(), SocketAddrUse::TcpBind));
+    }
+
+    #[test]
+    fn host_names_resolve_at_grant_time() {
+        let l = list(&["localhost:9000"]);
+        assert!(l.permits("127.0.0.1:9000".parse().unwrap(), SocketAddrUse::TcpConnect));
+    }
+
+    #[test]
+    fn rule_text_is_parsed_or_rejected() {
+        for bad in [
+            "",
+            "nocolon",
+            "1.2.3.4:99999",
+            "10.0.0.0/33",
+            "a b:80",
+            "x/8",
+        ] {
+            assert!(bad.parse::<NetRule>().is_err(), "{bad}");
+        }
+        assert_eq!(
+            "[::1]:80".parse::<NetRule>().unwrap(),
+            NetRule::Addr("[::1]:80".parse().unwrap())
+        );
+    }
 }

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# C API suite: header freshness, function coverage, the C test programs run
+# natively and under valgrind memcheck, the C++ header check, the README's
+# example build line, static linking, and install + pkg-config.
+# Usage: ./scripts/test-c.sh   (run by ./scripts/test.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+root="$PWD"
+lib="${CARGO_TARGET_DIR:-$root/target}/debug"
+build="$(mktemp -d /tmp/aegis-c-tests.XXXXXX)"
+trap 'rm -rf "$build"' EXIT
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); printf '  ok    %s\n' "$1"; }
+fail() { failed=$((failed + 1)); printf '  FAIL  %s\n' "$1"; }
+# Runs "$@" quietly, recording a pass or a failure named $name (output shown on failure).
+check() {
+    local name="$1"; shift
+    if "$@" >"$build/out.txt" 2>&1; then pass "$name"; else fail "$name"; cat "$build/out.txt"; fi
+}
+
+need() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    echo "installing $2"
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "$2" >/dev/null
+    else sudo apt-get update -qq && sudo apt-get install -y -qq "$2" >/dev/null; fi
+}
+need cc gcc
+need c++ g++
+need valgrind valgrind
+need pkg-config pkg-config
+
+echo "building libaegis (debug)"
+cargo build -q -p aegis-capi
+
+echo "header and coverage"
+check "include/aegis.h matches cbindgen" cargo test -q -p aegis-capi --test header
+# Every function the header declares must be exercised by a C program.
+missing=""
+for fn in $(sed -nE 's/^[a-z_ ]*\*?(aegis_[a-z0-9_]+)\(.*/\1/p' include/aegis.h); do
+    grep -q "\b$fn(" tests/c/*.c examples/c/*.c || missing="$missing $fn"
+done
+if [ -z "$missing" ]; then pass "every header function is used by a C test"
+else fail "functions without a C test:$missing"; fi
+
+cflags=(-Wall -Wextra -Werror -g -Iinclude -Itests/c)
+ldflags=(-L"$lib" -laegis -Wl,-rpath,"$lib")
+# Valgrind: leaks of kind "definite" and every memcheck error fail the run.
+# wasmtime's JIT code and its trap signal handlers work under valgrind without
+# suppressions; --smc-check=all-non-file makes valgrind notice code that
+# wasmtime writes into anonymous mappings.
+vg=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite
+    --smc-check=all-non-file)
+
+echo "C test programs"
+for src in tests/c/test_*.c; do
+    name="$(basename "$src" .c)"
+    if ! cc "${cflags[@]}" -o "$build/$name" "$src" "${ldflags[@]}" 2>"$build/cc.txt"; then
+        fail "$name (compile)"; cat "$build/cc.txt"; continue
+    fi
+    check "$name" "$build/$name"
+    check "$name under valgrind" "${vg[@]}" "$build/$name"
+done
+
+echo "C++"
+if c++ -std=c++17 -Wall -Wextra -Werror -Iinclude -o "$build/header_check" \
+    tests/c/header_check.cpp "${ldflags[@]}" 2>"$build/cc.txt"; then
+    check "header_check.cpp" "$build/header_check"
+    check "header_check.cpp under valgrind" "${vg[@]}" "$build/header_check"
+else
+    fail "header_check.cpp (compile)"; cat "$build/cc.txt"
+fi
+
+echo "README example"
+# The exact build line from README's C section, run from the repository root.
+readme_line="$(grep -E '^cc examples/c/hello.c' README.md || true)"
+if [ -n "$readme_line" ] && bash -c "$readme_line" >"$build/out.txt" 2>&1 &&
+    grep -q 'add(7, 8) = 15' "$build/out.txt" && grep -q 'spin: out_of_fuel' "$build/out.txt"; then
+    pass "README build line for examples/c/hello.c"
+else
+    fail "README build line for examples/c/hello.c"; cat "$build/out.txt"
+fi
+
+echo "static library"
+if cc -Wall -Wextra -Werror -Iinclude -o "$build/hello_static" examples/c/hello.c \
+    "$lib/libaegis.a" -lpthread -ldl -lm 2>"$build/cc.txt"; then
+    check "hello linked statically" "$build/hello_static"
+else
+    fail "hello linked statically (link)"; cat "$build/cc.txt"
+fi
+
+echo "install + pkg-config"
+prefix="$build/prefix"
+if aegis-capi/install.sh "$prefix" debug >/dev/null &&
+    PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc -o "$build/hello_pc" examples/c/hello.c \
+        $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs aegis) \
+        -Wl,-rpath,"$prefix/lib" 2>"$build/cc.txt"; then
+    check "hello built with pkg-config against the installed library" "$build/hello_pc"
+else
+    fail "install + pkg-config build"; cat "$build/cc.txt" 2>/dev/null || true
+fi
+
+echo "C tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,97 @@
+//! A hostile-but-honest test guest. `probe <op> [args...]` tries one thing
+//! through the Rust standard library (so through real WASI calls), prints
+//! `ok: ...` or `error: <kind>: <message>` and exits 0 or 1.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let op = args.get(1).map(String::as_str).unwrap_or("");
+    let a = |i: usize| args.get(i).cloned().unwrap_or_default();
+    let result: std::io::Result<String> = match op {
+        "read" => std::fs::read_to_string(a(2)).map(|s| format!("read {} bytes: {s}", s.len())),
+        "write" => std::fs::write(a(2), a(3)).map(|()| "written".into()),
+        "append" => std::fs::OpenOptions::new()
+            .append(true)
+            .open(a(2))
+            .and_then(|mut f| f.write_all(a(3).as_bytes()))
+            .map(|()| "appended".into()),
+        "truncate" => std::fs::OpenOptions::new()
+            .write(true)
+            .open(a(2))
+            .and_then(|f| f.set_len(0))
+            .map(|()| "truncated".into()),
+        "unlink" => std::fs::remove_file(a(2)).map(|()| "removed".into()),
+        "mkdir" => std::fs::create_dir(a(2)).map(|()| "created".into()),
+        "rmdir" => std::fs::remove_dir(a(2)).map(|()| "removed".into()),
+        "rename" => std::fs::rename(a(2), a(3)).map(|()| "renamed".into()),
+        "hardlink" => std::fs::hard_link(a(2), a(3)).map(|()| "linked".into()),
+        "ls" => std::fs::read_dir(a(2)).and_then(|d| {
+            let mut names = d
+                .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect::<std::io::Result<Vec<_>>>()?;
+            names.sort();
+            Ok(names.join(","))
+        }),
+        "clock" => {
+            let wall = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let start = std::time::Instant::now();
+            let mut x = 0u64;
+            for i in 0..2_000_000u64 {
+                x = x.wrapping_add(i * i);
+            }
+            std::hint::black_box(x);
+            Ok(format!("wall={wall} elapsed_ns={}", start.elapsed().as_nanos()))
+        }
+        "env" => {
+            let vars: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+            Ok(format!("args={} env={}", args[2..].join(" "), vars.join(";")))
+        }
+        "print" => {
+            let n: usize = a(2).parse().unwrap_or(0);
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut out = std::io::stdout().lock();
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(chunk.len());
+                if let Err(e) = out.write_all(&chunk[..k]) {
+                    eprintln!("error: write: {e}");
+                    return ExitCode::FAILURE;
+                }
+                left -= k;
+            }
+            let _ = out.flush();
+            return ExitCode::SUCCESS;
+        }
+        "stderr" => {
+            eprintln!("{}", a(2));
+            Ok("written to stderr".into())
+        }
+        "connect" => connect(&a(2), &a(3)),
+        "exit" => return ExitCode::from(a(2).parse::<u8>().unwrap_or(0)),
+        _ => Err(std::io::Error::other(format!("unknown op `{op}`"))),
+    };
+    match result {
+        Ok(msg) => {
+            println!("ok: {msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("error: {:?}: {e}", e.kind());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn connect(addr: &str, msg: &str) -> std::io::Result<String> {
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.write_all(msg.as_bytes())?;
+    stream.shutdown(std::net::Shutdown::Write)?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply)?;
+    Ok(format!("reply: {reply}"))
+}
