@@ -103,9 +103,10 @@ pub(crate) fn context_builder(
 /// no outbound sockets at all).
 fn apply_network(b: &mut WasiCtxBuilder, rules: &[NetRule], denied: &DeniedLog) -> Result<()> {
     let allow = Allowlist::resolve(rules)?;
-    let any = !rules.is_empty();
-    b.allow_tcp(any)
-        .allow_udp(any)
+    // TCP and UDP stay enabled so that every attempt reaches the address check
+    // below, which refuses (and records) whatever the allowlist does not name.
+    b.allow_tcp(true)
+        .allow_udp(true)
         .allow_ip_name_lookup(rules.iter().any(|r| matches!(r, NetRule::Host { .. })));
     let denied = denied.clone();
     b.socket_addr_check(move |addr, usage| {
@@ -162,14 +163,13 @@ impl Allowlist {
         Ok(list)
     }
 
-    /// Outbound uses must match a rule; binding is allowed only to an
-    /// ephemeral port on the unspecified address (what a client does).
+    /// Outbound uses must match a rule. Binding is allowed only to an
+    /// ephemeral port on the unspecified address (what a client does before
+    /// connecting); listening and accepting are never allowed.
     fn permits(&self, addr: SocketAddr, usage: SocketAddrUse) -> bool {
         match usage {
             SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => {
-                (!self.addrs.is_empty() || !self.cidrs.is_empty())
-                    && addr.ip().is_unspecified()
-                    && addr.port() == 0
+                addr.ip().is_unspecified() && addr.port() == 0
             }
             SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend => {
                 self.addrs.contains(&addr)
@@ -234,11 +234,13 @@ mod tests {
     }
 
     #[test]
-    fn only_ephemeral_binds_are_allowed_and_only_with_a_grant() {
+    fn only_ephemeral_binds_are_allowed_and_never_listening() {
         let l = list(&["127.0.0.1:8080"]);
         assert!(l.permits("0.0.0.0:0".parse().unwrap(), SocketAddrUse::TcpBind));
         assert!(!l.permits("0.0.0.0:8080".parse().unwrap(), SocketAddrUse::TcpBind));
-        assert!(!list(&[]).permits("0.0.0.0:0".parse().unwrap(), SocketAddrUse::TcpBind));
+        assert!(!l.permits("127.0.0.1:0".parse().unwrap(), SocketAddrUse::UdpBind));
+        assert!(!l.permits("0.0.0.0:0".parse().unwrap(), SocketAddrUse::TcpListen));
+        assert!(!l.permits("127.0.0.1:8080".parse().unwrap(), SocketAddrUse::TcpAccept));
     }
 
     #[test]
