@@ -21,12 +21,14 @@
 
 #![warn(missing_docs)]
 
+mod cache;
 pub mod capability;
 mod denied;
 mod error;
 mod fs_audit;
 mod host;
 pub mod limits;
+mod linker;
 mod metrics;
 mod module;
 mod output;

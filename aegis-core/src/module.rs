@@ -20,6 +20,8 @@ pub(crate) struct ModuleInner {
     pub kind: ModuleKind,
     pub imports: Vec<Import>,
     pub exports: Vec<Export>,
+    /// Pre-linked against the runtime's shared WASI linker, made on first use.
+    pub base_pre: std::sync::OnceLock<wasmtime::InstancePre<crate::store::StoreState>>,
 }
 
 pub(crate) enum ModuleKind {
@@ -306,6 +308,7 @@ impl Module {
                 kind,
                 imports,
                 exports,
+                base_pre: std::sync::OnceLock::new(),
             }),
         }
     }

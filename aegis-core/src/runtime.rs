@@ -1,6 +1,6 @@
 //! The builder and the `Runtime`: one configured engine shared by every sandbox.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -141,10 +141,36 @@ pub(crate) use configure_methods;
 pub struct RuntimeBuilder {
     limits: Limits,
     capabilities: Capabilities,
+    instance_pool: Option<u32>,
+    compile_cache: Option<PathBuf>,
 }
 
 impl RuntimeBuilder {
     configure_methods!();
+
+    /// Pre-allocates `slots` instance slots (pooling allocator with
+    /// copy-on-write memory images), making a fresh sandbox much cheaper.
+    ///
+    /// Each slot reserves virtual address space for a memory of the runtime's
+    /// memory limit; at most `slots` sandboxes can hold an instance at once
+    /// (one more fails with `memory_limit_exceeded`, resource `instances`),
+    /// and a sandbox cannot raise its memory limit above the runtime's.
+    pub fn with_instance_pool(mut self, slots: u32) -> Self {
+        self.instance_pool = Some(slots);
+        self
+    }
+
+    /// Caches compiled code on disk in `dir` (wasmtime's cache, keyed by the
+    /// module's content hash, the engine configuration and the wasmtime
+    /// version), so loading the same module again skips compilation.
+    ///
+    /// Only Aegis writes there: the directory is created private to the
+    /// current user (mode 0700), and a directory that other users could
+    /// write to is refused, because cached code is loaded without validation.
+    pub fn with_compile_cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.compile_cache = Some(dir.into());
+        self
+    }
 
     /// Sets the maximum wasm stack in bytes (engine-wide; at least 4 KiB).
     pub fn with_stack_limit(mut self, bytes: usize) -> Self {
@@ -168,6 +194,12 @@ impl RuntimeBuilder {
             .consume_fuel(self.limits.fuel.is_some())
             .epoch_interruption(self.limits.timeout.is_some())
             .max_wasm_stack(self.limits.stack);
+        if let Some(slots) = self.instance_pool {
+            config.allocation_strategy(pooling(slots, &self.limits));
+        }
+        if let Some(dir) = &self.compile_cache {
+            config.cache(Some(crate::cache::open(dir)?));
+        }
         let engine = wasmtime::Engine::new(&config)
             .map_err(|e| Error::invalid_argument(format!("cannot configure engine: {e}")))?;
         let ticker = match self.limits.timeout {
@@ -177,12 +209,15 @@ impl RuntimeBuilder {
             ),
             None => None,
         };
+        let base_linker = crate::linker::base_linker(&engine)?;
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 engine,
                 limits: self.limits,
                 capabilities: self.capabilities,
                 ticker,
+                base_linker,
+                pooled: self.instance_pool.is_some(),
             }),
         })
     }
@@ -199,6 +234,11 @@ pub(crate) struct RuntimeInner {
     pub limits: Limits,
     pub capabilities: Capabilities,
     pub ticker: Option<EpochTicker>,
+    /// WASI preview 1 (audited) and nothing else: what a sandbox without its
+    /// own host functions links against, shared by all of them.
+    pub base_linker: wasmtime::Linker<crate::store::StoreState>,
+    /// Whether instances come from a pre-allocated pool.
+    pub pooled: bool,
 }
 
 impl Runtime {
@@ -257,4 +297,16 @@ impl std::fmt::Debug for Runtime {
             .field("capabilities", &self.inner.capabilities)
             .finish_non_exhaustive()
     }
+}
+
+/// The pooling allocation strategy for `slots` sandboxes under `limits`.
+fn pooling(slots: u32, limits: &Limits) -> wasmtime::InstanceAllocationStrategy {
+    let mut pool = wasmtime::PoolingAllocationConfig::new();
+    pool.total_core_instances(slots)
+        .total_memories(slots)
+        .total_tables(slots)
+        .total_component_instances(slots)
+        .max_memory_size(usize::try_from(limits.memory).unwrap_or(usize::MAX))
+        .table_elements(usize::try_from(limits.table_elements).unwrap_or(usize::MAX));
+    wasmtime::InstanceAllocationStrategy::Pooling(pool)
 }

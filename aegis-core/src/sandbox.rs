@@ -11,6 +11,7 @@ use crate::denied::DeniedLog;
 use crate::error::{Error, Result, format_signature, format_types};
 use crate::host::{DynamicHostFn, HostCaller, HostError, IntoHostFunc, IntoHostFuncWithCaller};
 use crate::limits::{Limiter, Limits};
+use crate::linker::CachedPre;
 use crate::metrics::Metrics;
 use crate::module::{Module, ModuleKind, func_type};
 use crate::runtime::{Runtime, configure_methods};
@@ -66,10 +67,11 @@ impl SandboxBuilder {
             Logging::Capture { limit } => Some(CapturedOutput::new(limit)),
             _ => None,
         };
-        let mut linker = Linker::new(self.runtime.engine());
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut StoreState| &mut s.wasi)
-            .and_then(|()| crate::fs_audit::add_audited_functions(&mut linker))
-            .map_err(|e| Error::invalid_argument(format!("cannot link WASI: {e}")))?;
+        if self.runtime.inner.pooled && self.limits.memory > engine_limits.memory {
+            return Err(Error::invalid_argument(
+                "with an instance pool, a sandbox cannot raise the runtime's memory limit",
+            ));
+        }
         let denied = DeniedLog::default();
         let store = new_store(
             &self.runtime,
@@ -80,7 +82,8 @@ impl SandboxBuilder {
         )?;
         Ok(Sandbox {
             capabilities: self.capabilities,
-            linker,
+            linker: None,
+            custom_pre: None,
             component_linker: None,
             store,
             module: None,
@@ -129,7 +132,11 @@ fn new_store(
 /// by one thread at a time.
 pub struct Sandbox {
     capabilities: Capabilities,
-    linker: Linker<StoreState>,
+    /// The sandbox's own linker once it registers host functions; until then
+    /// it uses the runtime's shared one.
+    linker: Option<Linker<StoreState>>,
+    /// The last module pre-linked against `linker`.
+    custom_pre: Option<CachedPre>,
     component_linker: Option<wasmtime::component::Linker<StoreState>>,
     store: Store<StoreState>,
     module: Option<Module>,
@@ -163,7 +170,7 @@ impl Sandbox {
         name: &str,
         f: impl IntoHostFunc<P, R>,
     ) -> Result<&mut Self> {
-        f.define(&mut self.linker, module, name)
+        f.define(self.own_linker(), module, name)
             .map_err(|e| define_error(module, name, e))?;
         Ok(self)
     }
@@ -176,7 +183,7 @@ impl Sandbox {
         name: &str,
         f: impl IntoHostFuncWithCaller<P, R>,
     ) -> Result<&mut Self> {
-        f.define(&mut self.linker, module, name)
+        f.define(self.own_linker(), module, name)
             .map_err(|e| define_error(module, name, e))?;
         Ok(self)
     }
@@ -197,7 +204,7 @@ impl Sandbox {
         + 'static,
     ) -> Result<&mut Self> {
         let f: Arc<DynamicHostFn> = Arc::new(f);
-        crate::host::define_dynamic(&mut self.linker, module, name, signature, f)
+        crate::host::define_dynamic(self.own_linker(), module, name, signature, f)
             .map_err(|e| define_error(module, name, e))?;
         Ok(self)
     }
@@ -215,11 +222,11 @@ impl Sandbox {
         let loaded = match &module.inner.kind {
             ModuleKind::Core(core) => {
                 self.check_engine(core.engine())?;
-                self.check_imports(core)?;
-                let linker = &self.linker;
-                Loaded::Core(self.meter.execute(&mut self.store, false, |store| {
-                    linker.instantiate(store, core)
-                })?)
+                let pre = self.instance_pre(module, core)?;
+                Loaded::Core(
+                    self.meter
+                        .execute(&mut self.store, false, |store| pre.instantiate(store))?,
+                )
             }
             ModuleKind::Component(component) => {
                 self.check_engine(component.engine())?;
@@ -237,6 +244,50 @@ impl Sandbox {
             self.call_void("_initialize")?;
         }
         Ok(())
+    }
+
+    /// The sandbox's own linker, copied from the runtime's on first use.
+    fn own_linker(&mut self) -> &mut Linker<StoreState> {
+        self.custom_pre = None;
+        let base = &self.meter.runtime.inner.base_linker;
+        self.linker.get_or_insert_with(|| base.clone())
+    }
+
+    /// The module pre-linked against this sandbox's linker, cached: on the
+    /// module for the shared linker, on the sandbox for its own.
+    fn instance_pre(
+        &mut self,
+        module: &Module,
+        core: &wasmtime::Module,
+    ) -> Result<wasmtime::InstancePre<StoreState>> {
+        let cached = match &self.linker {
+            None => module.inner.base_pre.get().cloned(),
+            Some(_) => self
+                .custom_pre
+                .as_ref()
+                .filter(|c| c.is_for(module))
+                .map(|c| c.pre.clone()),
+        };
+        if let Some(pre) = cached {
+            return Ok(pre);
+        }
+        self.check_imports(core)?;
+        let linker = self
+            .linker
+            .as_ref()
+            .unwrap_or(&self.meter.runtime.inner.base_linker);
+        let pre = linker.instantiate_pre(core).map_err(|e| Error::Link {
+            module: String::new(),
+            name: String::new(),
+            reason: crate::module::error_chain(&e),
+        })?;
+        match &self.linker {
+            None => {
+                let _ = module.inner.base_pre.set(pre.clone());
+            }
+            Some(_) => self.custom_pre = Some(CachedPre::new(module, pre.clone())),
+        }
+        Ok(pre)
     }
 
     fn check_engine(&self, engine: &wasmtime::Engine) -> Result<()> {
@@ -268,10 +319,11 @@ impl Sandbox {
                 name: import.name().to_string(),
                 reason,
             };
-            match (
-                self.linker.get_by_import(&mut self.store, &import),
-                import.ty(),
-            ) {
+            let linker = self
+                .linker
+                .as_ref()
+                .unwrap_or(&self.meter.runtime.inner.base_linker);
+            match (linker.get_by_import(&mut self.store, &import), import.ty()) {
                 (None, _) if import.module().starts_with("wasi") => {
                     return Err(link_error("this WASI function is not provided".into()));
                 }

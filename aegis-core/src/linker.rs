@@ -1,0 +1,36 @@
+//! Linkers and pre-linked instances: WASI preview 1 shared by every sandbox,
+//! host functions added per sandbox, `InstancePre` reused across instantiations.
+
+use wasmtime::{InstancePre, Linker};
+
+use crate::error::{Error, Result};
+use crate::store::StoreState;
+
+/// WASI preview 1 with the filesystem functions audited for refusals.
+pub(crate) fn base_linker(engine: &wasmtime::Engine) -> Result<Linker<StoreState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut StoreState| &mut s.wasi)
+        .and_then(|()| crate::fs_audit::add_audited_functions(&mut linker))
+        .map_err(|e| Error::invalid_argument(format!("cannot link WASI: {e}")))?;
+    Ok(linker)
+}
+
+/// A pre-linked module remembered with the module it belongs to.
+pub(crate) struct CachedPre {
+    module: std::sync::Weak<crate::module::ModuleInner>,
+    pub pre: InstancePre<StoreState>,
+}
+
+impl CachedPre {
+    pub fn new(module: &crate::Module, pre: InstancePre<StoreState>) -> Self {
+        CachedPre {
+            module: std::sync::Arc::downgrade(&module.inner),
+            pre,
+        }
+    }
+
+    /// Whether this was made for `module`.
+    pub fn is_for(&self, module: &crate::Module) -> bool {
+        std::ptr::eq(self.module.as_ptr(), std::sync::Arc::as_ptr(&module.inner))
+    }
+}
