@@ -217,7 +217,7 @@ impl RuntimeBuilder {
                 capabilities: self.capabilities,
                 ticker,
                 base_linker,
-                pooled: self.instance_pool.is_some(),
+                instance_pool: self.instance_pool,
             }),
         })
     }
@@ -237,8 +237,8 @@ pub(crate) struct RuntimeInner {
     /// WASI preview 1 (audited) and nothing else: what a sandbox without its
     /// own host functions links against, shared by all of them.
     pub base_linker: wasmtime::Linker<crate::store::StoreState>,
-    /// Whether instances come from a pre-allocated pool.
-    pub pooled: bool,
+    /// Slots of the pre-allocated instance pool, if instances come from one.
+    pub instance_pool: Option<u32>,
 }
 
 impl Runtime {

@@ -67,7 +67,7 @@ impl SandboxBuilder {
             Logging::Capture { limit } => Some(CapturedOutput::new(limit)),
             _ => None,
         };
-        if self.runtime.inner.pooled && self.limits.memory > engine_limits.memory {
+        if self.runtime.inner.instance_pool.is_some() && self.limits.memory > engine_limits.memory {
             return Err(Error::invalid_argument(
                 "with an instance pool, a sandbox cannot raise the runtime's memory limit",
             ));
@@ -603,7 +603,8 @@ impl Meter {
             denied,
         };
         self.total.accumulate(&self.last);
-        outcome.map_err(|err| classify(err, &self.limits, wall_time, fuel_consumed))
+        let pool = self.runtime.inner.instance_pool;
+        outcome.map_err(|err| classify(err, &self.limits, pool, wall_time, fuel_consumed))
     }
 }
 

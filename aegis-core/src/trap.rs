@@ -13,6 +13,7 @@ use crate::module::error_chain;
 pub(crate) fn classify(
     err: wasmtime::Error,
     limits: &Limits,
+    instance_pool: Option<u32>,
     elapsed: Duration,
     fuel_consumed: u64,
 ) -> Error {
@@ -21,6 +22,14 @@ pub(crate) fn classify(
             resource: hit.resource,
             requested: hit.requested,
             limit: hit.limit,
+        };
+    }
+    if err.is::<wasmtime::PoolConcurrencyLimitError>() {
+        let limit = u64::from(instance_pool.unwrap_or(0));
+        return Error::MemoryLimitExceeded {
+            resource: "instances",
+            requested: limit + 1,
+            limit,
         };
     }
     if let Some(host) = err.downcast_ref::<HostTrap>() {
