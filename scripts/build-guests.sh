@@ -2,7 +2,7 @@
 # Builds the compiled test guests into target/guests/out/ (sources in tests/guests/):
 #   probe-p1.wasm   Rust, wasm32-wasip1 (core module, WASI preview 1)
 #   probe-p2.wasm   Rust, wasm32-wasip2 (WASI 0.2 component, wasi:sockets)
-#   <name>.wasm     every tests/guests/c/<name>.c, C with wasi-libc
+#   <name>.wasm     every tests/guests/{c,bench}/<name>.c, C with wasi-libc
 # Installs what is missing: the rustup targets, and clang/lld/wasi-libc from Debian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ cargo build --quiet --release --manifest-path tests/guests/probe/Cargo.toml \
 cp target/guests/wasm32-wasip1/release/probe.wasm "$out/probe-p1.wasm"
 cp target/guests/wasm32-wasip2/release/probe.wasm "$out/probe-p2.wasm"
 
-for src in tests/guests/c/*.c; do
+for src in tests/guests/c/*.c tests/guests/bench/*.c; do
     name=$(basename "$src" .c)
     clang --target=wasm32-wasi -O2 -Wall -Wextra -Werror -o "$out/$name.wasm" "$src"
 done

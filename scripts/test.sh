@@ -3,6 +3,7 @@
 # Usage: ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+rm -rf target/hostile   # each corpus runner writes its observed outcomes here
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -26,5 +27,8 @@ for suite in scripts/test-*.sh; do
     step "$suite"
     bash "$suite"
 done
+
+step "hostile corpus table (docs/security.md)"
+python3 scripts/security-table.py
 
 step "all test suites passed"

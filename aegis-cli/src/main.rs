@@ -1,6 +1,34 @@
-//! The `aegis` command (work in progress, see issue 4).
+//! The `aegis` command: run, validate and inspect WebAssembly in the Aegis sandbox.
+//!
+//! A thin layer over `aegis-core`: flags map onto the core builders, errors
+//! map onto exit codes by their stable code (see `exit_code`).
 
-fn main() {
-    eprintln!("aegis: the command line is not built yet");
-    std::process::exit(2);
+mod args;
+mod exit_code;
+mod inspect;
+mod output;
+mod run;
+mod size;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::output::Output;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Output {
+        format: cli.format,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
+    let code = match &cli.command {
+        Command::Run(args) => run::run(args, out),
+        Command::Validate(args) => validate::validate(args, out),
+        Command::Inspect(args) => inspect::inspect(args, out),
+    };
+    ExitCode::from(code)
 }

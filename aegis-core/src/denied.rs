@@ -1,5 +1,6 @@
 //! A shared record of operations the guest attempted and was refused.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::metrics::{DeniedOperation, MAX_DENIED_RECORDED};
@@ -13,16 +14,24 @@ struct Log {
 /// Cloneable handle every capability hook writes refusals into; the sandbox
 /// drains it into the call's metrics. Memory stays bounded whatever the guest does.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct DeniedLog(Arc<Mutex<Log>>);
+pub(crate) struct DeniedLog(Arc<Shared>);
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// Set when anything is recorded, so draining an empty log takes no lock.
+    dirty: AtomicBool,
+    log: Mutex<Log>,
+}
 
 impl DeniedLog {
     fn lock(&self) -> MutexGuard<'_, Log> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.0.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Records one refused operation.
     pub fn record(&self, capability: &'static str, operation: &str, target: impl Into<String>) {
         let mut log = self.lock();
+        self.0.dirty.store(true, Ordering::Release);
         log.count += 1;
         if log.entries.len() < MAX_DENIED_RECORDED {
             let mut target = target.into();
@@ -37,6 +46,9 @@ impl DeniedLog {
 
     /// Takes everything recorded since the last drain.
     pub fn drain(&self) -> (u64, Vec<DeniedOperation>) {
+        if !self.0.dirty.swap(false, Ordering::Acquire) {
+            return (0, Vec::new());
+        }
         let mut log = self.lock();
         (
             std::mem::take(&mut log.count),

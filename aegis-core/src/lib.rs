@@ -51,7 +51,7 @@ pub use host::{
 pub use limits::Limits;
 pub use metrics::{DeniedOperation, MAX_DENIED_RECORDED, Metrics};
 pub use module::{Export, ExternType, GlobalType, Import, MemoryType, Module, TableType};
-pub use runtime::{Aegis, Runtime, RuntimeBuilder};
+pub use runtime::{Aegis, DEFAULT_MAX_MODULE_SIZE, Runtime, RuntimeBuilder};
 pub use sandbox::{Sandbox, SandboxBuilder};
 pub use store::StoreState;
 pub use typed::{CallParams, CallResults};

@@ -14,6 +14,9 @@ pub const DEFAULT_STACK_LIMIT: usize = 512 * 1024;
 pub const DEFAULT_TABLE_ELEMENTS_LIMIT: u64 = 1_000_000;
 /// Default maximum number of instances, memories and tables each in one sandbox.
 pub const DEFAULT_INSTANCE_LIMIT: usize = 100;
+/// Default maximum number of WASI handles (open files, directories, streams,
+/// sockets) a sandbox may hold at once.
+pub const DEFAULT_HANDLE_LIMIT: usize = 1024;
 
 /// The limits a sandbox runs under.
 ///
@@ -34,6 +37,8 @@ pub struct Limits {
     pub table_elements: u64,
     /// Maximum instances (also used for memories and tables counts).
     pub instances: usize,
+    /// Maximum WASI handles held at once (each open file is a host descriptor).
+    pub handles: usize,
 }
 
 impl Default for Limits {
@@ -45,6 +50,7 @@ impl Default for Limits {
             stack: DEFAULT_STACK_LIMIT,
             table_elements: DEFAULT_TABLE_ELEMENTS_LIMIT,
             instances: DEFAULT_INSTANCE_LIMIT,
+            handles: DEFAULT_HANDLE_LIMIT,
         }
     }
 }

@@ -206,16 +206,12 @@ impl fmt::Display for ExternType {
 }
 
 impl fmt::Display for Import {
-    /// `env.log [function]: (i32) -> ()`
+    /// `env.log [function]: (i32) -> ()`; a component import has no module part.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}.{} [{}]: {}",
-            self.module,
-            self.name,
-            self.ty.kind(),
-            self.ty
-        )
+        if !self.module.is_empty() {
+            write!(f, "{}.", self.module)?;
+        }
+        write!(f, "{} [{}]: {}", self.name, self.ty.kind(), self.ty)
     }
 }
 
@@ -246,8 +242,16 @@ fn invalid(message: impl Into<String>) -> Error {
     }
 }
 
-/// Turns WAT text (or binary passed through) into binary wasm.
-fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
+/// Turns WAT text (or binary passed through) into binary wasm, refusing
+/// input over the runtime's size limit before parsing it.
+fn to_binary<'a>(runtime: &Runtime, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>> {
+    let limit = runtime.inner.max_module_size;
+    if bytes.len() > limit {
+        return Err(invalid(format!(
+            "module is {} bytes, more than the limit of {limit} bytes",
+            bytes.len()
+        )));
+    }
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes.into());
     }
@@ -259,7 +263,7 @@ fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
 
 impl Module {
     pub(crate) fn from_bytes(runtime: &Runtime, bytes: &[u8]) -> Result<Self> {
-        let binary = to_binary(bytes)?;
+        let binary = to_binary(runtime, bytes)?;
         let engine = runtime.engine();
         let kind = if is_component(&binary) {
             wasmtime::component::Component::new(engine, &binary).map(ModuleKind::Component)
@@ -271,12 +275,11 @@ impl Module {
     }
 
     pub(crate) fn from_wat(runtime: &Runtime, text: &str) -> Result<Self> {
-        let binary = wat::parse_str(text).map_err(|e| invalid(e.to_string()))?;
-        Self::from_bytes(runtime, &binary)
+        Self::from_bytes(runtime, text.as_bytes())
     }
 
     pub(crate) fn validate(runtime: &Runtime, bytes: &[u8]) -> Result<()> {
-        let binary = to_binary(bytes)?;
+        let binary = to_binary(runtime, bytes)?;
         if is_component(&binary) {
             // Components have no standalone validator in wasmtime; compiling is the check.
             return Self::from_bytes(runtime, &binary).map(|_| ());

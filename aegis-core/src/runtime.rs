@@ -11,6 +11,9 @@ use crate::module::Module;
 use crate::sandbox::SandboxBuilder;
 use crate::ticker::EpochTicker;
 
+/// Largest module a runtime accepts unless configured otherwise: 256 MiB.
+pub const DEFAULT_MAX_MODULE_SIZE: usize = 256 * 1024 * 1024;
+
 /// Entry point: `Aegis::builder()` configures a [`Runtime`].
 pub struct Aegis;
 
@@ -56,6 +59,12 @@ macro_rules! configure_methods {
         /// Caps the total number of table elements.
         pub fn with_table_elements_limit(mut self, elements: u64) -> Self {
             self.limits.table_elements = elements;
+            self
+        }
+        /// Caps the WASI handles (open files, directories, streams, sockets)
+        /// the guest may hold at once.
+        pub fn with_handle_limit(mut self, handles: usize) -> Self {
+            self.limits.handles = handles;
             self
         }
         /// Replaces all limits at once.
@@ -143,6 +152,7 @@ pub struct RuntimeBuilder {
     capabilities: Capabilities,
     instance_pool: Option<u32>,
     compile_cache: Option<PathBuf>,
+    max_module_size: Option<usize>,
 }
 
 impl RuntimeBuilder {
@@ -169,6 +179,14 @@ impl RuntimeBuilder {
     /// write to is refused, because cached code is loaded without validation.
     pub fn with_compile_cache(mut self, dir: impl Into<PathBuf>) -> Self {
         self.compile_cache = Some(dir.into());
+        self
+    }
+
+    /// Refuses modules larger than `bytes` (binary size, or WAT text size)
+    /// before parsing them, which bounds compile time and memory. Default
+    /// [`DEFAULT_MAX_MODULE_SIZE`].
+    pub fn with_max_module_size(mut self, bytes: usize) -> Self {
+        self.max_module_size = Some(bytes);
         self
     }
 
@@ -218,6 +236,7 @@ impl RuntimeBuilder {
                 ticker,
                 base_linker,
                 instance_pool: self.instance_pool,
+                max_module_size: self.max_module_size.unwrap_or(DEFAULT_MAX_MODULE_SIZE),
             }),
         })
     }
@@ -239,6 +258,8 @@ pub(crate) struct RuntimeInner {
     pub base_linker: wasmtime::Linker<crate::store::StoreState>,
     /// Slots of the pre-allocated instance pool, if instances come from one.
     pub instance_pool: Option<u32>,
+    /// Largest module accepted, in bytes.
+    pub max_module_size: usize,
 }
 
 impl Runtime {
@@ -270,6 +291,18 @@ impl Runtime {
     /// Reads and compiles a `.wasm` or `.wat` file.
     pub fn load_file(&self, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
+        let limit = self.inner.max_module_size;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.len() > limit as u64
+        {
+            return Err(Error::InvalidModule {
+                message: format!(
+                    "`{}` is {} bytes, more than the limit of {limit} bytes",
+                    path.display(),
+                    meta.len()
+                ),
+            });
+        }
         let bytes = std::fs::read(path)
             .map_err(|e| Error::io(format!("cannot read `{}`", path.display()), e))?;
         self.load_bytes(&bytes)

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::{Func, Instance, Linker, Store};
+use wasmtime_wasi::WasiView;
 use wasmtime_wasi::p2::bindings::sync::Command;
 
 use crate::capability::{Capabilities, Logging};
@@ -88,6 +89,8 @@ impl SandboxBuilder {
             store,
             module: None,
             instance: None,
+            funcs: Default::default(),
+            store_fresh: true,
             captured,
             denied,
             meter: Meter {
@@ -108,7 +111,7 @@ fn new_store(
     denied: &DeniedLog,
 ) -> Result<Store<StoreState>> {
     let mut wasi = context_builder(caps, captured, denied)?;
-    let state = StoreState {
+    let mut state = StoreState {
         limiter: Limiter::new(limits),
         wasi: wasi.build_p1(),
         host_calls: 0,
@@ -120,6 +123,8 @@ fn new_store(
             .map(|g| g.guest.clone())
             .collect(),
     };
+    // Every open file is a host descriptor: cap how many the guest may hold.
+    state.wasi.ctx().table.set_max_capacity(limits.handles);
     let mut store = Store::new(runtime.engine(), state);
     store.limiter(|s| &mut s.limiter);
     Ok(store)
@@ -141,6 +146,10 @@ pub struct Sandbox {
     store: Store<StoreState>,
     module: Option<Module>,
     instance: Option<Loaded>,
+    /// Exported functions of `instance` looked up so far.
+    funcs: std::collections::HashMap<Box<str>, Func>,
+    /// Whether `store` has never held an instance (so loading can reuse it).
+    store_fresh: bool,
     captured: Option<CapturedOutput>,
     denied: DeniedLog,
     meter: Meter,
@@ -218,7 +227,10 @@ impl Sandbox {
     pub fn load_module(&mut self, module: &Module) -> Result<()> {
         self.instance = None;
         self.module = None;
-        self.store = self.fresh_store()?;
+        self.funcs.clear();
+        if !std::mem::replace(&mut self.store_fresh, false) {
+            self.store = self.fresh_store()?;
+        }
         let loaded = match &module.inner.kind {
             ModuleKind::Core(core) => {
                 self.check_engine(core.engine())?;
@@ -353,6 +365,7 @@ impl Sandbox {
             Some(module) => self.load_module(&module),
             None => {
                 self.store = self.fresh_store()?;
+                self.store_fresh = true;
                 Ok(())
             }
         }
@@ -514,7 +527,7 @@ impl Sandbox {
             Some(Loaded::Core(i)) => *i,
             Some(Loaded::Command(_)) => {
                 return Err(Error::invalid_argument(
-                    "a WASI 0.2 component exports WIT functions, not core functions; run it with `run`",
+                    "a WASI 0.2 component has no core function exports; it runs only through its `wasi:cli/run` export",
                 ));
             }
             None => {
@@ -523,16 +536,22 @@ impl Sandbox {
                 ));
             }
         };
-        instance
-            .get_func(&mut self.store, name)
-            .ok_or_else(|| Error::ExportNotFound {
-                name: name.to_string(),
-                available: self
-                    .module
-                    .as_ref()
-                    .map(Module::function_names)
-                    .unwrap_or_default(),
-            })
+        if let Some(func) = self.funcs.get(name) {
+            return Ok(*func);
+        }
+        let func =
+            instance
+                .get_func(&mut self.store, name)
+                .ok_or_else(|| Error::ExportNotFound {
+                    name: name.to_string(),
+                    available: self
+                        .module
+                        .as_ref()
+                        .map(Module::function_names)
+                        .unwrap_or_default(),
+                })?;
+        self.funcs.insert(name.into(), func);
+        Ok(func)
     }
 
     fn mismatch(&self, name: &str, func: &Func, given: String) -> Error {

@@ -2,9 +2,11 @@
 //!
 //! Wall-clock timeouts use wasmtime's epoch interruption: each call sets a
 //! deadline a number of ticks ahead, and this thread increments the engine's
-//! epoch every `TICK`. The thread sleeps on a condition variable while no call
-//! is active, so an idle runtime costs nothing.
+//! epoch every `TICK`. Entering and leaving a call is one atomic increment and
+//! decrement; the thread parks after `IDLE_TICKS` ticks without any running
+//! call (so an idle runtime costs nothing) and is woken by the next call.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -12,15 +14,23 @@ use std::time::Duration;
 /// Epoch tick length; timeouts are accurate to about this much.
 pub(crate) const TICK: Duration = Duration::from_millis(2);
 
+/// Ticks without a running call before the thread parks (100 ms).
+const IDLE_TICKS: u32 = 50;
+
 #[derive(Default)]
-struct State {
-    active: usize,
-    shutdown: bool,
+struct Shared {
+    active: AtomicUsize,
+    parked: AtomicBool,
+    shutdown: AtomicBool,
+    lock: Mutex<()>,
+    wake: Condvar,
 }
 
-struct Shared {
-    state: Mutex<State>,
-    wake: Condvar,
+impl Shared {
+    fn wake(&self) {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.wake.notify_one();
+    }
 }
 
 /// Owns the ticker thread; dropping it stops and joins the thread.
@@ -36,10 +46,7 @@ pub(crate) struct ActiveCall<'a> {
 
 impl EpochTicker {
     pub fn start(engine: wasmtime::Engine) -> std::io::Result<Self> {
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
-            wake: Condvar::new(),
-        });
+        let shared = Arc::new(Shared::default());
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("aegis-epoch".into())
@@ -50,12 +57,11 @@ impl EpochTicker {
         })
     }
 
-    /// Registers a running call; the ticker runs until every guard is dropped.
+    /// Registers a running call; the ticker keeps ticking while any is alive.
     pub fn enter(&self) -> ActiveCall<'_> {
-        let mut state = lock(&self.shared.state);
-        state.active += 1;
-        if state.active == 1 {
-            self.shared.wake.notify_one();
+        self.shared.active.fetch_add(1, Ordering::SeqCst);
+        if self.shared.parked.load(Ordering::SeqCst) {
+            self.shared.wake();
         }
         ActiveCall {
             shared: &self.shared,
@@ -73,40 +79,46 @@ impl EpochTicker {
 
 impl Drop for ActiveCall<'_> {
     fn drop(&mut self) {
-        lock(&self.shared.state).active -= 1;
+        self.shared.active.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 impl Drop for EpochTicker {
     fn drop(&mut self) {
-        lock(&self.shared.state).shutdown = true;
-        self.shared.wake.notify_one();
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        self.shared.wake();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
 }
 
-fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 fn run(shared: &Shared, engine: &wasmtime::Engine) {
-    let mut state = lock(&shared.state);
-    loop {
-        if state.shutdown {
-            return;
+    let mut idle = 0;
+    while !shared.shutdown.load(Ordering::SeqCst) {
+        if shared.active.load(Ordering::SeqCst) > 0 {
+            idle = 0;
+        } else {
+            idle += 1;
         }
-        if state.active == 0 {
-            state = shared
-                .wake
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if idle >= IDLE_TICKS {
+            park(shared);
+            idle = 0;
             continue;
         }
-        drop(state);
         std::thread::sleep(TICK);
         engine.increment_epoch();
-        state = lock(&shared.state);
     }
+}
+
+/// Sleeps until a call starts or the ticker shuts down.
+fn park(shared: &Shared) {
+    let mut guard = shared.lock.lock().unwrap_or_else(|p| p.into_inner());
+    shared.parked.store(true, Ordering::SeqCst);
+    // Re-check under the lock: a call that started before `parked` was set
+    // did not try to wake us.
+    while shared.active.load(Ordering::SeqCst) == 0 && !shared.shutdown.load(Ordering::SeqCst) {
+        guard = shared.wake.wait(guard).unwrap_or_else(|p| p.into_inner());
+    }
+    shared.parked.store(false, Ordering::SeqCst);
 }

@@ -32,6 +32,14 @@ pub(crate) fn classify(
             limit,
         };
     }
+    if let Some(wasmtime::component::ResourceTableError::Full) = err.downcast_ref() {
+        let limit = limits.handles as u64;
+        return Error::MemoryLimitExceeded {
+            resource: "handles",
+            requested: limit + 1,
+            limit,
+        };
+    }
     if let Some(host) = err.downcast_ref::<HostTrap>() {
         let payload = host
             .payload

@@ -186,3 +186,23 @@ fn raw_wasi_calls_with_absolute_and_dotdot_paths_are_refused_and_recorded() {
         assert_eq!(m.denied[0].target, path);
     }
 }
+
+#[test]
+fn a_guest_cannot_hoard_host_file_descriptors() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f");
+    fs::write(&file, "x").unwrap();
+    let o = run_command(
+        "probe-p1.wasm",
+        &["openmany", file.to_str().unwrap(), "100000"],
+        |b| b.allow_read(dir.path()).with_handle_limit(64),
+    );
+    let err = o.result.expect_err("the guest cannot open 100000 files");
+    assert_eq!(
+        err.code(),
+        ErrorCode::MemoryLimitExceeded,
+        "{err} / {}",
+        o.stdout
+    );
+    assert!(err.to_string().contains("handles"), "{err}");
+}

@@ -210,3 +210,44 @@ fn error_codes_are_stable_strings() {
         ]
     );
 }
+
+#[test]
+fn oversized_modules_are_refused_before_parsing() {
+    let runtime = Aegis::builder().with_max_module_size(1024).build().unwrap();
+    let big = format!("(module {})", "(func)".repeat(400));
+    let err = runtime.load_wat(&big).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidModule);
+    assert!(
+        err.to_string()
+            .contains("more than the limit of 1024 bytes"),
+        "{err}"
+    );
+    assert_eq!(
+        runtime.validate(big.as_bytes()).unwrap_err().code(),
+        ErrorCode::InvalidModule
+    );
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), vec![0u8; 4096]).unwrap();
+    let err = runtime.load_file(file.path()).unwrap_err();
+    assert!(err.to_string().contains("4096 bytes"), "{err}");
+    runtime
+        .load_wat("(module (func))")
+        .expect("small modules still load");
+}
+
+#[test]
+fn a_module_with_many_functions_compiles_in_bounded_time() {
+    // 20 000 functions with non-trivial bodies: the default size limit admits
+    // it, and compilation is parallel and finishes.
+    let body =
+        "(local i64) (local.set 0 (i64.const 1)) (drop (i64.mul (local.get 0) (i64.const 3)))";
+    let wat = format!("(module {})", format!("(func {body})").repeat(20_000));
+    let start = std::time::Instant::now();
+    let module = Runtime::new().unwrap().load_wat(&wat).unwrap();
+    assert_eq!(module.imports().len(), 0);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+}

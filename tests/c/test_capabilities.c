@@ -63,7 +63,21 @@ static aegis_sandbox_t *configured(aegis_runtime_t *rt, aegis_builder_t *b,
 
 static void test_defaults_deny(aegis_runtime_t *rt, aegis_module_t *m) {
     aegis_sandbox_t *sb = sandbox_with(rt, m);
+    CHECK(aegis_sandbox_denied_recorded(sb) == 0);
     OK(aegis_sandbox_run(sb));
+    /* Both writes were refused and recorded. */
+    aegis_metrics_t metrics;
+    OK(aegis_sandbox_last_call_metrics(sb, &metrics));
+    CHECK(metrics.denied_count == 2);
+    CHECK(aegis_sandbox_denied_recorded(sb) == 2);
+    aegis_denied_t denied;
+    OK(aegis_sandbox_denied(sb, 0, &denied));
+    CHECK(strcmp(denied.capability, "logging") == 0);
+    CHECK(strstr(denied.target, "stdout") != NULL);
+    OK(aegis_sandbox_denied(sb, 1, &denied));
+    CHECK(strstr(denied.target, "stderr") != NULL && denied.operation[0] != '\0');
+    FAILS(aegis_sandbox_denied(sb, 2, &denied), AEGIS_ERROR_INVALID_ARGUMENT,
+          "out of range");
     size_t len = 99;
     OK(aegis_sandbox_stdout(sb, NULL, 0, &len));
     CHECK(len == 0);

@@ -133,6 +133,11 @@ static void test_null_arguments(aegis_runtime_t *rt, aegis_module_t *m,
     FAILS(aegis_sandbox_stdout(sb, NULL, 0, NULL), INV, "len_out");
     FAILS(aegis_sandbox_stdout(sb, NULL, 10, &len), INV, "buf");
     FAILS(aegis_sandbox_stderr(NULL, NULL, 0, &len), INV, "sandbox");
+    aegis_denied_t denied;
+    CHECK(aegis_sandbox_denied_recorded(NULL) == 0);
+    FAILS(aegis_sandbox_denied(NULL, 0, &denied), INV, "sandbox");
+    FAILS(aegis_sandbox_denied(sb, 0, NULL), INV, "denied_out");
+    FAILS(aegis_sandbox_denied(sb, 0, &denied), INV, "0 recorded");
     aegis_sandbox_delete(NULL);
     aegis_runtime_delete(NULL);
 

@@ -72,6 +72,24 @@ fn main() -> ExitCode {
             Ok("written to stderr".into())
         }
         "connect" => connect(&a(2), &a(3)),
+        "openmany" => {
+            let n: usize = a(3).parse().unwrap_or(0);
+            let mut files = Vec::new();
+            let mut failure = None;
+            for _ in 0..n {
+                match std::fs::File::open(a(2)) {
+                    Ok(f) => files.push(f),
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+            match failure {
+                None => Ok(format!("opened {}", files.len())),
+                Some(e) => Err(std::io::Error::new(e.kind(), format!("after {} files: {e}", files.len()))),
+            }
+        }
         "exit" => return ExitCode::from(a(2).parse::<u8>().unwrap_or(0)),
         _ => Err(std::io::Error::other(format!("unknown op `{op}`"))),
     };

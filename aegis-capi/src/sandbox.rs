@@ -1,0 +1,383 @@
+//! `aegis_sandbox_t`: loading a module, calling exports, reset, metrics, output.
+
+use std::ffi::{CString, c_char};
+use std::sync::{Mutex, MutexGuard, TryLockError};
+
+use aegis_core::{Error, ExternType, Metrics, Sandbox};
+
+use crate::args::{self, borrow, borrow_mut, out_handle, text};
+use crate::error::{aegis_error_t, c_string, guard, guard_value, invalid};
+use crate::module::aegis_module_t;
+use crate::runtime::aegis_runtime_t;
+use crate::value::{aegis_val_t, from_value, to_value};
+
+/// An isolated place to run guest code: at most one instance, limits on
+/// every call. Use it from one thread at a time. Freed with
+/// `aegis_sandbox_delete`, which also runs the finalizers of its host functions.
+///
+/// Every function reaches the sandbox through a shared reference and takes
+/// its state's lock without waiting, so a call made while another one on the
+/// same sandbox is in progress (from one of its own host callbacks, or from
+/// another thread) is refused with "sandbox is busy" instead of aliasing the
+/// running call's state.
+#[allow(non_camel_case_types)]
+pub struct aegis_sandbox_t {
+    state: Mutex<State>,
+}
+
+/// What a sandbox handle owns, reached only through its lock.
+pub(crate) struct State {
+    pub(crate) sandbox: Sandbox,
+    /// NUL-terminated copies of the recorded denied operations, made on
+    /// demand; the core's cumulative list only grows, and each `CString`'s
+    /// bytes stay where they are, so handed-out pointers stay valid.
+    denied: Vec<[CString; 3]>,
+}
+
+impl aegis_sandbox_t {
+    pub(crate) fn new(sandbox: Sandbox) -> Self {
+        aegis_sandbox_t {
+            state: Mutex::new(State {
+                sandbox,
+                denied: Vec::new(),
+            }),
+        }
+    }
+
+    /// Exclusive access to the sandbox, or `AEGIS_ERROR_INVALID_ARGUMENT`
+    /// ("sandbox is busy") while a call on it is in progress. A lock
+    /// poisoned by a caught panic is taken over: every operation leaves the
+    /// core sandbox in a consistent state.
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, State>, Error> {
+        match self.state.try_lock() {
+            Ok(state) => Ok(state),
+            Err(TryLockError::Poisoned(poisoned)) => Ok(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => Err(invalid(
+                "sandbox is busy: a call on it is in progress (a host callback \
+                 cannot call back into its own sandbox)",
+            )),
+        }
+    }
+}
+
+/// The sandbox behind a handle, locked for one operation.
+///
+/// # Safety
+/// `sandbox` is NULL or a live handle from `aegis_sandbox_new` /
+/// `aegis_builder_build_sandbox`.
+pub(crate) unsafe fn lock<'a>(
+    sandbox: *const aegis_sandbox_t,
+) -> Result<MutexGuard<'a, State>, Error> {
+    unsafe { borrow(sandbox, "sandbox") }?.lock()
+}
+
+/// One operation the guest attempted and its capabilities refused. The
+/// strings are borrowed from the sandbox and valid until it is deleted.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct aegis_denied_t {
+    /// The capability involved: "filesystem", "network", "clock", "env", "logging".
+    pub capability: *const c_char,
+    /// The operation, e.g. "path_open", "connect", "write".
+    pub operation: *const c_char,
+    /// What it targeted: a path, an address, a stream.
+    pub target: *const c_char,
+}
+
+/// What a sandbox used, for one call or summed over its life.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct aegis_metrics_t {
+    /// Calls counted (1 for one call's metrics; failed calls count too).
+    pub calls: u64,
+    /// Wall-clock time inside the guest, host functions included, in nanoseconds.
+    pub wall_time_ns: u64,
+    /// Fuel consumed (0 when fuel metering is off).
+    pub fuel_consumed: u64,
+    /// Linear memory allocated now, in bytes.
+    pub memory_current: u64,
+    /// Highest linear memory allocated, in bytes.
+    pub memory_peak: u64,
+    /// Calls the guest made into host functions (WASI calls excluded).
+    pub host_calls: u64,
+    /// Operations the guest attempted that its capabilities refused.
+    pub denied_count: u64,
+}
+
+impl From<&Metrics> for aegis_metrics_t {
+    fn from(m: &Metrics) -> Self {
+        aegis_metrics_t {
+            calls: m.calls,
+            wall_time_ns: u64::try_from(m.wall_time.as_nanos()).unwrap_or(u64::MAX),
+            fuel_consumed: m.fuel_consumed,
+            memory_current: m.memory_current,
+            memory_peak: m.memory_peak,
+            host_calls: m.host_calls,
+            denied_count: m.denied_count,
+        }
+    }
+}
+
+/// Creates a sandbox with its runtime's default limits and capabilities,
+/// stored in `*sandbox_out` (NULL on error). To override settings for one
+/// sandbox use `aegis_builder_build_sandbox`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_sandbox_new(
+    runtime: *const aegis_runtime_t,
+    sandbox_out: *mut *mut aegis_sandbox_t,
+) -> *mut aegis_error_t {
+    guard("aegis_sandbox_new", || {
+        let slot = unsafe { out_handle(sandbox_out, "sandbox_out") }?;
+        let runtime = unsafe { borrow(runtime, "runtime") }?;
+        args::give(
+            slot,
+            aegis_sandbox_t::new(runtime.runtime.sandbox().build()?),
+        );
+        Ok(())
+    })
+}
+
+/// Frees a sandbox, its instance and its host functions; each host
+/// function's finalizer runs exactly once here. NULL is ignored, and so is
+/// a delete from inside one of the sandbox's own host callbacks (the
+/// sandbox is busy; delete it after the call returns).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_sandbox_delete(sandbox: *mut aegis_sandbox_t) {
+    guard_value((), || {
+        // Freeing a sandbox from inside one of its own calls would pull the
+        // store out from under the running guest: such a delete is ignored.
+        if unsafe { lock(sandbox) }.is_err() {
+            return;
+        }
+        unsafe { args::free(sandbox) }
+    });
+}
+
+/// Instantiates `module` (borrowed; the sandbox keeps its own reference),
+/// replacing any previous instance, and runs its start function. Host
+/// functions must be registered before. Errors include `AEGIS_ERROR_LINK_ERROR`
+/// and every limit.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_sandbox_load_module(
+    sandbox: *mut aegis_sandbox_t,
+    module: *const aegis_module_t,
+) -> *mut aegis_error_t {
+    guard("aegis_sandbox_load_module", || {
+        let mut sb = unsafe { lock(sandbox) }?;
+        let module = unsafe { borrow(module, "module") }?;
+        sb.sandbox.load_module(&module.module)
+    })
+}
+
+/// Calls export `name` with `args[0..nargs]`, writing its results into the
+/// caller's `results[0..nresults]`. `nresults` must equal the export's result
+/// count and the argument kinds must match its parameters, otherwise
+/// `AEGIS_ERROR_SIGNATURE_MISMATCH` (and nothing runs).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_sandbox_call(
+    sandbox: *mut aegis_sandbox_t,
+    name: *const c_char,
+    args: *const aegis_val_t,
+    nargs: usize,
+    results: *mut aegis_val_t,
+    nresults: usize,
+) -> *mut aegis_error_t {
+    guard("aegis_sandbox_call", || {
+        let mut sb = unsafe { lock(sandbox) }?;
+        let name = unsafe { text(name, "name") }?;
+        let args = unsafe { args::slice(args, nargs, "args") }?;
+        let out = unsafe { args::slice_mut(results, nresults, "results") }?;
+        let values = args.iter().map(to_value).collect::<Result<Vec<_>, _>>()?;
+        check_result_room(&sb.sandbox, name, nresults)?;
+        let got = sb.sandbox.call_dynamic(name, &values)?;
+        if got.len() != out.len() {
+            return Err(Error::SignatureMismatch {
+                name: name.to_string(),
+                expected: format!("{} results", got.len()),
+                given: format!("room for {} results", out.len()),
+            });
+        }
+        for (slot, value) in out.iter_mut().zip(got) {
+            *slot = from_value(value);
+        }
+        Ok(())
+    })
+}
+
+/// Fails before the call if the caller's result array has the wrong size.
+fn check_result_room(sandbox: &Sandbox, name: &str, room: usize) -> Result<(), Error> {
+    let sig = sandbox
+        .module()
+        .and_then(|m| m.export(name))
+        .and_then(|e| match &e.ty {
+            ExternType::Function(sig) => Some(sig),
+            _ => None,
+        });
+    match sig {
+        Some(sig) if sig.results.len() != room => Err(Error::SignatureMismatch {
+            name: name.to_string(),
+            expected: sig.to_string(),
+            given: format!("room for {room} results"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Calls export `name`, which takes no arguments, discarding its results.
+/// A WASI `proc_exit(0)` counts as success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_sandbox_call_void(
+    sandbox: *mut aegis_sandbox_t,
+    name: *const c_char,
+) -> *mut aegis_error_t {
+    guard("aegis_sandbox_call_void", || {
+        let mut sb = unsafe { lock(sandbox) }?;
+        let name = unsafe { text(name, "name") }?;
+        sb.sandbox.call_void(name)
+    })
+}
+
+/// Runs the module's default entry point (`_start` if exported, else
+/// `main`), discarding results. A WASI `proc_exit(0)` counts as success; a
+/// non-zero status gives `AEGIS_ERROR_EXIT` (see `aegis_error_exit_status`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_sandbox_run(sandbox: *mut aegis_sandbox_t) -> *mut aegis_error_t {
+    guard("aegis_sandbox_run", || {
+        let mut sb = unsafe { lock(sandbox) }?;
+        sb.sandbox.run().map(|_| ())
+    })
+}
+
+/// Discards the instance and instantiates the same module again: memory,
+/// globals and tables return to their initial state.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_sandbox_reset(sandbox: *mut aegis_sandbox_t) -> *mut aegis_error_t {
+    guard("aegis_sandbox_reset", || {
+        let mut sb = unsafe { lock(sandbox) }?;
+        sb.sandbox.reset()
+    })
+}
+
+/// Copies the metrics of the most recent call (or instantiation) into `*metrics_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_sandbox_last_call_metrics(
+    sandbox: *const aegis_sandbox_t,
+    metrics_out: *mut aegis_metrics_t,
+) -> *mut aegis_error_t {
+    guard("aegis_sandbox_last_call_metrics", || {
+        let sb = unsafe { lock(sandbox) }?;
+        let out = unsafe { borrow_mut(metrics_out, "metrics_out") }?;
+        *out = sb.sandbox.last_call_metrics().into();
+        Ok(())
+    })
+}
+
+/// Copies the metrics summed over the sandbox's life into `*metrics_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_sandbox_metrics(
+    sandbox: *const aegis_sandbox_t,
+    metrics_out: *mut aegis_metrics_t,
+) -> *mut aegis_error_t {
+    guard("aegis_sandbox_metrics", || {
+        let sb = unsafe { lock(sandbox) }?;
+        let out = unsafe { borrow_mut(metrics_out, "metrics_out") }?;
+        *out = sb.sandbox.metrics().into();
+        Ok(())
+    })
+}
+
+/// Copies up to `capacity` bytes of captured output into `buf` and stores
+/// the full length in `*len_out` (call with `capacity` 0 to ask the size).
+///
+/// # Safety
+/// `buf` is NULL or valid for `capacity` writes; `len_out` is NULL or valid for a write.
+unsafe fn copy_out(
+    data: &[u8],
+    buf: *mut u8,
+    capacity: usize,
+    len_out: *mut usize,
+) -> Result<(), Error> {
+    let len = unsafe { borrow_mut(len_out, "len_out") }?;
+    let dest = unsafe { args::slice_mut(buf, capacity, "buf") }?;
+    let n = data.len().min(dest.len());
+    dest[..n].copy_from_slice(&data[..n]);
+    *len = data.len();
+    Ok(())
+}
+
+/// Guest stdout captured so far (`AEGIS_LOGGING_CAPTURE`; empty otherwise):
+/// copies at most `capacity` bytes into `buf` (not NUL-terminated) and stores
+/// the total captured length in `*len_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_sandbox_stdout(
+    sandbox: *const aegis_sandbox_t,
+    buf: *mut u8,
+    capacity: usize,
+    len_out: *mut usize,
+) -> *mut aegis_error_t {
+    guard("aegis_sandbox_stdout", || {
+        let sb = unsafe { lock(sandbox) }?;
+        unsafe { copy_out(&sb.sandbox.stdout(), buf, capacity, len_out) }
+    })
+}
+
+/// Guest stderr captured so far; same contract as `aegis_sandbox_stdout`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_sandbox_stderr(
+    sandbox: *const aegis_sandbox_t,
+    buf: *mut u8,
+    capacity: usize,
+    len_out: *mut usize,
+) -> *mut aegis_error_t {
+    guard("aegis_sandbox_stderr", || {
+        let sb = unsafe { lock(sandbox) }?;
+        unsafe { copy_out(&sb.sandbox.stderr(), buf, capacity, len_out) }
+    })
+}
+
+/// Number of refused operations recorded over the sandbox's life (at most
+/// 64 are kept; `aegis_metrics_t.denied_count` counts them all). 0 if
+/// `sandbox` is NULL or busy (asked from inside one of its own calls).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_sandbox_denied_recorded(sandbox: *const aegis_sandbox_t) -> usize {
+    guard_value(0, || {
+        unsafe { lock(sandbox) }.map_or(0, |sb| sb.sandbox.metrics().denied.len())
+    })
+}
+
+/// Describes recorded refused operation number `index` (oldest first) in
+/// `*denied_out`. An index past `aegis_sandbox_denied_recorded` gives
+/// `AEGIS_ERROR_INVALID_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_sandbox_denied(
+    sandbox: *mut aegis_sandbox_t,
+    index: usize,
+    denied_out: *mut aegis_denied_t,
+) -> *mut aegis_error_t {
+    guard("aegis_sandbox_denied", || {
+        let mut state = unsafe { lock(sandbox) }?;
+        let sb = &mut *state;
+        let out = unsafe { borrow_mut(denied_out, "denied_out") }?;
+        let recorded = &sb.sandbox.metrics().denied;
+        for op in recorded.iter().skip(sb.denied.len()) {
+            sb.denied.push([
+                c_string(op.capability),
+                c_string(&op.operation),
+                c_string(&op.target),
+            ]);
+        }
+        let [capability, operation, target] = sb.denied.get(index).ok_or_else(|| {
+            invalid(format!(
+                "denied-operation index {index} out of range ({} recorded)",
+                recorded.len()
+            ))
+        })?;
+        *out = aegis_denied_t {
+            capability: capability.as_ptr(),
+            operation: operation.as_ptr(),
+            target: target.as_ptr(),
+        };
+        Ok(())
+    })
+}

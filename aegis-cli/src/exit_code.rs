@@ -1,0 +1,78 @@
+//! The process exit codes of `aegis`, one per class of outcome.
+
+use aegis_core::{Error, ErrorCode};
+
+/// The command succeeded (for `validate`: the module is valid).
+pub const SUCCESS: u8 = 0;
+/// The guest trapped or a host function failed (`trap`, `host_function`).
+pub const GUEST_ERROR: u8 = 1;
+/// Bad usage: unknown flag, bad option or argument value, wrong argument count
+/// or type, unknown export, unreadable file (`invalid_argument`,
+/// `signature_mismatch`, `export_not_found`, `io`). Clap's own usage errors use 2 too.
+pub const USAGE: u8 = 2;
+/// The module is invalid or cannot be instantiated (`invalid_module`, `link_error`).
+pub const INVALID_MODULE: u8 = 3;
+/// A resource limit fired (`out_of_fuel`, `timeout`, `memory_limit_exceeded`, `stack_overflow`).
+pub const LIMIT_EXCEEDED: u8 = 4;
+/// The guest attempted something it was not granted (`permission_denied`).
+pub const PERMISSION_DENIED: u8 = 5;
+
+/// The table printed by `aegis --help` and copied in the README.
+pub const TABLE: &str = "\
+Exit codes:
+  0    success (validate: the module is valid)
+  1    the guest trapped or a host function failed (trap, host_function)
+  2    bad usage: unknown flag, bad value, wrong argument count or type,
+       unknown export, unreadable file (invalid_argument, signature_mismatch,
+       export_not_found, io)
+  3    invalid module, or an import Aegis cannot provide (invalid_module, link_error)
+  4    limit exceeded (out_of_fuel, timeout, memory_limit_exceeded, stack_overflow)
+  5    permission denied (permission_denied)
+  N    a WASI command called proc_exit(N) with N != 0: N is passed through (exit)";
+
+/// The exit code for an error, by its stable code.
+///
+/// A WASI `proc_exit(N)` is passed through as `N` (as wasmtime does), clamped
+/// to 1..=255 so that it never reads as success.
+pub fn for_error(err: &Error) -> u8 {
+    if let Error::Exit { status } = err {
+        return u8::try_from(*status)
+            .ok()
+            .filter(|s| *s != 0)
+            .unwrap_or(GUEST_ERROR);
+    }
+    match err.code() {
+        ErrorCode::InvalidArgument
+        | ErrorCode::SignatureMismatch
+        | ErrorCode::ExportNotFound
+        | ErrorCode::Io => USAGE,
+        ErrorCode::InvalidModule | ErrorCode::LinkError => INVALID_MODULE,
+        ErrorCode::OutOfFuel
+        | ErrorCode::Timeout
+        | ErrorCode::MemoryLimitExceeded
+        | ErrorCode::StackOverflow => LIMIT_EXCEEDED,
+        ErrorCode::PermissionDenied => PERMISSION_DENIED,
+        _ => GUEST_ERROR,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_class() {
+        let limit = Error::OutOfFuel {
+            consumed: 10,
+            limit: 10,
+        };
+        assert_eq!(for_error(&limit), LIMIT_EXCEEDED);
+        let denied = Error::PermissionDenied {
+            message: "x".into(),
+        };
+        assert_eq!(for_error(&denied), PERMISSION_DENIED);
+        assert_eq!(for_error(&Error::Exit { status: 7 }), 7);
+        assert_eq!(for_error(&Error::Exit { status: 300 }), GUEST_ERROR);
+        assert_eq!(for_error(&Error::Exit { status: -1 }), GUEST_ERROR);
+    }
+}

@@ -1,0 +1,103 @@
+//! `aegis inspect`: a module's imports and exports, as text or JSON.
+
+use aegis_core::{Aegis, Error, ExternType, Module};
+use serde_json::{Value as Json, json};
+
+use crate::args::InspectArgs;
+use crate::exit_code;
+use crate::output::{Output, error_json, print_stdout};
+
+/// Runs `aegis inspect` and returns the process exit code.
+pub fn inspect(args: &InspectArgs, out: Output) -> u8 {
+    let (imports, exports) = args.sections();
+    let loaded = Aegis::builder()
+        .without_timeout()
+        .build()
+        .and_then(|rt| rt.load_file(&args.module));
+    let module = match loaded {
+        Ok(m) => m,
+        Err(e) => return fail(&e, out),
+    };
+    if out.is_json() {
+        let mut doc = json!({ "ok": true, "component": module.is_component() });
+        if imports {
+            doc["imports"] = module
+                .imports()
+                .iter()
+                .map(|i| item_json(json!({ "module": i.module, "name": i.name }), &i.ty))
+                .collect();
+        }
+        if exports {
+            doc["exports"] = module
+                .exports()
+                .iter()
+                .map(|e| item_json(json!({ "name": e.name }), &e.ty))
+                .collect();
+        }
+        out.print_json(&doc);
+    } else {
+        for line in describe_module(&module, imports, exports) {
+            print_stdout(&line);
+        }
+    }
+    exit_code::SUCCESS
+}
+
+/// Reports a failure to read or compile the module.
+fn fail(err: &Error, out: Output) -> u8 {
+    if out.is_json() {
+        out.print_json(&json!({ "ok": false, "error": error_json(err) }));
+    }
+    out.print_error(err);
+    exit_code::for_error(err)
+}
+
+/// The human listing: `Imports (N):` / `Exports (N):` headers, then one
+/// indented line per item, e.g. `  add [function]: (i32, i32) -> (i32)`.
+pub fn describe_module(module: &Module, imports: bool, exports: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    if imports {
+        lines.push(format!("Imports ({}):", module.imports().len()));
+        // Component imports have no module namespace: show `name`, not `.name`.
+        lines.extend(module.imports().iter().map(|i| match i.module.is_empty() {
+            true => format!("  {} [{}]: {}", i.name, i.ty.kind(), i.ty),
+            false => format!("  {i}"),
+        }));
+    }
+    if exports {
+        lines.push(format!("Exports ({}):", module.exports().len()));
+        lines.extend(module.exports().iter().map(|e| format!("  {e}")));
+    }
+    lines
+}
+
+/// `head` (the item's names) followed by the kind, the type text, and the
+/// type's structured fields.
+fn item_json(head: Json, ty: &ExternType) -> Json {
+    let mut item = head;
+    item["kind"] = json!(ty.kind());
+    item["type"] = json!(ty.to_string());
+    match ty {
+        ExternType::Function(sig) => {
+            item["params"] = sig.params.iter().map(|t| t.as_str()).collect();
+            item["results"] = sig.results.iter().map(|t| t.as_str()).collect();
+        }
+        ExternType::Memory(m) => {
+            item["minimum"] = json!(m.minimum);
+            item["maximum"] = json!(m.maximum);
+            item["memory64"] = json!(m.memory64);
+            item["shared"] = json!(m.shared);
+        }
+        ExternType::Table(t) => {
+            item["element"] = json!(t.element);
+            item["minimum"] = json!(t.minimum);
+            item["maximum"] = json!(t.maximum);
+        }
+        ExternType::Global(g) => {
+            item["content"] = json!(g.content_text);
+            item["mutable"] = json!(g.mutable);
+        }
+        ExternType::Other(_) => {}
+    }
+    item
+}

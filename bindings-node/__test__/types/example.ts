@@ -1,0 +1,43 @@
+// Type-checked against index.d.ts by scripts/test-node.sh (`tsc --noEmit`); not run.
+import { Runtime, Sandbox, Module, Metrics, Options, WasmValue, errorCodes, validate } from 'aegis'
+
+const options: Options = { memoryLimit: 1 << 24, fuelLimit: Infinity, timeout: 500, allowRead: ['/tmp'], env: { A: 'b' } }
+const runtime: Runtime = new Runtime(options)
+const module: Module = runtime.loadWat('(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))')
+const bytes: Module = runtime.loadBytes(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))
+validate(Buffer.from('(module)'))
+runtime.validate(new Uint8Array())
+
+const kinds: string[] = module.exports.map((e) => `${e.kind} ${e.name}: ${e.type} ${e.params?.join(',') ?? ''}`)
+const sandbox: Sandbox = runtime.sandbox({ captureOutput: 1024 })
+sandbox.registerFunc('env', 'log', (n: number, big: bigint) => { console.log(n, big) }, { params: ['i32', 'i64'] })
+sandbox.loadModule(module)
+
+const sum: number = sandbox.call<number>('add', 1, 2)
+const args: WasmValue[] = [1, 2n]
+const anything = sandbox.call('add', ...args)
+async function later(): Promise<number> {
+  const value: number = await sandbox.callAsync<number>('add', 1, 2)
+  await sandbox.runAsync()
+  return value
+}
+const metrics: Metrics = sandbox.metrics
+const fuel: number = metrics.fuelConsumed + sandbox.lastCallMetrics.wallTimeMs
+const out: string = sandbox.stdout.toString() + sandbox.stderr.toString()
+const codes: string[] = errorCodes()
+const busy: boolean = sandbox.busy
+sandbox.callVoid('add')
+sandbox.reset()
+
+try {
+  sandbox.call('spin')
+} catch (err) {
+  if (err instanceof Error && 'code' in err && err.code === 'AEGIS_OUT_OF_FUEL') console.log(err.message)
+}
+
+// @ts-expect-error: call needs the export name
+sandbox.call()
+// @ts-expect-error: arguments are numbers or BigInts
+sandbox.call('add', 'one')
+
+export { kinds, sum, anything, later, fuel, out, codes, busy, bytes }

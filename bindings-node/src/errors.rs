@@ -1,0 +1,150 @@
+//! Aegis errors as JS `Error`s with a stable `code` (`AEGIS_OUT_OF_FUEL`, ...)
+//! and detail properties.
+
+use aegis_core::{Error, ErrorCode};
+use napi::bindgen_prelude::{Object, ToNapiValue, Unknown};
+use napi::{Env, JsValue, Status};
+
+/// What can go wrong inside the binding: an Aegis error, or a Node-API failure.
+pub enum Failure {
+    /// An error of aegis-core (or one the binding raises with an Aegis code).
+    Aegis(Error),
+    /// A Node-API call failed, or JS code threw while the binding ran it.
+    Napi(napi::Error),
+}
+
+/// Result alias for binding internals; converted to a thrown JS error at the boundary.
+pub type Fallible<T> = Result<T, Failure>;
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Aegis(e)
+    }
+}
+
+impl From<napi::Error> for Failure {
+    fn from(e: napi::Error) -> Self {
+        Failure::Napi(e)
+    }
+}
+
+/// An `AEGIS_INVALID_ARGUMENT` failure.
+pub fn invalid_argument(message: impl Into<String>) -> Failure {
+    Failure::Aegis(Error::InvalidArgument {
+        message: message.into(),
+    })
+}
+
+/// The JS `code` of a stable code: `AEGIS_` + upper case.
+pub fn js_code(code: ErrorCode) -> String {
+    format!("AEGIS_{}", code.as_str().to_ascii_uppercase())
+}
+
+/// Converts a failure into the error a `#[napi]` function returns (and so throws
+/// or rejects with): for Aegis errors, a JS `Error` carrying `code` and details.
+pub fn to_js(env: &Env, failure: Failure) -> napi::Error {
+    match failure {
+        Failure::Napi(e) => e,
+        Failure::Aegis(e) => match build_error(env, e) {
+            Ok(obj) => {
+                // SAFETY: `obj` is a live object of `env`.
+                let unknown = unsafe { Unknown::from_raw_unchecked(env.raw(), obj.raw()) };
+                napi::Error::from_unknown_without_coercion(unknown)
+            }
+            Err(e) => e,
+        },
+    }
+}
+
+/// Runs `f` and converts its failure for the JS boundary.
+pub fn boundary<T>(env: &Env, f: impl FnOnce() -> Fallible<T>) -> napi::Result<T> {
+    f().map_err(|e| to_js(env, e))
+}
+
+/// Builds `Error(message)` with `code`, `aegisCode` and the variant's details.
+fn build_error(env: &Env, err: Error) -> napi::Result<Object<'_>> {
+    let code = err.code();
+    let message = err.to_string();
+    let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, message))?;
+    obj.set("code", js_code(code))?;
+    obj.set("aegisCode", code.as_str())?;
+    set_details(env, &mut obj, err)?;
+    Ok(obj)
+}
+
+fn set_details(env: &Env, obj: &mut Object<'_>, err: Error) -> napi::Result<()> {
+    match err {
+        Error::InvalidModule { message }
+        | Error::PermissionDenied { message }
+        | Error::Io { message }
+        | Error::InvalidArgument { message } => obj.set("detail", message),
+        Error::Link {
+            module,
+            name,
+            reason,
+        } => {
+            obj.set("module", module)?;
+            obj.set("name", name)?;
+            obj.set("reason", reason)
+        }
+        Error::ExportNotFound { name, available } => {
+            obj.set("name", name)?;
+            obj.set("available", available)
+        }
+        Error::SignatureMismatch {
+            name,
+            expected,
+            given,
+        } => {
+            obj.set("name", name)?;
+            obj.set("expected", expected)?;
+            obj.set("given", given)
+        }
+        Error::OutOfFuel { consumed, limit } => {
+            obj.set("consumed", consumed as f64)?;
+            obj.set("limit", limit as f64)
+        }
+        Error::Timeout { elapsed, limit } => {
+            obj.set("elapsedMs", elapsed.as_secs_f64() * 1000.0)?;
+            obj.set("limitMs", limit.as_secs_f64() * 1000.0)
+        }
+        Error::MemoryLimitExceeded {
+            resource,
+            requested,
+            limit,
+        } => {
+            obj.set("resource", resource)?;
+            obj.set("requested", requested as f64)?;
+            obj.set("limit", limit as f64)
+        }
+        Error::StackOverflow { limit } => obj.set("limit", limit as f64),
+        Error::Trap {
+            code, backtrace, ..
+        } => {
+            obj.set("trapCode", code)?;
+            obj.set("backtrace", backtrace)
+        }
+        Error::HostFunction { message, payload } => {
+            obj.set("detail", message)?;
+            let original = payload.and_then(|p| p.0.downcast::<napi::Error>().ok());
+            match original {
+                Some(original) => {
+                    // SAFETY: `env` is live; the original value is restored on its own thread.
+                    let cause = unsafe { napi::Error::to_napi_value(env.raw(), *original)? };
+                    // SAFETY: `cause` was just produced in `env`.
+                    obj.set("cause", unsafe {
+                        Unknown::from_raw_unchecked(env.raw(), cause)
+                    })
+                }
+                None => Ok(()),
+            }
+        }
+        Error::Exit { status } => obj.set("status", status),
+        _ => Ok(()),
+    }
+}
+
+/// Every JS error code, e.g. `AEGIS_OUT_OF_FUEL`, in the core's order.
+pub fn all_codes() -> Vec<String> {
+    ErrorCode::ALL.into_iter().map(js_code).collect()
+}

@@ -1,0 +1,88 @@
+//! `Module`: a compiled module, with its imports and exports described for JS.
+
+use aegis_core::ExternType;
+use napi_derive::napi;
+
+/// A compiled WebAssembly module (or WASI 0.2 component), loadable into any
+/// sandbox of the runtime that compiled it.
+#[napi]
+pub struct Module {
+    pub(crate) inner: aegis_core::Module,
+}
+
+/// One import or export and its type.
+#[napi(object)]
+pub struct ExternInfo {
+    /// Import namespace, e.g. `env` (empty for exports).
+    pub module: String,
+    /// Field or export name.
+    pub name: String,
+    /// `function`, `memory`, `table`, `global` or `other`.
+    pub kind: String,
+    /// The type as text, e.g. `(i32, i32) -> (i32)` or `1 pages`.
+    #[napi(js_name = "type")]
+    pub ty: String,
+    /// Parameter types of a function, e.g. `["i32", "i32"]`.
+    pub params: Option<Vec<String>>,
+    /// Result types of a function.
+    pub results: Option<Vec<String>>,
+}
+
+fn info(module: &str, name: &str, ty: &ExternType) -> ExternInfo {
+    let names = |types: &[aegis_core::ValType]| types.iter().map(|t| t.to_string()).collect();
+    let (params, results) = match ty {
+        ExternType::Function(sig) => (Some(names(&sig.params)), Some(names(&sig.results))),
+        _ => (None, None),
+    };
+    ExternInfo {
+        module: module.to_string(),
+        name: name.to_string(),
+        kind: ty.kind().to_string(),
+        ty: ty.to_string(),
+        params,
+        results,
+    }
+}
+
+#[napi]
+impl Module {
+    /// Every import, in declaration order.
+    #[napi(getter)]
+    pub fn imports(&self) -> Vec<ExternInfo> {
+        self.inner
+            .imports()
+            .iter()
+            .map(|i| info(&i.module, &i.name, &i.ty))
+            .collect()
+    }
+
+    /// Every export, in declaration order.
+    #[napi(getter)]
+    pub fn exports(&self) -> Vec<ExternInfo> {
+        self.inner
+            .exports()
+            .iter()
+            .map(|e| info("", &e.name, &e.ty))
+            .collect()
+    }
+
+    /// Names of the exported functions.
+    #[napi(getter)]
+    pub fn function_names(&self) -> Vec<String> {
+        self.inner.function_names()
+    }
+
+    /// Whether this is a WASI 0.2 component rather than a core module.
+    #[napi(getter)]
+    pub fn is_component(&self) -> bool {
+        self.inner.is_component()
+    }
+
+    /// One line per import and export, e.g. `add [function]: (i32, i32) -> (i32)`.
+    #[napi]
+    pub fn describe(&self) -> String {
+        let imports = self.inner.imports().iter().map(|i| format!("import {i}"));
+        let exports = self.inner.exports().iter().map(|e| format!("export {e}"));
+        imports.chain(exports).collect::<Vec<_>>().join("\n")
+    }
+}

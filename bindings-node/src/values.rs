@@ -1,0 +1,142 @@
+//! Wasm values <-> JS values: i32/f32/f64 as `number`, i64 as `BigInt`.
+
+use aegis_core::{ValType, Value};
+use napi::bindgen_prelude::{BigInt, FromNapiValue, ToNapiValue, i64n};
+use napi::{Env, ValueType, sys};
+
+use crate::errors::{Fallible, invalid_argument};
+
+/// Converts a JS argument to the wasm value the callee expects.
+///
+/// A BigInt always becomes an i64 and a number becomes the expected numeric
+/// type, so a wrong wasm type reaches aegis-core, which reports it as
+/// `signature_mismatch`. Values that are not numbers at all, and numbers that
+/// do not fit the expected integer type, are `invalid_argument`.
+pub fn js_to_value(
+    env: &Env,
+    raw: sys::napi_value,
+    expected: Option<ValType>,
+    what: &str,
+) -> Fallible<Value> {
+    let kind = type_of(env, raw)?;
+    match kind {
+        ValueType::BigInt => {
+            // SAFETY: `raw` is a live value of this env, checked to be a BigInt.
+            let big = unsafe { BigInt::from_napi_value(env.raw(), raw)? };
+            let (value, lossless) = big.get_i64();
+            if !lossless {
+                return Err(invalid_argument(format!("{what} does not fit in an i64")));
+            }
+            Ok(Value::I64(value))
+        }
+        ValueType::Number => {
+            // SAFETY: `raw` is a live value of this env, checked to be a number.
+            let n = unsafe { f64::from_napi_value(env.raw(), raw)? };
+            number_to_value(n, expected.unwrap_or(ValType::F64), what)
+        }
+        other => Err(invalid_argument(format!(
+            "{what} must be a number or a BigInt, got {}",
+            type_name(other)
+        ))),
+    }
+}
+
+/// A JS number as a wasm value of type `ty` (i64 is converted to f64: the caller
+/// must pass a BigInt for an i64, and aegis-core reports the mismatch).
+fn number_to_value(n: f64, ty: ValType, what: &str) -> Fallible<Value> {
+    match ty {
+        ValType::I32 => {
+            if n.fract() != 0.0 || !n.is_finite() || n < i32::MIN as f64 || n > u32::MAX as f64 {
+                return Err(invalid_argument(format!(
+                    "{what} ({n}) is not an i32 (an integer from -2147483648 to 4294967295)"
+                )));
+            }
+            Ok(Value::I32(n as i64 as i32))
+        }
+        ValType::F32 => Ok(Value::F32(n as f32)),
+        ValType::F64 | ValType::I64 => Ok(Value::F64(n)),
+    }
+}
+
+/// Converts a wasm value to JS.
+pub fn value_to_js(env: &Env, value: Value) -> napi::Result<sys::napi_value> {
+    // SAFETY: `env` is the live env of the current callback.
+    unsafe {
+        match value {
+            Value::I32(v) => i32::to_napi_value(env.raw(), v),
+            Value::I64(v) => i64n::to_napi_value(env.raw(), i64n(v)),
+            Value::F32(v) => f64::to_napi_value(env.raw(), f64::from(v)),
+            Value::F64(v) => f64::to_napi_value(env.raw(), v),
+        }
+    }
+}
+
+/// Converts call results to JS: `undefined` for none, the value for one, an array for several.
+pub fn results_to_js(env: &Env, values: Vec<Value>) -> napi::Result<sys::napi_value> {
+    match values.len() {
+        // SAFETY: `env` is the live env of the current callback.
+        0 => unsafe { <()>::to_napi_value(env.raw(), ()) },
+        1 => value_to_js(env, values[0]),
+        _ => {
+            let items = values
+                .into_iter()
+                .map(|v| value_to_js(env, v))
+                .collect::<napi::Result<Vec<_>>>()?;
+            let mut array = std::ptr::null_mut();
+            // SAFETY: `env` is live; the array and its elements belong to it.
+            unsafe {
+                check(sys::napi_create_array_with_length(
+                    env.raw(),
+                    items.len(),
+                    &mut array,
+                ))?;
+                for (i, item) in items.into_iter().enumerate() {
+                    check(sys::napi_set_element(env.raw(), array, i as u32, item))?;
+                }
+            }
+            Ok(array)
+        }
+    }
+}
+
+/// Parses type names such as `["i32", "i64"]` (aegis-core decides what is valid).
+pub fn parse_types(names: &[String]) -> Result<Vec<ValType>, aegis_core::Error> {
+    names.iter().map(|n| n.parse::<ValType>()).collect()
+}
+
+/// The JS type of a value.
+pub fn type_of(env: &Env, raw: sys::napi_value) -> napi::Result<ValueType> {
+    let mut kind = 0;
+    // SAFETY: `raw` is a live value of this env.
+    check(unsafe { sys::napi_typeof(env.raw(), raw, &mut kind) })?;
+    Ok(ValueType::from(kind))
+}
+
+/// The `typeof` word of a JS type, for messages.
+pub fn type_name(kind: ValueType) -> &'static str {
+    match kind {
+        ValueType::Undefined => "undefined",
+        ValueType::Null => "null",
+        ValueType::Boolean => "boolean",
+        ValueType::Number => "number",
+        ValueType::String => "string",
+        ValueType::Symbol => "symbol",
+        ValueType::Object => "object",
+        ValueType::Function => "function",
+        ValueType::External => "external",
+        ValueType::BigInt => "bigint",
+        _ => "unknown",
+    }
+}
+
+/// Turns a raw napi status into a `Result`.
+pub fn check(status: sys::napi_status) -> napi::Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(napi::Error::new(
+            napi::Status::from(status),
+            "Node-API call failed",
+        ))
+    }
+}

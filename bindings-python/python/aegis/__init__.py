@@ -1,0 +1,78 @@
+"""Aegis: run untrusted WebAssembly with hard limits and explicit capabilities.
+
+>>> import aegis
+>>> runtime = aegis.Runtime(fuel_limit=1_000_000)
+>>> module = runtime.load_wat('(module (func (export "add") (param i32 i32) (result i32)'
+...                           ' (i32.add (local.get 0) (local.get 1))))')
+>>> with runtime.sandbox(module) as sandbox:
+...     sandbox.call("add", 2, 3)
+5
+"""
+
+from ._aegis import (
+    Caller,
+    DeniedOperation,
+    Export,
+    FuncType,
+    GlobalType,
+    Import,
+    Limits,
+    MemoryType,
+    Metrics,
+    Module,
+    Runtime,
+    Sandbox,
+    TableType,
+    __version__,
+    validate,
+)
+from .errors import (
+    AegisError,
+    AegisIOError,
+    AegisTimeoutError,
+    ExitError,
+    ExportNotFoundError,
+    HostFunctionError,
+    InvalidArgumentError,
+    InvalidModuleError,
+    LinkError,
+    MemoryLimitExceededError,
+    OutOfFuelError,
+    PermissionDeniedError,
+    SignatureMismatchError,
+    StackOverflowError,
+    TrapError,
+)
+
+__all__ = [
+    "Caller",
+    "DeniedOperation",
+    "Export",
+    "FuncType",
+    "GlobalType",
+    "Import",
+    "Limits",
+    "MemoryType",
+    "Metrics",
+    "Module",
+    "Runtime",
+    "Sandbox",
+    "TableType",
+    "validate",
+    "__version__",
+    "AegisError",
+    "AegisIOError",
+    "AegisTimeoutError",
+    "ExitError",
+    "ExportNotFoundError",
+    "HostFunctionError",
+    "InvalidArgumentError",
+    "InvalidModuleError",
+    "LinkError",
+    "MemoryLimitExceededError",
+    "OutOfFuelError",
+    "PermissionDeniedError",
+    "SignatureMismatchError",
+    "StackOverflowError",
+    "TrapError",
+]

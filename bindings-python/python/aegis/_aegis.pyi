@@ -1,0 +1,289 @@
+"""Type stubs for the native module ``aegis._aegis`` (re-exported by ``aegis``)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+from types import TracebackType
+from typing import final, Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Type, Union
+
+__all__ = [
+    "Runtime",
+    "Module",
+    "Import",
+    "Export",
+    "FuncType",
+    "MemoryType",
+    "TableType",
+    "GlobalType",
+    "Sandbox",
+    "Caller",
+    "Metrics",
+    "DeniedOperation",
+    "Limits",
+    "validate",
+    "_sample_error",
+    "ERROR_CLASSES",
+    "__version__",
+]
+__version__: str
+ERROR_CLASSES: Dict[str, str]
+
+_ValTypeName = Literal["i32", "i64", "f32", "f64"]
+_Number = Union[int, float]
+_PathLike = Union[str, "os.PathLike[str]"]
+_Bytes = Union[bytes, bytearray, memoryview]
+
+def validate(data: _Bytes) -> None:
+    """Check that ``data`` is a valid module or component (binary, or WAT text as bytes).
+
+    Raises ``InvalidModuleError`` if it is not.
+    """
+
+@final
+class Runtime:
+    """A configured engine shared by every sandbox made from it. Thread-safe.
+
+    Unset options keep Aegis's defaults (64 MiB memory, 1e9 fuel per call,
+    30 s per call, 512 KiB stack, no capabilities).
+    """
+
+    def __new__(
+        cls,
+        *,
+        memory_limit: int = ...,
+        fuel_limit: Optional[int] = ...,
+        timeout: Union[float, datetime.timedelta, None] = ...,
+        stack_limit: int = ...,
+        table_elements_limit: int = ...,
+        handle_limit: int = ...,
+        allow_read: Union[_PathLike, Iterable[_PathLike]] = ...,
+        allow_write: Union[_PathLike, Iterable[_PathLike]] = ...,
+        map_dirs: Iterable[Tuple[_PathLike, str, Literal["read", "write"]]] = ...,
+        allow_logging: bool = ...,
+        capture_output: Union[bool, int] = ...,
+        allow_clock: bool = ...,
+        env: Mapping[str, str] = ...,
+        args: Sequence[str] = ...,
+        allow_net: Union[str, Iterable[str]] = ...,
+        random_seed: int = ...,
+    ) -> Runtime:
+        """Build a runtime. ``fuel_limit=None`` / ``timeout=None`` turn those limits off."""
+    def load_bytes(self, data: _Bytes) -> Module:
+        """Compile a module from binary wasm (or WAT text as bytes)."""
+    def load_wat(self, text: str) -> Module:
+        """Compile a module from WAT text."""
+    def load_file(self, path: _PathLike) -> Module:
+        """Read and compile a ``.wasm`` or ``.wat`` file."""
+    def validate(self, data: _Bytes) -> None:
+        """Raise ``InvalidModuleError`` unless ``data`` is a valid module or component."""
+    @property
+    def limits(self) -> Limits:
+        """The default limits of this runtime's sandboxes."""
+    def sandbox(
+        self,
+        module: Optional[Module] = None,
+        *,
+        memory_limit: int = ...,
+        fuel_limit: Optional[int] = ...,
+        timeout: Union[float, datetime.timedelta, None] = ...,
+        table_elements_limit: int = ...,
+        handle_limit: int = ...,
+        allow_read: Union[_PathLike, Iterable[_PathLike]] = ...,
+        allow_write: Union[_PathLike, Iterable[_PathLike]] = ...,
+        map_dirs: Iterable[Tuple[_PathLike, str, Literal["read", "write"]]] = ...,
+        allow_logging: bool = ...,
+        capture_output: Union[bool, int] = ...,
+        allow_clock: bool = ...,
+        env: Mapping[str, str] = ...,
+        args: Sequence[str] = ...,
+        allow_net: Union[str, Iterable[str]] = ...,
+        random_seed: int = ...,
+    ) -> Sandbox:
+        """Make a sandbox with this runtime's settings overridden by the options; load ``module`` if given."""
+
+@final
+class FuncType:
+    """A function signature: parameter and result type names."""
+
+    params: List[str]
+    results: List[str]
+    def __new__(cls, params: Sequence[_ValTypeName] = ..., results: Sequence[_ValTypeName] = ...) -> FuncType:
+        """A signature from type names, e.g. ``FuncType(["i32"], ["i64"])``."""
+
+@final
+class MemoryType:
+    """A linear memory's size in pages."""
+
+    minimum: int
+    maximum: Optional[int]
+    memory64: bool
+    shared: bool
+
+@final
+class TableType:
+    """A table's element type and size."""
+
+    element: str
+    minimum: int
+    maximum: Optional[int]
+
+@final
+class GlobalType:
+    """A global's value type and mutability."""
+
+    content: str
+    mutable: bool
+
+_ExternType = Union[FuncType, MemoryType, TableType, GlobalType, str]
+
+@final
+class Import:
+    """One import of a module; ``str()`` gives ``env.log [function]: (i32, i32) -> ()``."""
+
+    module: str
+    name: str
+    kind: Literal["function", "memory", "table", "global", "other"]
+    type: _ExternType
+
+@final
+class Export:
+    """One export of a module; ``str()`` gives ``add [function]: (i32, i32) -> (i32)``."""
+
+    name: str
+    kind: Literal["function", "memory", "table", "global", "other"]
+    type: _ExternType
+
+@final
+class Module:
+    """A compiled module (or WASI 0.2 component); immutable and thread-safe."""
+
+    @property
+    def imports(self) -> List[Import]:
+        """Every import, in declaration order."""
+    @property
+    def exports(self) -> List[Export]:
+        """Every export, in declaration order."""
+    def export(self, name: str) -> Optional[Export]:
+        """The export named ``name``, or ``None``."""
+    @property
+    def function_names(self) -> List[str]:
+        """Names of the exported functions."""
+    @property
+    def is_component(self) -> bool:
+        """Whether this is a WASI 0.2 component."""
+
+@final
+class Caller:
+    """Guest-memory access for host functions registered with ``caller=True``.
+
+    Valid only while the host function runs.
+    """
+
+    def memory_size(self) -> int:
+        """Size in bytes of the guest's exported ``memory``."""
+    def read_memory(self, offset: int, length: int) -> bytes:
+        """Copy ``length`` bytes at ``offset`` out of the guest's memory."""
+    def read_string(self, offset: int, length: int) -> str:
+        """Read ``length`` bytes at ``offset`` as UTF-8 text."""
+    def write_memory(self, offset: int, data: bytes) -> None:
+        """Write ``data`` into the guest's memory at ``offset``."""
+
+@final
+class DeniedOperation:
+    """One operation a guest attempted and its capabilities refused."""
+
+    capability: str
+    operation: str
+    target: str
+
+@final
+class Metrics:
+    """Resource usage of one call, or summed over a sandbox's life."""
+
+    calls: int
+    wall_time: float
+    fuel_consumed: int
+    memory_current: int
+    memory_peak: int
+    host_calls: int
+    denied_count: int
+    denied: List[DeniedOperation]
+
+@final
+class Limits:
+    """The limits a runtime's sandboxes (or one sandbox) run under."""
+
+    memory: int
+    fuel: Optional[int]
+    timeout: Optional[float]
+    stack: int
+    table_elements: int
+    handles: int
+
+@final
+class Sandbox:
+    """An isolated place to run guest code; calls release the GIL."""
+
+    def register_func(
+        self,
+        module: str,
+        name: str,
+        func: Callable[..., Any],
+        params: Sequence[_ValTypeName] = ...,
+        results: Sequence[_ValTypeName] = ...,
+        *,
+        caller: bool = False,
+    ) -> None:
+        """Register ``func`` as the host function ``module.name`` (for modules loaded afterwards)."""
+    def load_module(self, module: Module) -> None:
+        """Instantiate ``module``, replacing any previous instance."""
+    def call(self, name: str, *args: _Number) -> Union[None, int, float, Tuple[_Number, ...]]:
+        """Call an export; returns None, one number, or a tuple of numbers."""
+    def call_void(self, name: str) -> None:
+        """Call an export taking no arguments, discarding results (``proc_exit(0)`` is success)."""
+    def run(self) -> Union[None, int, float, Tuple[_Number, ...]]:
+        """Run the default entry point (``_start``, else ``main``)."""
+    @property
+    def default_entry(self) -> str:
+        """The export ``run`` would call."""
+    def reset(self) -> None:
+        """Re-instantiate the loaded module in a fresh store."""
+    @property
+    def module(self) -> Optional[Module]:
+        """The loaded module, or ``None``."""
+    @property
+    def metrics(self) -> Metrics:
+        """Metrics summed over every call."""
+    @property
+    def last_call_metrics(self) -> Metrics:
+        """Metrics of the most recent call."""
+    @property
+    def stdout(self) -> bytes:
+        """Captured guest stdout (with ``capture_output``)."""
+    @property
+    def stderr(self) -> bytes:
+        """Captured guest stderr (with ``capture_output``)."""
+    @property
+    def output_dropped(self) -> Tuple[int, int]:
+        """_Bytes of (stdout, stderr) dropped because the capture limit was reached."""
+    def clear_output(self) -> None:
+        """Empty the captured stdout and stderr."""
+    @property
+    def limits(self) -> Limits:
+        """The limits this sandbox runs under."""
+    def close(self) -> None:
+        """Free the sandbox; later use raises ``InvalidArgumentError``."""
+    @property
+    def closed(self) -> bool:
+        """Whether the sandbox was closed."""
+    def __enter__(self) -> Sandbox: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+def _sample_error(code: str) -> BaseException:
+    """Test hook: the exception Aegis raises for a sample error of ``code``."""

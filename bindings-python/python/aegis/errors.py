@@ -1,0 +1,205 @@
+"""Exceptions raised by Aegis: one class per stable error code.
+
+Every class derives from :class:`AegisError`, whose ``code`` is the stable
+snake_case code shared by every Aegis front-end (``"out_of_fuel"``, ...).
+Details of the failure are attributes of the exception (``consumed`` and
+``limit`` for :class:`OutOfFuelError`, ...).
+
+Two classes carry an ``Aegis`` prefix so that ``from aegis import *`` never
+shadows a builtin: :class:`AegisTimeoutError` (code ``timeout``) and
+:class:`AegisIOError` (code ``io``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, List
+
+__all__ = [
+    "AegisError",
+    "InvalidModuleError",
+    "LinkError",
+    "ExportNotFoundError",
+    "SignatureMismatchError",
+    "OutOfFuelError",
+    "AegisTimeoutError",
+    "MemoryLimitExceededError",
+    "StackOverflowError",
+    "TrapError",
+    "HostFunctionError",
+    "PermissionDeniedError",
+    "AegisIOError",
+    "InvalidArgumentError",
+    "ExitError",
+]
+
+
+class AegisError(Exception):
+    """Base class of every Aegis error.
+
+    Attributes:
+        code: the stable error code, e.g. ``"out_of_fuel"``.
+        message: the full human-readable message.
+    """
+
+    code: str = "unknown"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        for name, value in details.items():
+            setattr(self, name, value)
+
+
+class InvalidModuleError(AegisError):
+    """The bytes are not a valid WebAssembly module or component."""
+
+    code = "invalid_module"
+
+
+class LinkError(AegisError):
+    """An import of the module could not be satisfied.
+
+    Attributes:
+        module: import module name.
+        name: import field name.
+        reason: why it could not be linked.
+    """
+
+    code = "link_error"
+    module: str
+    name: str
+    reason: str
+
+
+class ExportNotFoundError(AegisError):
+    """No exported function has the requested name.
+
+    Attributes:
+        name: the name asked for.
+        available: names of the exported functions.
+    """
+
+    code = "export_not_found"
+    name: str
+    available: List[str]
+
+
+class SignatureMismatchError(AegisError):
+    """The arguments do not match the export's signature.
+
+    Attributes:
+        name: the export called.
+        expected: its real signature, e.g. ``"(i32, i32) -> (i32)"``.
+        given: what the caller supplied.
+    """
+
+    code = "signature_mismatch"
+    name: str
+    expected: str
+    given: str
+
+
+class OutOfFuelError(AegisError):
+    """The call used up its fuel budget.
+
+    Attributes:
+        consumed: fuel consumed by the call.
+        limit: the fuel limit.
+    """
+
+    code = "out_of_fuel"
+    consumed: int
+    limit: int
+
+
+class AegisTimeoutError(AegisError):
+    """The call ran past its wall-clock budget.
+
+    Attributes:
+        elapsed: seconds the call ran before being interrupted.
+        limit: the configured limit in seconds.
+    """
+
+    code = "timeout"
+    elapsed: float
+    limit: float
+
+
+class MemoryLimitExceededError(AegisError):
+    """The guest tried to grow memory or tables past the limit.
+
+    Attributes:
+        resource: what was growing (``"memory"``, ``"table"``, ...).
+        requested: size asked for (bytes for memory, elements for tables).
+        limit: the limit in the same unit.
+    """
+
+    code = "memory_limit_exceeded"
+    resource: str
+    requested: int
+    limit: int
+
+
+class StackOverflowError(AegisError):
+    """The guest exhausted its wasm stack.
+
+    Attributes:
+        limit: the stack limit in bytes.
+    """
+
+    code = "stack_overflow"
+    limit: int
+
+
+class TrapError(AegisError):
+    """The guest trapped (unreachable, out-of-bounds access, division by zero, ...).
+
+    Attributes:
+        trap_code: short stable trap name, e.g. ``"unreachable"``.
+        trap_message: description of the trap alone.
+        backtrace: wasm frames, innermost first, one per line (may be empty).
+    """
+
+    code = "trap"
+    trap_code: str
+    trap_message: str
+    backtrace: str
+
+
+class HostFunctionError(AegisError):
+    """A host function failed.
+
+    When a Python host function raised, the original exception is this
+    error's ``__cause__``.
+    """
+
+    code = "host_function"
+
+
+class PermissionDeniedError(AegisError):
+    """The guest attempted something it was not granted."""
+
+    code = "permission_denied"
+
+
+class AegisIOError(AegisError):
+    """A host I/O operation failed (reading a module file, a granted directory, ...)."""
+
+    code = "io"
+
+
+class InvalidArgumentError(AegisError):
+    """An argument or option was invalid (bad value, bad configuration, closed sandbox, ...)."""
+
+    code = "invalid_argument"
+
+
+class ExitError(AegisError):
+    """A WASI program called ``proc_exit`` with a non-zero status.
+
+    Attributes:
+        status: the exit status.
+    """
+
+    code = "exit"
+    status: int

@@ -1,0 +1,195 @@
+//! Python callables as host functions, and `aegis.Caller` for guest-memory access.
+
+use std::sync::Mutex;
+
+use aegis_core::{FuncType, HostCaller, HostError, Value};
+use pyo3::exceptions::{PyBaseException, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyTuple};
+
+use crate::errors::{invalid_argument, to_pyerr};
+use crate::values::{to_py, to_value};
+
+/// The core's `HostCaller` for the duration of one callback.
+struct CallerPtr(*mut HostCaller<'static>);
+
+// SAFETY: the pointer is only dereferenced while the callback that created it
+// is running (it is cleared before the callback returns), and every access
+// goes through the `Mutex` in `Caller`, so it is never used concurrently.
+unsafe impl Send for CallerPtr {}
+
+/// Access to the calling guest's exported `memory`, passed as the first
+/// argument of host functions registered with `caller=True`.
+///
+/// Valid only while the host function runs; using it afterwards raises
+/// `InvalidArgumentError`.
+#[pyclass(frozen, module = "aegis")]
+pub struct Caller {
+    ptr: Mutex<Option<CallerPtr>>,
+}
+
+impl Caller {
+    /// Runs `f` on the live `HostCaller`, or fails if the callback has returned.
+    fn with<T>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut HostCaller<'_>) -> Result<T, HostError>,
+    ) -> PyResult<T> {
+        let guard = self.ptr.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(ptr) = guard.as_ref() else {
+            return Err(to_pyerr(
+                py,
+                invalid_argument("the Caller is only valid while its host function runs"),
+            ));
+        };
+        // SAFETY: see `CallerPtr`; the callback that owns the `HostCaller`
+        // is still running because the pointer has not been cleared.
+        let caller = unsafe { &mut *ptr.0 };
+        f(caller).map_err(|e| to_pyerr(py, invalid_argument(e.message())))
+    }
+}
+
+#[pymethods]
+impl Caller {
+    /// Size in bytes of the guest's exported `memory`.
+    fn memory_size(&self, py: Python<'_>) -> PyResult<usize> {
+        self.with(py, |c| c.memory_size())
+    }
+
+    /// Copies `length` bytes at `offset` out of the guest's memory.
+    fn read_memory<'py>(
+        &self,
+        py: Python<'py>,
+        offset: u64,
+        length: usize,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let data = self.with(py, |c| c.read_memory(offset, length))?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    /// Reads `length` bytes at `offset` as UTF-8 text.
+    fn read_string(&self, py: Python<'_>, offset: u64, length: usize) -> PyResult<String> {
+        self.with(py, |c| c.read_string(offset, length))
+    }
+
+    /// Writes `data` into the guest's memory at `offset`.
+    fn write_memory(&self, py: Python<'_>, offset: u64, data: Vec<u8>) -> PyResult<()> {
+        self.with(py, |c| c.write_memory(offset, &data))
+    }
+}
+
+/// A registered Python host function.
+pub struct PyHostFn {
+    pub callable: Py<PyAny>,
+    pub signature: FuncType,
+    pub with_caller: bool,
+}
+
+impl PyHostFn {
+    /// Calls the Python function with the GIL, converting arguments and results.
+    pub fn invoke(
+        &self,
+        caller: &mut HostCaller<'_>,
+        args: &[Value],
+    ) -> Result<Vec<Value>, HostError> {
+        Python::attach(|py| {
+            let handle = if self.with_caller {
+                let ptr = std::ptr::from_mut(caller).cast::<HostCaller<'static>>();
+                Some(
+                    Py::new(
+                        py,
+                        Caller {
+                            ptr: Mutex::new(Some(CallerPtr(ptr))),
+                        },
+                    )
+                    .map_err(|e| failure(py, e))?,
+                )
+            } else {
+                None
+            };
+            let outcome = self.call_python(py, handle.as_ref(), args);
+            if let Some(handle) = handle {
+                *handle.get().ptr.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            }
+            outcome.map_err(|e| failure(py, e))
+        })
+    }
+
+    fn call_python(
+        &self,
+        py: Python<'_>,
+        caller: Option<&Py<Caller>>,
+        args: &[Value],
+    ) -> PyResult<Vec<Value>> {
+        let mut items: Vec<Bound<'_, PyAny>> = Vec::with_capacity(args.len() + 1);
+        if let Some(c) = caller {
+            items.push(c.bind(py).clone().into_any());
+        }
+        for v in args {
+            items.push(to_py(py, *v)?);
+        }
+        let out = self.callable.bind(py).call1(PyTuple::new(py, items)?)?;
+        self.results(&out)
+    }
+
+    /// Converts what the callable returned to the declared result types.
+    fn results(&self, out: &Bound<'_, PyAny>) -> PyResult<Vec<Value>> {
+        let types = &self.signature.results;
+        let items: Vec<Bound<'_, PyAny>> = match types.len() {
+            0 if out.is_none() => Vec::new(),
+            1 => vec![out.clone()],
+            n if n > 1
+                && (out.is_instance_of::<PyTuple>()
+                    || out.is_instance_of::<pyo3::types::PyList>()) =>
+            {
+                out.try_iter()?.collect::<PyResult<_>>()?
+            }
+            _ => return Err(bad_results(&self.signature, out)),
+        };
+        if items.len() != types.len() {
+            return Err(bad_results(&self.signature, out));
+        }
+        items
+            .iter()
+            .zip(types)
+            .map(|(item, ty)| {
+                to_value(item, *ty).map_err(|e| match e {
+                    Some(err) => PyTypeError::new_err(err.to_string()),
+                    None => bad_results(&self.signature, out),
+                })
+            })
+            .collect()
+    }
+}
+
+fn bad_results(sig: &FuncType, out: &Bound<'_, PyAny>) -> PyErr {
+    let given = out
+        .repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| "?".into());
+    PyTypeError::new_err(format!(
+        "host function must return results of types {} (None for no result, a tuple for several), got {given}",
+        sig
+    ))
+}
+
+/// Turns a Python exception into a `HostError` carrying the exception itself.
+fn failure(py: Python<'_>, err: PyErr) -> HostError {
+    let value: Py<PyBaseException> = err.into_value(py);
+    let message = match value.bind(py).str() {
+        Ok(s) if !s.to_string_lossy().is_empty() => {
+            format!("{}: {}", type_name(py, &value), s.to_string_lossy())
+        }
+        _ => type_name(py, &value),
+    };
+    HostError::with_payload(message, Box::new(value))
+}
+
+fn type_name(py: Python<'_>, value: &Py<PyBaseException>) -> String {
+    value
+        .bind(py)
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "exception".into())
+}

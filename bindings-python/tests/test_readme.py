@@ -1,0 +1,21 @@
+"""The README's Python example, executed verbatim."""
+
+import pathlib
+import re
+
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
+
+
+def python_blocks():
+    text = README.read_text(encoding="utf-8")
+    section = re.search(r"<!-- section:python -->(.*?)<!-- /section:python -->", text, re.S)
+    assert section, "README has no python section"
+    blocks = re.findall(r"```python\n(.*?)```", section.group(1), re.S)
+    assert blocks, "README's python section has no ```python block"
+    return blocks
+
+
+def test_readme_python_examples_run(capsys):
+    for block in python_blocks():
+        exec(compile(block, str(README), "exec"), {"__name__": "readme_example"})
+    assert "fuel used" in capsys.readouterr().out

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The one benchmark command: Aegis side by side with its peers, measured in
+# one run, written to BENCHMARKS.md (tables, ratios, targets, machine, versions).
+#
+#   ./scripts/bench.sh           full run (release builds; ~20-40 min on 2 cores)
+#   ./scripts/bench.sh --quick   fewer samples, to check the script itself
+#
+# Installs what it needs: hyperfine (apt), the wasmtime CLI 48.0.8 (cargo
+# install into /opt/wasmtime-cli; item 5's peer is skipped with a note if that
+# fails), wasmtime-py and extism (PyPI, private venv target/bench-venv) and
+# @extism/extism (npm, target/bench-node). Raw results land in target/bench/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+quick=""
+[ "${1:-}" = "--quick" ] && quick="--quick"
+out="$root/target/bench"
+mkdir -p "$out/wasm"
+log() { printf '\n==> %s\n' "$*" >&2; }
+
+log "tools"
+if ! command -v hyperfine >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null
+fi
+[ -e target/guests/out/cpu.wasm ] || ./scripts/build-guests.sh
+
+log "release builds (aegis CLI, libaegis, Python wheel, Node addon)"
+cargo build --release -q -p aegis-cli -p aegis-capi -p aegis-node
+mkdir -p target/bench-node
+cp target/release/libaegis_node.so target/bench-node/aegis.node
+VENV=target/bench-venv
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" wasmtime extism
+rm -rf target/bench-wheels
+"$VENV/bin/maturin" build --release -q --manifest-path bindings-python/Cargo.toml -o target/bench-wheels >&2
+"$VENV/bin/pip" install -q --force-reinstall --no-deps target/bench-wheels/aegis-*.whl
+(cd target/bench-node && { [ -f package.json ] || echo '{"private":true}' >package.json; } &&
+    npm install --no-audit --no-fund --loglevel=error @extism/extism >&2)
+gcc -O2 -Wall -Wextra -Werror -Iinclude -o "$out/bench_calls" tests/c/bench_calls.c \
+    -Ltarget/release -laegis -Wl,-rpath,"$root/target/release"
+gcc -O2 -Wall -Wextra -Werror -o "$out/bench_cpu_native" tests/c/bench_cpu_native.c
+"$VENV/bin/python" - "$out/wasm" <<'PY'
+import sys
+sys.path.insert(0, "bindings-python/benches")
+import bench_calls as b, wasmtime
+for name, text in [("add", b.ADD), ("callback", b.CALLBACK), ("extism_add", b.EXTISM_ADD),
+                   ("extism_callback", b.EXTISM_CALLBACK)]:
+    open(f"{sys.argv[1]}/{name}.wasm", "wb").write(bytes(wasmtime.wat2wasm(text)))
+PY
+
+log "1-4 Rust: criterion (aegis-core/benches/sandbox.rs)"
+rm -rf target/criterion/{fresh_sandbox,call,host_callback,cpu_heavy}
+crit=()
+[ -n "$quick" ] && crit=(--warm-up-time 1 --measurement-time 2)
+cargo bench -q -p aegis-core --bench sandbox -- --noplot "${crit[@]}" >&2
+
+log "2, 3, 6 C"
+"$out/bench_calls" $quick >"$out/c.json"
+log "4 native C"
+"$out/bench_cpu_native" $quick >"$out/native.json"
+log "2, 3, 6 Python"
+"$VENV/bin/python" bindings-python/benches/bench_calls.py $quick >"$out/python.json"
+log "2, 3 Node"
+NAPI_RS_NATIVE_LIBRARY_PATH="$root/target/bench-node/aegis.node" \
+    node --no-warnings bindings-node/benches/bench_calls.js "$out/wasm" $quick >"$out/node.json"
+
+log "5 CLI start (hyperfine)"
+WASMTIME="${WASMTIME:-/opt/wasmtime-cli/bin/wasmtime}"
+# An install already under way (same command) is awaited rather than raced.
+while [ ! -x "$WASMTIME" ] && pgrep -f "cargo install wasmtime-cli" >/dev/null; do sleep 15; done
+if [ ! -x "$WASMTIME" ]; then
+    cargo install wasmtime-cli --version 48.0.8 --locked --root /opt/wasmtime-cli >&2 || true
+fi
+[ -x "$WASMTIME" ] || { echo "wasmtime CLI unavailable: item 5 runs without its peer" >&2; WASMTIME=""; }
+runs=(--warmup 3 --min-runs 30)
+[ -n "$quick" ] && runs=(--warmup 1 --runs 5)
+aegis_cmd="$root/target/release/aegis run $root/target/guests/out/cpu.wasm --allow-logging -- 1024"
+cmds=("$aegis_cmd")
+names=(aegis)
+if [ -n "$WASMTIME" ]; then
+    cache_dir="$(mktemp -d)"
+    printf '[cache]\ndirectory = "%s"\n' "$cache_dir" >"$out/wasmtime-cache.toml"
+    cmds+=("$WASMTIME run -C cache=n $root/target/guests/out/cpu.wasm 1024"
+        "$WASMTIME run -C cache-config=$out/wasmtime-cache.toml $root/target/guests/out/cpu.wasm 1024")
+    names+=(wasmtime-cold wasmtime-warm)
+fi
+hf=()
+for i in "${!cmds[@]}"; do hf+=(-n "${names[$i]}" "${cmds[$i]}"); done
+hyperfine -N "${runs[@]}" --export-json "$out/cli.json" "${hf[@]}" >&2
+[ -n "${cache_dir:-}" ] && rm -rf "$cache_dir"
+
+log "versions and machine"
+{
+    echo "nproc=$(nproc)"
+    echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "mem_total_gib=$(free -g | awk '/^Mem:/ {print $2}')"
+    echo "mem_free_gib=$(free -g | awk '/^Mem:/ {print $4}')"
+    echo "kernel=$(uname -r)"
+    echo "rustc=$(rustc --version)"
+    echo "gcc=$(gcc --version | head -1)"
+    echo "hyperfine=$(hyperfine --version)"
+    echo "wasmtime_cli=$([ -n "$WASMTIME" ] && "$WASMTIME" --version || echo unavailable)"
+    echo "wasmtime_crate=$(grep -A1 '^name = "wasmtime"$' Cargo.lock | sed -n 's/version = "\(.*\)"/\1/p' | head -1)"
+    echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+    echo "quick=${quick:-no}"
+} >"$out/machine.env"
+
+log "BENCHMARKS.md"
+"$VENV/bin/python" scripts/bench_report.py "$out" >BENCHMARKS.md
+echo "wrote BENCHMARKS.md" >&2

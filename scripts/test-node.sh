@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Node bindings: build the addon (debug, in the workspace's target/), run the
+# node:test suite and type-check an example against index.d.ts.
+# Usage: bash scripts/test-node.sh   (run by scripts/test.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v node >/dev/null || { echo "node (>= 20) is required" >&2; exit 1; }
+command -v npm >/dev/null || { echo "npm is required" >&2; exit 1; }
+
+echo "--> npm ci (bindings-node dev dependencies: @napi-rs/cli, typescript)"
+(cd bindings-node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+
+echo "--> build the addon (debug)"
+node bindings-node/build.js
+
+echo "--> node --test bindings-node/__test__/"
+node --test --test-reporter=spec bindings-node/__test__/
+
+echo "--> tsc --noEmit (example.ts against index.d.ts)"
+(cd bindings-node && npx --no-install tsc --noEmit -p __test__/types)
+echo "type-check passed"

@@ -1,0 +1,2 @@
+;; Unbounded recursion.
+(module (func $r (export "recurse") (call $r)))
