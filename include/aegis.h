@@ -121,6 +121,10 @@ typedef struct aegis_runtime_t aegis_runtime_t;
 // An isolated place to run guest code: at most one instance, limits on
 // every call. Use it from one thread at a time. Freed with
 // `aegis_sandbox_delete`, which also runs the finalizers of its host functions.
+//
+// While a call on a sandbox is in progress, any other use of it (from one
+// of its own host callbacks, or from another thread) is refused with
+// `AEGIS_ERROR_INVALID_ARGUMENT` ("sandbox is busy").
 typedef struct aegis_sandbox_t aegis_sandbox_t;
 
 // Access level of a directory grant: `AEGIS_DIR_READ_ONLY` or `AEGIS_DIR_READ_WRITE`.
@@ -166,6 +170,14 @@ typedef struct aegis_val_t {
 // success, or an error (e.g. from `aegis_error_new`, ownership passes to
 // Aegis) that traps the guest: the sandbox call then fails with
 // `AEGIS_ERROR_HOST_FUNCTION` carrying the error's message.
+//
+// The sandbox is busy while its call runs: any `aegis_sandbox_*` function
+// the callback calls on that same sandbox (e.g. a re-entrant
+// `aegis_sandbox_call`) does nothing and returns
+// `AEGIS_ERROR_INVALID_ARGUMENT` ("sandbox is busy"); returning that error
+// from the callback fails the outer call with `AEGIS_ERROR_HOST_FUNCTION`.
+// Other sandboxes may be used freely. A callback must return: one that
+// crashes, longjmps or exits takes the host process with it.
 typedef struct aegis_error_t *(*aegis_host_callback_t)(void *env,
                                                        struct aegis_caller_t *caller,
                                                        const struct aegis_val_t *args,
@@ -326,6 +338,12 @@ struct aegis_error_t *aegis_builder_stack_limit(struct aegis_builder_t *builder,
 struct aegis_error_t *aegis_builder_table_elements_limit(struct aegis_builder_t *builder,
                                                          uint64_t elements);
 
+// Caps the WASI handles (open files, directories, streams, sockets) the
+// guest may hold at once (default 1024); opening one more fails the call
+// with `AEGIS_ERROR_MEMORY_LIMIT_EXCEEDED`.
+struct aegis_error_t *aegis_builder_handle_limit(struct aegis_builder_t *builder,
+                                                 size_t handles);
+
 // Grants read-only access to directory `dir`, seen by the guest at the same path.
 struct aegis_error_t *aegis_builder_allow_read(struct aegis_builder_t *builder,
                                                const char *dir);
@@ -416,7 +434,8 @@ void aegis_error_delete(struct aegis_error_t *error);
 // (and on reset). `env` is passed to every call of `callback`; `finalizer`
 // (may be NULL) runs exactly once with `env`: when the sandbox is deleted,
 // or before this function returns if it fails. The callback runs on the
-// thread calling the sandbox and must not call back into this sandbox.
+// thread calling the sandbox; calls it makes back into this sandbox are
+// refused as busy (see `aegis_host_callback_t`).
 struct aegis_error_t *aegis_sandbox_register_func(struct aegis_sandbox_t *sandbox,
                                                   const char *module_name,
                                                   const char *name,
@@ -522,7 +541,9 @@ struct aegis_error_t *aegis_sandbox_new(const struct aegis_runtime_t *runtime,
                                         struct aegis_sandbox_t **sandbox_out);
 
 // Frees a sandbox, its instance and its host functions; each host
-// function's finalizer runs exactly once here. NULL is ignored.
+// function's finalizer runs exactly once here. NULL is ignored, and so is
+// a delete from inside one of the sandbox's own host callbacks (the
+// sandbox is busy; delete it after the call returns).
 void aegis_sandbox_delete(struct aegis_sandbox_t *sandbox);
 
 // Instantiates `module` (borrowed; the sandbox keeps its own reference),
@@ -581,7 +602,7 @@ struct aegis_error_t *aegis_sandbox_stderr(const struct aegis_sandbox_t *sandbox
 
 // Number of refused operations recorded over the sandbox's life (at most
 // 64 are kept; `aegis_metrics_t.denied_count` counts them all). 0 if
-// `sandbox` is NULL.
+// `sandbox` is NULL or busy (asked from inside one of its own calls).
 size_t aegis_sandbox_denied_recorded(const struct aegis_sandbox_t *sandbox);
 
 // Describes recorded refused operation number `index` (oldest first) in

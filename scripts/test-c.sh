@@ -59,7 +59,7 @@ vg=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=def
     --show-leak-kinds=definite --suppressions=tests/c/valgrind.supp)
 
 echo "C test programs"
-for src in tests/c/test_*.c; do
+for src in tests/c/test_*.c tests/c/soak.c; do
     name="$(basename "$src" .c)"
     if ! cc "${cflags[@]}" -o "$build/$name" "$src" "${ldflags[@]}" 2>"$build/cc.txt"; then
         fail "$name (compile)"; cat "$build/cc.txt"; continue

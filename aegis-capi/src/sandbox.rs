@@ -15,13 +15,14 @@ use crate::value::{aegis_val_t, from_value, to_value};
 /// every call. Use it from one thread at a time. Freed with
 /// `aegis_sandbox_delete`, which also runs the finalizers of its host functions.
 ///
-/// Every function reaches the sandbox through a shared reference and takes
-/// its state's lock without waiting, so a call made while another one on the
-/// same sandbox is in progress (from one of its own host callbacks, or from
-/// another thread) is refused with "sandbox is busy" instead of aliasing the
-/// running call's state.
+/// While a call on a sandbox is in progress, any other use of it (from one
+/// of its own host callbacks, or from another thread) is refused with
+/// `AEGIS_ERROR_INVALID_ARGUMENT` ("sandbox is busy").
 #[allow(non_camel_case_types)]
 pub struct aegis_sandbox_t {
+    // Every function reaches the handle through a shared reference and takes
+    // this lock without waiting, so a nested or concurrent use is refused
+    // instead of aliasing the running call's `&mut Sandbox`.
     state: Mutex<State>,
 }
 

@@ -242,7 +242,10 @@ fn every_applicable_hostile_case_ends_in_its_expected_outcome() {
     let out = Path::new(ROOT).join("target/hostile");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("cli.tsv"), report).unwrap();
-    assert!(applicable >= 30, "only {applicable} cases applied to the CLI");
+    assert!(
+        applicable >= 30,
+        "only {applicable} cases applied to the CLI"
+    );
     assert!(
         failures.is_empty(),
         "hostile cases failed:\n{}",

@@ -586,7 +586,10 @@ impl Meter {
         f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<T>,
     ) -> Result<T> {
         let fuel_limit = self.limits.fuel;
-        if let Some(fuel) = fuel_limit {
+        // On an engine that meters fuel, a sandbox without a fuel limit still
+        // needs fuel in its store: give it all there is.
+        let engine_meters_fuel = self.runtime.limits().fuel.is_some();
+        if let Some(fuel) = fuel_limit.or(engine_meters_fuel.then_some(u64::MAX)) {
             store
                 .set_fuel(fuel)
                 .map_err(|e| Error::invalid_argument(e.to_string()))?;

@@ -210,3 +210,21 @@ fn invalid_limit_configuration_is_rejected() {
     let err = no_fuel.sandbox().with_fuel_limit(5).build().unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidArgument);
 }
+
+#[test]
+fn a_sandbox_may_turn_fuel_off_on_a_metering_runtime() {
+    let runtime = Aegis::builder()
+        .with_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let module = runtime
+        .load_wat(r#"(module (func (export "one") (result i32) (i32.const 1)) (func (export "spin") (loop $l (br $l))))"#)
+        .unwrap();
+    let mut sandbox = runtime.sandbox().without_fuel_limit().build().unwrap();
+    sandbox.load_module(&module).unwrap();
+    assert_eq!(sandbox.call::<(), i32>("one", ()).unwrap(), 1);
+    assert_eq!(sandbox.last_call_metrics().fuel_consumed, 0);
+    // With fuel off, the timeout still stops a runaway guest.
+    let err = sandbox.call::<(), ()>("spin", ()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
+}

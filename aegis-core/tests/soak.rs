@@ -63,12 +63,12 @@ fn one_sandbox(runtime: &Runtime, module: &Module, i: usize) {
     assert_eq!(code(sandbox.call_void("host")), ErrorCode::HostFunction);
     let bomb = sandbox.call::<(), i32>("bomb", ()).unwrap_err();
     assert_eq!(bomb.code(), ErrorCode::MemoryLimitExceeded);
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         // Deep recursion is the slowest case; enough to exercise unwinding.
         let deep = sandbox.call::<i32, i32>("deep", 0).unwrap_err();
         assert_eq!(deep.code(), ErrorCode::StackOverflow);
     }
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         sandbox.reset().unwrap();
         assert_eq!(sandbox.call::<(i32, i32), i32>("add", (2, 3)).unwrap(), 5);
     }
@@ -103,10 +103,10 @@ fn one_module(runtime: &Runtime, i: usize) {
 
 fn iteration(runtime: &Runtime, module: &Module, i: usize) {
     one_sandbox(runtime, module, i);
-    if i % 250 == 0 {
+    if i.is_multiple_of(250) {
         one_timeout(runtime, module);
     }
-    if i % 20 == 0 {
+    if i.is_multiple_of(20) {
         one_module(runtime, i);
     }
 }

@@ -56,10 +56,14 @@ fn config(u: &mut Unstructured<'_>) -> arbitrary::Result<wasm_smith::Config> {
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
     let Ok(config) = config(&mut u) else { return };
-    let Ok(generated) = wasm_smith::Module::new(config, &mut u) else { return };
+    let Ok(generated) = wasm_smith::Module::new(config, &mut u) else {
+        return;
+    };
     let wasm = generated.to_bytes();
     let runtime = runtime();
-    runtime.validate(&wasm).expect("wasm-smith output validates");
+    runtime
+        .validate(&wasm)
+        .expect("wasm-smith output validates");
     let module = runtime.load_bytes(&wasm).expect("wasm-smith output loads");
 
     let mut sandbox = runtime.sandbox().build().expect("sandbox builds");
@@ -91,13 +95,22 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // Memories, tables and globals are never provided by the host.
-    assert!(only_functions, "a module importing non-functions instantiated");
+    assert!(
+        only_functions,
+        "a module importing non-functions instantiated"
+    );
     for export in module.exports() {
-        let ExternType::Function(sig) = &export.ty else { continue };
+        let ExternType::Function(sig) = &export.ty else {
+            continue;
+        };
         let args: Vec<_> = sig.params.iter().map(|t| Value::default_for(*t)).collect();
         match sandbox.call_dynamic(&export.name, &args) {
             Ok(values) => assert_eq!(values.len(), sig.results.len()),
-            Err(e) => assert!(LIMIT_CODES.contains(&e.code()), "call `{}`: {e}", export.name),
+            Err(e) => assert!(
+                LIMIT_CODES.contains(&e.code()),
+                "call `{}`: {e}",
+                export.name
+            ),
         }
     }
 });

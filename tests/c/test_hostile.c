@@ -7,8 +7,9 @@
  *
  * One runtime serves every case (modules are compiled once per runtime and
  * reused); each case's options are per-sandbox overrides applied with
- * aegis_builder_build_sandbox. `stack=N` is engine-wide, so such a case gets
- * a runtime of its own.
+ * aegis_builder_build_sandbox. `stack=N` and `no_fuel` are engine-wide (a
+ * runtime without fuel metering compiles different code), so such a case
+ * gets a runtime of its own, as in the Rust runner.
  *
  * The `aegis_test` host functions are C callbacks. `panic`: C has no
  * exceptions, so the callback returns an error (host_function); a callback
@@ -19,10 +20,12 @@
  * the callback returns that error, so the outer call ends in host_function.
  *
  * With AEGIS_HOSTILE_QUICK=1 (the valgrind pass of scripts/test-c.sh) the
- * cases listed in SLOW_CASES are skipped and no report is written: under
- * valgrind they take minutes each (a 50 MB output flood; 100 000 file opens;
- * loops that spin until a fuel budget or a timeout; deep recursion), and
- * the native pass already checks their outcome. */
+ * cases listed in SLOW_CASES are skipped and no report is written: they
+ * are the ones whose cost grows with valgrind's slowdown of JIT code (a
+ * 50 MB output flood, 100 000 file opens, loops that spin until a fuel
+ * budget or a timeout, recursion to the stack limit), and the native pass
+ * already checks their outcome. null_indirect_call is
+ * skipped there too (see SLOW_CASES). */
 #define _XOPEN_SOURCE 700
 
 #include <ftw.h>
@@ -44,6 +47,11 @@ static const char *SLOW_CASES[] = {
     "infinite_loop",     "infinite_loop_timeout", "busy_loop_with_calls",
     "busy_loop_timeout", "stdout_flood",          "fd_exhaustion",
     "deep_recursion",    "recursion_with_locals", "mutual_recursion",
+    /* Not slow but out of valgrind's reach: wasmtime catches a call through
+     * a null table entry as a fault at a near-NULL address, and under
+     * valgrind that fault is not handed back as a trap (the process gets
+     * SIGSEGV); natively it is a clean `trap`. */
+    "null_indirect_call",
     NULL,
 };
 
@@ -273,7 +281,7 @@ static void configure(aegis_builder_t *b, const hostile_case_t *c, const scratch
     for (size_t i = 0; i < c->noptions; i++) {
         const char *k = c->options[i].key, *v = c->options[i].value;
         if (strcmp(k, "fuel") == 0) OK(aegis_builder_fuel_limit(b, number(v)));
-        else if (strcmp(k, "no_fuel") == 0) OK(aegis_builder_no_fuel_limit(b));
+        else if (strcmp(k, "no_fuel") == 0) continue; /* engine-wide: on the runtime */
         else if (strcmp(k, "timeout_ms") == 0) OK(aegis_builder_timeout_ms(b, number(v)));
         else if (strcmp(k, "memory") == 0) OK(aegis_builder_memory_limit(b, number(v)));
         else if (strcmp(k, "stack") == 0) continue; /* engine-wide: on the runtime */
@@ -346,9 +354,11 @@ static bool run_case(const hostile_case_t *c, const aegis_runtime_t *shared, con
     make_scratch(&s);
     aegis_runtime_t *own = NULL;
     const char *stack = option(c, "stack");
-    if (stack != NULL) {
+    bool no_fuel = option(c, "no_fuel") != NULL;
+    if (stack != NULL || no_fuel) {
         aegis_builder_t *rb = aegis_builder_new();
-        OK(aegis_builder_stack_limit(rb, (size_t)number(stack)));
+        if (stack != NULL) OK(aegis_builder_stack_limit(rb, (size_t)number(stack)));
+        if (no_fuel) OK(aegis_builder_no_fuel_limit(rb));
         own = build_runtime(rb);
     }
     const aegis_runtime_t *rt = own != NULL ? own : shared;
@@ -525,6 +535,8 @@ int main(int argc, char **argv) {
             continue;
         }
         char shown[64];
+        printf("  %s\n", cases[i].name); /* shows where a crash happened */
+        fflush(stdout);
         bool passed = run_case(&cases[i], shared, root, shown, sizeof shown);
         checks_run++;
         ran++;
