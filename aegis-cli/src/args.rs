@@ -6,6 +6,7 @@ use std::time::Duration;
 use aegis_core::NetRule;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::cache::CacheArgs;
 use crate::size::{parse_seconds, parse_size};
 
 const EXAMPLES: &str = "\
@@ -18,6 +19,7 @@ Examples:
   aegis run loop.wat -e spin --fuel-limit 10000 --timeout 0.5 --memory-limit 16MiB
   aegis run client.wasm --allow-net 127.0.0.1:8080 --allow-net example.com:443
   aegis run add.wat -e add -f json -- 7 8
+  aegis compile plugin.wasm          # later runs skip compilation
   aegis validate plugin.wasm
   aegis inspect plugin.wasm --exports";
 
@@ -89,6 +91,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// List a module's imports and exports with their types.
     Inspect(InspectArgs),
+    /// Compile a module into the cache so that later runs skip compilation.
+    Compile(CompileArgs),
 }
 
 /// Options of `aegis run`.
@@ -168,6 +172,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub metrics: bool,
 
+    /// Compiled code is cached on disk between runs.
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
     /// Arguments: typed values with -e, argv for a WASI command
     /// (argv[0] is the module's file name).
     #[arg(
@@ -176,6 +184,18 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub args: Vec<String>,
+}
+
+/// Options of `aegis compile`.
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// The module to compile (.wasm binary or .wat text).
+    #[arg(value_name = "MODULE")]
+    pub module: PathBuf,
+
+    /// The cache to fill.
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 /// Options of `aegis validate`.

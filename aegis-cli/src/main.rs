@@ -4,6 +4,8 @@
 //! map onto exit codes by their stable code (see `exit_code`).
 
 mod args;
+mod cache;
+mod compile;
 mod exit_code;
 mod inspect;
 mod output;
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args, out),
         Command::Validate(args) => validate::validate(args, out),
         Command::Inspect(args) => inspect::inspect(args, out),
+        Command::Compile(args) => compile::compile(args, out),
     };
     ExitCode::from(code)
 }

@@ -57,7 +57,7 @@ pub fn run(args: &RunArgs, out: Output) -> u8 {
 }
 
 fn execute(args: &RunArgs, out: Output) -> Report {
-    let runtime = match configure(args, out).build() {
+    let runtime = match build_runtime(args, out) {
         Ok(r) => r,
         Err(e) => return Report::failed(e),
     };
@@ -99,6 +99,21 @@ fn execute(args: &RunArgs, out: Output) -> Report {
         stdout: sandbox.stdout(),
         stderr: sandbox.stderr(),
     }
+}
+
+/// Builds the runtime, with the compile cache unless it is off or unusable
+/// (then a note says why and the module is compiled from scratch).
+fn build_runtime(args: &RunArgs, out: Output) -> Result<Runtime, Error> {
+    if let Some(dir) = args.cache.dir() {
+        match configure(args, out).with_compile_cache(&dir).build() {
+            Ok(runtime) => {
+                out.verbose(1, format_args!("compile cache: {}", dir.display()));
+                return Ok(runtime);
+            }
+            Err(e) => out.note(format_args!("compile cache not used: {e}")),
+        }
+    }
+    configure(args, out).build()
 }
 
 /// Maps every flag onto the core builder: aegis-core owns the policy.

@@ -1,0 +1,55 @@
+//! `aegis compile`: compile a module into the cache so later runs skip compilation.
+
+use aegis_core::Aegis;
+use serde_json::json;
+
+use crate::args::CompileArgs;
+use crate::exit_code;
+use crate::output::{Output, error_json, print_stdout};
+
+/// Runs `aegis compile` and returns the process exit code.
+///
+/// The cache is keyed by the module's content and the engine configuration,
+/// so this warms it for runs with the default engine settings (fuel metering
+/// and timeouts on, default stack limit).
+pub fn compile(args: &CompileArgs, out: Output) -> u8 {
+    let Some(dir) = args.cache.dir() else {
+        let e = aegis_core::Error::InvalidArgument {
+            message: "no cache directory: pass --cache-dir or set AEGIS_CACHE_DIR".into(),
+        };
+        out.print_error(&e);
+        return exit_code::for_error(&e);
+    };
+    let result = Aegis::builder()
+        .with_compile_cache(&dir)
+        .build()
+        .and_then(|runtime| runtime.load_file(&args.module));
+    match result {
+        Ok(module) => {
+            let kind = if module.is_component() {
+                "component"
+            } else {
+                "module"
+            };
+            if out.is_json() {
+                out.print_json(
+                    &json!({ "ok": true, "cache_dir": dir.display().to_string(), "kind": kind }),
+                );
+            } else if !out.quiet {
+                print_stdout(&format!(
+                    "Compiled {kind} `{}` into the cache at {}",
+                    args.module.display(),
+                    dir.display()
+                ));
+            }
+            exit_code::SUCCESS
+        }
+        Err(e) => {
+            if out.is_json() {
+                out.print_json(&json!({ "ok": false, "error": error_json(&e) }));
+            }
+            out.print_error(&e);
+            exit_code::for_error(&e)
+        }
+    }
+}
