@@ -76,14 +76,16 @@ for name, label in [("wasmtime_instance_pre", "wasmtime, InstancePre, no limits"
     per_s = f"{1e9 / ns:,.0f}" if ns else "n/a"
     w(f"| {label} | {fmt_ns(ns)} | {per_s} | {ratio(ns, peer)} |")
 a1 = crit("fresh_sandbox", "aegis_default")
-best1 = min(x for x in [a1, crit("fresh_sandbox", "aegis_pooled")] if x is not None) if a1 else None
-targets.append(("1", "fresh sandbox within 1.2x of raw wasmtime (limits on)", best1 is not None and peer and best1 / peer <= 1.2,
-                f"Aegis's best configuration is {ratio(best1, peer)} of wasmtime with fuel and epochs. A sandbox does more than a bare "
-                "`Store` + `InstancePre::instantiate`: it builds a WASI context (empty grants still allocate the table, "
-                "stdio pipes and the denied-operation log), installs a `ResourceLimiter`, links per-sandbox host functions "
-                "through a fresh `Linker` and records metrics. Plan: cache an `InstancePre` per (module, host-function set) "
-                "in the runtime, build the WASI context lazily (only for modules that import WASI), and make the pool the "
-                "default for runtimes that create many sandboxes (aegis-core)."))
+pooled = crit("fresh_sandbox", "aegis_pooled")
+targets.append(("1", "fresh sandbox within 1.2x of raw wasmtime (limits on), default runtime", a1 is not None and peer and a1 / peer <= 1.2,
+                f"The default runtime is {ratio(a1, peer)} of wasmtime with fuel and epochs (the pooled runtime is "
+                f"{ratio(pooled, peer)}: with `with_instance_pool` Aegis is well inside the target, but that compares "
+                "a pooling allocator with wasmtime's on-demand one). A default sandbox does more than a bare `Store` + "
+                "`InstancePre::instantiate`: it builds a WASI context (empty grants still allocate the fd table, stdio "
+                "pipes and the denied-operation log), installs a `ResourceLimiter`, links host functions and records "
+                "metrics. Plan (aegis-core): build the WASI context lazily, only for modules that import WASI; cache "
+                "the `InstancePre` per module when the sandbox registers no host functions; consider making a small "
+                "instance pool the default."))
 
 # 2
 w("\n## 2. Call overhead of `add(i32, i32)`\n")
@@ -113,8 +115,17 @@ for lang, data, aegis_key, peers in [("Python", py, "aegis", ["wasmtime-py", "ex
                     "returning a bound function that skips the name lookup and signature check), batching calls, and "
                     "fast-path argument conversion for i32/f64 without BigInt checks (bindings-node).")
         elif not ok:
-            expl = (f"Aegis is {ratio(a, calls.get(p))} of {p}. Plan: profile the {lang} front-end's call path "
-                    "(argument conversion and result boxing) and add a cached typed entry point per export.")
+            core, capi = crit("call", "aegis_typed"), c.get("call_ns")
+            expl = (f"Aegis is {ratio(a, calls.get(p))} of {p} ({fmt_ns(a)} against {fmt_ns(calls.get(p))}). "
+                    f"Where an Aegis call's time goes: the Rust `Sandbox::call` itself costs {fmt_ns(core)} "
+                    f"(wasmtime's `TypedFunc::call`: {fmt_ns(rust_peer)}), the C API {fmt_ns(capi)}, so the "
+                    f"{lang} binding adds about {fmt_ns(a - capi if a and capi else None)} on top; " +
+                    ("@extism/extism runs on V8's own WebAssembly, so its cost is JS bookkeeping (a Promise, input "
+                     "and output buffers) with no native boundary. " if p.startswith("@extism") else "") +
+                    "Plan: (1) cut the core's fixed per-call cost, which is far above wasmtime's (aegis-core: "
+                    "per-call metrics and denied-log reset, fuel and epoch setup, export lookup by name); (2) a "
+                    "bound typed entry point per export in the binding (`sandbox.func('add')`) that skips the name "
+                    "lookup, signature check and generic `Value` conversion.")
         targets.append(("2", f"{lang} call faster than {p}", ok, expl))
 
 # 3
@@ -182,7 +193,9 @@ a5 = res.get("aegis", {}).get("median")
 w("\n`aegis run` has no compile cache, so its cold and warm starts are the same row; compare it with both wasmtime rows.")
 targets.append(("5", "warm CLI start no slower than `wasmtime run`", a5 is not None and warm is not None and a5 <= warm,
                 f"`aegis run` is {ratio(a5, warm)} of a warm `wasmtime run`: it compiles the module on every start, "
-                "while wasmtime loads cached machine code. The core already has `with_compile_cache(dir)`. Plan: "
+                "while wasmtime loads cached machine code. Even against a cold `wasmtime run` it is "
+                f"{ratio(a5, res.get('wasmtime-cold', {}).get('median'))}: Aegis compiles with fuel instrumentation "
+                "(more code to compile) and builds a runtime with its epoch ticker and a WASI context. The core already has `with_compile_cache(dir)`. Plan: "
                 "an `aegis run --cache-dir DIR` flag (and a default per-user cache directory) in aegis-cli, then "
                 "re-measure; `aegis compile` for ahead-of-time artifacts after that."))
 
