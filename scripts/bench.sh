@@ -75,9 +75,11 @@ fi
 [ -x "$WASMTIME" ] || { echo "wasmtime CLI unavailable: item 5 runs without its peer" >&2; WASMTIME=""; }
 runs=(--warmup 3 --min-runs 30)
 [ -n "$quick" ] && runs=(--warmup 1 --runs 5)
-aegis_cmd="$root/target/release/aegis run $root/target/guests/out/cpu.wasm --allow-logging -- 1024"
-cmds=("$aegis_cmd")
-names=(aegis)
+aegis_cache="$(mktemp -d)/aegis"
+"$root/target/release/aegis" compile "$root/target/guests/out/cpu.wasm" --cache-dir "$aegis_cache" >&2
+cmds=("$root/target/release/aegis run $root/target/guests/out/cpu.wasm --no-cache --allow-logging -- 1024"
+    "$root/target/release/aegis run $root/target/guests/out/cpu.wasm --cache-dir $aegis_cache --allow-logging -- 1024")
+names=(aegis-cold aegis-warm)
 if [ -n "$WASMTIME" ]; then
     cache_dir="$(mktemp -d)"
     printf '[cache]\ndirectory = "%s"\n' "$cache_dir" >"$out/wasmtime-cache.toml"
@@ -89,6 +91,7 @@ hf=()
 for i in "${!cmds[@]}"; do hf+=(-n "${names[$i]}" "${cmds[$i]}"); done
 hyperfine -N "${runs[@]}" --export-json "$out/cli.json" "${hf[@]}" >&2
 [ -n "${cache_dir:-}" ] && rm -rf "$cache_dir"
+rm -rf "$(dirname "$aegis_cache")"
 
 log "versions and machine"
 {
