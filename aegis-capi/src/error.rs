@@ -40,6 +40,10 @@ pub enum aegis_error_code_t {
     AEGIS_ERROR_INVALID_ARGUMENT = 13,
     /// A WASI program called `proc_exit` with a non-zero status.
     AEGIS_ERROR_EXIT = 14,
+    /// The call was stopped through an interrupt handle (`aegis_interrupt_handle_interrupt`).
+    AEGIS_ERROR_INTERRUPTED = 15,
+    /// The module exceeds a complexity limit checked before compiling.
+    AEGIS_ERROR_MODULE_TOO_COMPLEX = 16,
 }
 
 impl From<ErrorCode> for aegis_error_code_t {
@@ -60,6 +64,8 @@ impl From<ErrorCode> for aegis_error_code_t {
             ErrorCode::Io => AEGIS_ERROR_IO,
             ErrorCode::InvalidArgument => AEGIS_ERROR_INVALID_ARGUMENT,
             ErrorCode::Exit => AEGIS_ERROR_EXIT,
+            ErrorCode::Interrupted => AEGIS_ERROR_INTERRUPTED,
+            ErrorCode::ModuleTooComplex => AEGIS_ERROR_MODULE_TOO_COMPLEX,
         }
     }
 }

@@ -46,7 +46,9 @@ pub fn for_error(err: &Error) -> u8 {
         | ErrorCode::SignatureMismatch
         | ErrorCode::ExportNotFound
         | ErrorCode::Io => USAGE,
-        ErrorCode::InvalidModule | ErrorCode::LinkError => INVALID_MODULE,
+        ErrorCode::InvalidModule | ErrorCode::LinkError | ErrorCode::ModuleTooComplex => {
+            INVALID_MODULE
+        }
         ErrorCode::OutOfFuel
         | ErrorCode::Timeout
         | ErrorCode::MemoryLimitExceeded

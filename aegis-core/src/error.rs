@@ -44,11 +44,16 @@ pub enum ErrorCode {
     InvalidArgument = 13,
     /// A WASI program called `proc_exit` with a non-zero status.
     Exit = 14,
+    /// The call was stopped from outside through its sandbox's interrupt handle.
+    Interrupted = 15,
+    /// The module's structure would make compilation or instantiation cost
+    /// more than the configured complexity limits allow.
+    ModuleTooComplex = 16,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::InvalidModule,
         ErrorCode::LinkError,
         ErrorCode::ExportNotFound,
@@ -63,6 +68,8 @@ impl ErrorCode {
         ErrorCode::Io,
         ErrorCode::InvalidArgument,
         ErrorCode::Exit,
+        ErrorCode::Interrupted,
+        ErrorCode::ModuleTooComplex,
     ];
 
     /// The stable snake_case name of the code, e.g. `out_of_fuel`.
@@ -82,6 +89,8 @@ impl ErrorCode {
             ErrorCode::Io => "io",
             ErrorCode::InvalidArgument => "invalid_argument",
             ErrorCode::Exit => "exit",
+            ErrorCode::Interrupted => "interrupted",
+            ErrorCode::ModuleTooComplex => "module_too_complex",
         }
     }
 }
@@ -204,6 +213,22 @@ pub enum Error {
         /// The exit status passed to `proc_exit`.
         status: i32,
     },
+    /// The call was stopped through [`crate::InterruptHandle::interrupt`].
+    #[error("interrupted after {elapsed:?}")]
+    Interrupted {
+        /// Time the call ran before it stopped.
+        elapsed: Duration,
+    },
+    /// The module exceeds a complexity limit checked before compiling.
+    #[error("module too complex: {what} is {found}, limit {limit}")]
+    ModuleTooComplex {
+        /// What was counted, e.g. `locals in one function`.
+        what: &'static str,
+        /// The count found in the module (a lower bound when counting stopped early).
+        found: u64,
+        /// The configured limit.
+        limit: u64,
+    },
 }
 
 impl Error {
@@ -224,6 +249,8 @@ impl Error {
             Error::Io { .. } => ErrorCode::Io,
             Error::InvalidArgument { .. } => ErrorCode::InvalidArgument,
             Error::Exit { .. } => ErrorCode::Exit,
+            Error::Interrupted { .. } => ErrorCode::Interrupted,
+            Error::ModuleTooComplex { .. } => ErrorCode::ModuleTooComplex,
         }
     }
 

@@ -22,6 +22,8 @@ pub fn class_name(code: ErrorCode) -> &'static str {
         ErrorCode::Io => "AegisIOError",
         ErrorCode::InvalidArgument => "InvalidArgumentError",
         ErrorCode::Exit => "ExitError",
+        ErrorCode::Interrupted => "InterruptedError",
+        ErrorCode::ModuleTooComplex => "ModuleTooComplexError",
     }
 }
 
