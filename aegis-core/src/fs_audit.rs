@@ -10,7 +10,6 @@
 use wasmtime::{AsContextMut, Caller, Extern, Linker};
 use wasmtime_wasi::p1::wasi_snapshot_preview1 as p1;
 use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
-use wasmtime_wasi::runtime::in_tokio;
 use wiggle::GuestMemory;
 
 use crate::store::StoreState;
@@ -20,37 +19,20 @@ const MODULE: &str = "wasi_snapshot_preview1";
 /// Preview-1 errnos that mean "not permitted": ACCES, PERM, ROFS, NOTCAPABLE.
 const DENIAL_ERRNOS: [i32; 4] = [2, 63, 69, 76];
 
-/// Runs one preview-1 call against the guest's memory and records a refusal.
+/// Records a refusal (`errno` one of [`DENIAL_ERRNOS`]) of a preview-1 call.
 ///
 /// `paths` are the (pointer, length) argument pairs naming guest paths.
-fn audited(
+fn record_denial(
     caller: &mut Caller<'_, StoreState>,
     operation: &'static str,
     paths: &[(i32, i32)],
     fd: i32,
-    call: impl FnOnce(&mut wasmtime_wasi::p1::WasiP1Ctx, &mut GuestMemory<'_>) -> wasmtime::Result<i32>,
-) -> wasmtime::Result<i32> {
-    // Same preamble as wasmtime-wasi's own glue: the per-call host fuel
-    // bounds how much work one WASI call may do on the guest's behalf.
-    let fuel = caller.as_context_mut().hostcall_fuel();
-    let errno = match caller.get_export("memory") {
-        Some(Extern::Memory(memory)) => {
-            let (data, state) = memory.data_and_store_mut(&mut *caller);
-            state.wasi.set_hostcall_fuel(fuel);
-            call(&mut state.wasi, &mut GuestMemory::Unshared(data))?
-        }
-        Some(Extern::SharedMemory(memory)) => {
-            let state = caller.data_mut();
-            state.wasi.set_hostcall_fuel(fuel);
-            call(&mut state.wasi, &mut GuestMemory::Shared(memory.data()))?
-        }
-        _ => return Err(wasmtime::format_err!("missing required memory export")),
-    };
+    errno: i32,
+) {
     if DENIAL_ERRNOS.contains(&errno) {
         let target = describe_target(caller, paths, fd);
         caller.data().denied.record("filesystem", operation, target);
     }
-    Ok(errno)
 }
 
 /// The guest paths of a call as text (`a -> b` for two), or `fd N`.
@@ -95,12 +77,32 @@ pub(crate) fn add_audited_functions(linker: &mut Linker<StoreState>) -> wasmtime
     linker.allow_shadowing(true);
     macro_rules! wrap {
         ($name:ident ($($a:ident: $t:ty),*), fd = $fd:ident, paths = [$(($p:ident, $l:ident)),*]) => {
-            linker.func_wrap(
+            linker.func_wrap_async(
                 MODULE,
                 stringify!($name),
-                |mut caller: Caller<'_, StoreState>, $($a: $t),*| -> wasmtime::Result<i32> {
-                    audited(&mut caller, stringify!($name), &[$(($p, $l)),*], $fd, |ctx, mem| {
-                        in_tokio(p1::$name(ctx, mem, $($a),*))
+                |mut caller: Caller<'_, StoreState>, ($($a,)*): ($($t,)*)| {
+                    Box::new(async move {
+                        // Same preamble as wasmtime-wasi's own glue: the
+                        // per-call host fuel bounds how much work one WASI
+                        // call may do on the guest's behalf.
+                        let fuel = caller.as_context_mut().hostcall_fuel();
+                        let errno = match caller.get_export("memory") {
+                            Some(Extern::Memory(memory)) => {
+                                let (data, state) = memory.data_and_store_mut(&mut caller);
+                                state.wasi.set_hostcall_fuel(fuel);
+                                let mut mem = GuestMemory::Unshared(data);
+                                p1::$name(&mut state.wasi, &mut mem, $($a),*).await?
+                            }
+                            Some(Extern::SharedMemory(memory)) => {
+                                let state = caller.data_mut();
+                                state.wasi.set_hostcall_fuel(fuel);
+                                let mut mem = GuestMemory::Shared(memory.data());
+                                p1::$name(&mut state.wasi, &mut mem, $($a),*).await?
+                            }
+                            _ => return Err(wasmtime::format_err!("missing required memory export")),
+                        };
+                        record_denial(&mut caller, stringify!($name), &[$(($p, $l)),*], $fd, errno);
+                        Ok(errno)
                     })
                 },
             )?;

@@ -114,12 +114,39 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, HostError>) -> wasmtime::Result<T> {
     }
 }
 
+/// A host function's outcome, unless the call must stop: a host function that
+/// overran the deadline (or returned after an interrupt) ends the call with
+/// `timeout` (or `interrupted`) whatever it returned.
+fn finish<T>(out: wasmtime::Result<T>, caller: &Caller<'_, StoreState>) -> wasmtime::Result<T> {
+    match caller.data().control.check() {
+        Some(stop) => Err(wasmtime::Error::new(stop)),
+        None => out,
+    }
+}
+
 /// Access to the calling guest from inside a host function.
 pub struct HostCaller<'a> {
     caller: Caller<'a, StoreState>,
 }
 
 impl HostCaller<'_> {
+    /// Whether the call this host function serves must stop: its deadline
+    /// has passed or its sandbox was interrupted. A long-running host
+    /// function should check this and return early; whatever it returns
+    /// then, the call ends with `timeout` or `interrupted`.
+    pub fn is_cancelled(&self) -> bool {
+        self.caller.data().control.check().is_some()
+    }
+
+    /// Time left before the call's deadline (`None` without a timeout).
+    pub fn time_remaining(&self) -> Option<std::time::Duration> {
+        self.caller
+            .data()
+            .control
+            .deadline
+            .map(|d| d.saturating_duration_since(std::time::Instant::now()))
+    }
+
     fn memory(&mut self, name: &str) -> Result<wasmtime::Memory, HostError> {
         match self.caller.get_export(name) {
             Some(wasmtime::Extern::Memory(m)) => Ok(m),
@@ -136,10 +163,14 @@ impl HostCaller<'_> {
     }
 
     /// Copies `len` bytes at `offset` out of the guest's exported `memory`.
+    ///
+    /// The range is checked against the memory before anything is
+    /// allocated, so a guest-chosen length cannot size a host allocation.
     pub fn read_memory(&mut self, offset: u64, len: usize) -> Result<Vec<u8>, HostError> {
-        let mut buf = vec![0; len];
-        self.read_memory_into(offset, &mut buf)?;
-        Ok(buf)
+        let mem = self.memory("memory")?;
+        let data = mem.data(&self.caller);
+        let range = checked_range(offset, len, data.len())?;
+        Ok(data[range].to_vec())
     }
 
     /// Fills `buf` from the guest's exported `memory` at `offset`.
@@ -163,6 +194,19 @@ impl HostCaller<'_> {
         mem.write(&mut self.caller, offset, data)
             .map_err(|_| out_of_bounds(offset as u64, data.len()))
     }
+}
+
+/// `offset..offset + len` if it lies within a memory of `size` bytes.
+pub(crate) fn checked_range(
+    offset: u64,
+    len: usize,
+    size: usize,
+) -> Result<std::ops::Range<usize>, HostError> {
+    usize::try_from(offset)
+        .ok()
+        .and_then(|start| Some(start..start.checked_add(len)?))
+        .filter(|r| r.end <= size)
+        .ok_or_else(|| out_of_bounds(offset, len))
 }
 
 fn out_of_bounds(offset: u64, len: usize) -> HostError {
@@ -196,7 +240,7 @@ pub(crate) fn define_dynamic(
                 .map(Value::from_wasmtime)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| HostError::new(e.to_string()))?;
-            let out = guarded(|| f(&mut hc, &args))?;
+            let out = finish(guarded(|| f(&mut hc, &args)), &hc.caller)?;
             let given: Vec<ValType> = out.iter().map(Value::ty).collect();
             if given != sig.results {
                 return Err(HostError::new(format!(
@@ -334,7 +378,7 @@ macro_rules! into_host_func {
             fn define(self, linker: &mut Linker<StoreState>, module: &str, name: &str) -> wasmtime::Result<()> {
                 linker.func_wrap(module, name, move |mut caller: Caller<'_, StoreState>, $($a: $t),*| {
                     caller.data_mut().host_calls += 1;
-                    guarded(|| (self)($($a),*).into_native())
+                    finish(guarded(|| (self)($($a),*).into_native()), &caller)
                 })?;
                 Ok(())
             }
@@ -352,7 +396,7 @@ macro_rules! into_host_func {
                 linker.func_wrap(module, name, move |caller: Caller<'_, StoreState>, $($a: $t),*| {
                     let mut hc = HostCaller { caller };
                     hc.caller.data_mut().host_calls += 1;
-                    guarded(|| (self)(&mut hc, $($a),*).into_native())
+                    finish(guarded(|| (self)(&mut hc, $($a),*).into_native()), &hc.caller)
                 })?;
                 Ok(())
             }

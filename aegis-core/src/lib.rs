@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod cache;
+mod call;
 pub mod capability;
 mod denied;
 mod error;
@@ -41,6 +42,7 @@ mod typed;
 mod value;
 mod wasi;
 
+pub use call::InterruptHandle;
 pub use capability::{
     Capabilities, DirAccess, DirGrant, FilesystemCapability, Logging, NetRule, NetworkCapability,
 };

@@ -7,9 +7,12 @@ use crate::error::{Error, Result};
 use crate::store::StoreState;
 
 /// WASI preview 1 with the filesystem functions audited for refusals.
+///
+/// The asynchronous form, so that every wait a guest makes the host do is a
+/// future the call's deadline can drop (see `crate::call`).
 pub(crate) fn base_linker(engine: &wasmtime::Engine) -> Result<Linker<StoreState>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut StoreState| &mut s.wasi)
+    wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut StoreState| &mut s.wasi)
         .and_then(|()| crate::fs_audit::add_audited_functions(&mut linker))
         .map_err(|e| Error::invalid_argument(format!("cannot link WASI: {e}")))?;
     Ok(linker)

@@ -1,9 +1,14 @@
-//! Guest stdout/stderr sinks: a bounded in-memory capture, and a sink that
-//! discards output while recording the attempt as denied.
+//! Guest stdout/stderr sinks: a bounded in-memory capture, a sink that
+//! discards output while recording the attempt as denied, and the host's own
+//! stdout/stderr behind a writer thread (so a stalled reader never blocks a call).
 
+use std::collections::VecDeque;
+use std::io::Write;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard};
+use std::task::Waker;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::io::AsyncWrite;
@@ -140,6 +145,192 @@ impl<A: Accept> AsyncWrite for Sink<A> {
     ) -> Poll<std::io::Result<usize>> {
         self.0.accept(buf);
         Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Bytes of guest output that may wait for the host's stdout or stderr
+/// before the guest has to wait too.
+const HOST_PIPE_CAPACITY: usize = 64 * 1024;
+
+#[derive(Default)]
+struct PipeState {
+    queue: VecDeque<Bytes>,
+    pending: usize,
+    wakers: Vec<Waker>,
+}
+
+/// One host output stream fed by a dedicated writer thread.
+///
+/// The guest writes into a bounded queue; when the queue is full the guest's
+/// write waits on a future, which the call's deadline can drop. The blocking
+/// `write` to the host's descriptor happens only on the writer thread, so a
+/// slow or stalled reader of the host's stdout delays the guest's output, never
+/// the end of its call.
+pub(crate) struct HostPipe {
+    state: Mutex<PipeState>,
+    changed: Condvar,
+}
+
+impl HostPipe {
+    fn start(name: &str, mut sink: impl Write + Send + 'static) -> &'static HostPipe {
+        let pipe: &'static HostPipe = Box::leak(Box::new(HostPipe {
+            state: Mutex::default(),
+            changed: Condvar::new(),
+        }));
+        std::thread::Builder::new()
+            .name(format!("aegis-{name}"))
+            .spawn(move || {
+                loop {
+                    let chunk = {
+                        let mut s = pipe.lock();
+                        while s.queue.is_empty() {
+                            s = pipe.changed.wait(s).unwrap_or_else(|p| p.into_inner());
+                        }
+                        s.queue.pop_front().unwrap_or_default()
+                    };
+                    let _ = sink.write_all(&chunk).and_then(|()| sink.flush());
+                    let mut s = pipe.lock();
+                    s.pending -= chunk.len();
+                    s.wakers.drain(..).for_each(Waker::wake);
+                    pipe.changed.notify_all();
+                }
+            })
+            .expect("cannot start an aegis output thread");
+        pipe
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PipeState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn room(&self) -> usize {
+        HOST_PIPE_CAPACITY.saturating_sub(self.lock().pending)
+    }
+
+    fn push(&self, bytes: Bytes) {
+        if bytes.is_empty() {
+            return;
+        }
+        let mut s = self.lock();
+        s.pending += bytes.len();
+        s.queue.push_back(bytes);
+        self.changed.notify_all();
+    }
+
+    /// Ready when the queue has room; otherwise registers `cx`'s waker.
+    fn poll_room(&self, cx: &mut Context<'_>) -> Poll<usize> {
+        let mut s = self.lock();
+        let room = HOST_PIPE_CAPACITY.saturating_sub(s.pending);
+        if room > 0 {
+            Poll::Ready(room)
+        } else {
+            s.wakers.push(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    /// Waits until everything queued so far is written, or `deadline` passes.
+    fn drain(&self, deadline: Option<Instant>) {
+        let mut s = self.lock();
+        while s.pending > 0 {
+            s = match deadline {
+                None => self.changed.wait(s).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return;
+                    }
+                    self.changed
+                        .wait_timeout(s, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+}
+
+/// The host's stdout, shared by every sandbox with inherited logging.
+pub(crate) fn host_stdout() -> &'static HostPipe {
+    static PIPE: LazyLock<&'static HostPipe> =
+        LazyLock::new(|| HostPipe::start("stdout", std::io::stdout()));
+    &PIPE
+}
+
+/// The host's stderr, shared by every sandbox with inherited logging.
+pub(crate) fn host_stderr() -> &'static HostPipe {
+    static PIPE: LazyLock<&'static HostPipe> =
+        LazyLock::new(|| HostPipe::start("stderr", std::io::stderr()));
+    &PIPE
+}
+
+/// Waits (until `deadline` at most) for inherited guest output to reach the
+/// host's stdout and stderr, so it appears before whatever the host prints next.
+pub(crate) fn drain_host_pipes(deadline: Option<Instant>) {
+    host_stdout().drain(deadline);
+    host_stderr().drain(deadline);
+}
+
+/// A guest stream writing to a [`HostPipe`].
+#[derive(Clone, Copy)]
+pub(crate) struct Inherited(pub &'static HostPipe, pub bool);
+
+impl IsTerminal for Inherited {
+    fn is_terminal(&self) -> bool {
+        self.1
+    }
+}
+
+impl StdoutStream for Inherited {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(*self)
+    }
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(*self)
+    }
+}
+
+impl OutputStream for Inherited {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.0.push(bytes);
+        Ok(())
+    }
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(self.0.room())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Inherited {
+    async fn ready(&mut self) {
+        let pipe = self.0;
+        std::future::poll_fn(|cx| pipe.poll_room(cx)).await;
+    }
+}
+
+impl AsyncWrite for Inherited {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.0.poll_room(cx) {
+            Poll::Ready(room) => {
+                let n = room.min(buf.len());
+                self.0.push(Bytes::copy_from_slice(&buf[..n]));
+                Poll::Ready(Ok(n))
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))

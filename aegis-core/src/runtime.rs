@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::module::Module;
 use crate::sandbox::SandboxBuilder;
-use crate::ticker::EpochTicker;
 
 /// Largest module a runtime accepts unless configured otherwise: 256 MiB.
 pub const DEFAULT_MAX_MODULE_SIZE: usize = 256 * 1024 * 1024;
@@ -190,17 +189,21 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Sets the maximum wasm stack in bytes (engine-wide; at least 4 KiB).
+    /// Sets the maximum wasm stack in bytes (engine-wide; 4 KiB to 256 MiB).
+    ///
+    /// Guest code runs on a stack of its own (this limit plus room for host
+    /// functions), never on the calling thread's, so any thread may call.
     pub fn with_stack_limit(mut self, bytes: usize) -> Self {
         self.limits.stack = bytes;
         self
     }
 
-    /// Builds the engine and starts its epoch ticker.
+    /// Builds the engine and registers it with the process's epoch ticker.
     pub fn build(self) -> Result<Runtime> {
-        if self.limits.stack < 4096 {
+        let max_stack = crate::call::MAX_STACK_LIMIT;
+        if !(4096..=max_stack).contains(&self.limits.stack) {
             return Err(Error::invalid_argument(format!(
-                "stack limit {} is too small (minimum 4096 bytes)",
+                "stack limit {} is out of range (4096 to {max_stack} bytes)",
                 self.limits.stack
             )));
         }
@@ -208,10 +211,13 @@ impl RuntimeBuilder {
             return Err(Error::invalid_argument("timeout must be greater than zero"));
         }
         let mut config = wasmtime::Config::new();
+        // Epoch interruption stays on even without a timeout: it is how an
+        // interrupt reaches a guest that is computing.
         config
             .consume_fuel(self.limits.fuel.is_some())
-            .epoch_interruption(self.limits.timeout.is_some())
-            .max_wasm_stack(self.limits.stack);
+            .epoch_interruption(true)
+            .max_wasm_stack(self.limits.stack)
+            .async_stack_size(self.limits.stack + crate::call::HOST_STACK_HEADROOM);
         if let Some(slots) = self.instance_pool {
             config.allocation_strategy(pooling(slots, &self.limits));
         }
@@ -220,13 +226,7 @@ impl RuntimeBuilder {
         }
         let engine = wasmtime::Engine::new(&config)
             .map_err(|e| Error::invalid_argument(format!("cannot configure engine: {e}")))?;
-        let ticker = match self.limits.timeout {
-            Some(_) => Some(
-                EpochTicker::start(engine.clone())
-                    .map_err(|e| Error::io("cannot start epoch ticker", e))?,
-            ),
-            None => None,
-        };
+        let ticker = crate::ticker::register(&engine);
         let base_linker = crate::linker::base_linker(&engine)?;
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
@@ -252,7 +252,8 @@ pub(crate) struct RuntimeInner {
     pub engine: wasmtime::Engine,
     pub limits: Limits,
     pub capabilities: Capabilities,
-    pub ticker: Option<EpochTicker>,
+    /// This engine's place in the process-wide epoch ticker.
+    pub ticker: std::sync::Arc<crate::ticker::EngineSlot>,
     /// WASI preview 1 (audited) and nothing else: what a sandbox without its
     /// own host functions links against, shared by all of them.
     pub base_linker: wasmtime::Linker<crate::store::StoreState>,

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Func, Instance, Linker, Store};
 use wasmtime_wasi::WasiView;
-use wasmtime_wasi::p2::bindings::sync::Command;
+use wasmtime_wasi::p2::bindings::Command;
 
+use crate::call::{CallControl, InterruptHandle, Signal, Stop};
 use crate::capability::{Capabilities, Logging};
 use crate::denied::DeniedLog;
 use crate::error::{Error, Result, format_signature, format_types};
@@ -17,7 +18,6 @@ use crate::metrics::Metrics;
 use crate::module::{Module, ModuleKind, func_type};
 use crate::runtime::{Runtime, configure_methods};
 use crate::store::StoreState;
-use crate::ticker::EpochTicker;
 use crate::trap::classify;
 use crate::typed::{CallParams, CallResults};
 use crate::value::{FuncType, Value};
@@ -74,12 +74,15 @@ impl SandboxBuilder {
             ));
         }
         let denied = DeniedLog::default();
+        let signal = Arc::new(Signal::default());
+        let inherits_output = matches!(self.capabilities.logging, Logging::Inherit);
         let store = new_store(
             &self.runtime,
             &self.limits,
             &self.capabilities,
             captured.as_ref(),
             &denied,
+            &signal,
         )?;
         Ok(Sandbox {
             capabilities: self.capabilities,
@@ -93,7 +96,9 @@ impl SandboxBuilder {
             store_fresh: true,
             captured,
             denied,
+            signal,
             meter: Meter {
+                inherits_output,
                 runtime: self.runtime,
                 limits: self.limits,
                 last: Metrics::default(),
@@ -109,6 +114,7 @@ fn new_store(
     caps: &Capabilities,
     captured: Option<&CapturedOutput>,
     denied: &DeniedLog,
+    signal: &Arc<Signal>,
 ) -> Result<Store<StoreState>> {
     let mut wasi = context_builder(caps, captured, denied)?;
     let mut state = StoreState {
@@ -122,11 +128,16 @@ fn new_store(
             .iter()
             .map(|g| g.guest.clone())
             .collect(),
+        control: CallControl {
+            signal: signal.clone(),
+            deadline: None,
+        },
     };
     // Every open file is a host descriptor: cap how many the guest may hold.
     state.wasi.ctx().table.set_max_capacity(limits.handles);
     let mut store = Store::new(runtime.engine(), state);
     store.limiter(|s| &mut s.limiter);
+    store.epoch_deadline_callback(crate::call::epoch_check);
     Ok(store)
 }
 
@@ -152,6 +163,8 @@ pub struct Sandbox {
     store_fresh: bool,
     captured: Option<CapturedOutput>,
     denied: DeniedLog,
+    /// Shared with every [`InterruptHandle`] of this sandbox.
+    signal: Arc<Signal>,
     meter: Meter,
 }
 
@@ -165,6 +178,8 @@ enum Loaded {
 struct Meter {
     runtime: Runtime,
     limits: Limits,
+    /// Whether guest output goes to the host's stdout/stderr.
+    inherits_output: bool,
     last: Metrics,
     total: Metrics,
 }
@@ -237,7 +252,9 @@ impl Sandbox {
                 let pre = self.instance_pre(module, core)?;
                 Loaded::Core(
                     self.meter
-                        .execute(&mut self.store, false, |store| pre.instantiate(store))?,
+                        .execute(&mut self.store, false, async move |store| {
+                            pre.instantiate_async(store).await
+                        })?,
                 )
             }
             ModuleKind::Component(component) => {
@@ -246,7 +263,7 @@ impl Sandbox {
                 Loaded::Command(Box::new(self.meter.execute(
                     &mut self.store,
                     false,
-                    |store| Command::instantiate(store, component, &linker),
+                    async move |store| Command::instantiate_async(store, component, &linker).await,
                 )?))
             }
         };
@@ -316,7 +333,7 @@ impl Sandbox {
     fn component_linker(&mut self) -> Result<wasmtime::component::Linker<StoreState>> {
         if self.component_linker.is_none() {
             let mut linker = wasmtime::component::Linker::new(self.meter.runtime.engine());
-            wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            wasmtime_wasi::p2::add_to_linker_async(&mut linker)
                 .map_err(|e| Error::invalid_argument(format!("cannot link WASI 0.2: {e}")))?;
             self.component_linker = Some(linker);
         }
@@ -387,7 +404,9 @@ impl Sandbox {
             }
         };
         self.meter
-            .execute(&mut self.store, true, |store| typed.call(store, args))
+            .execute(&mut self.store, true, async move |store| {
+                typed.call_async(store, args).await
+            })
     }
 
     /// Calls an export with arguments checked against its signature at run time.
@@ -417,8 +436,8 @@ impl Sandbox {
             .iter()
             .map(|t| Value::default_for(*t).to_wasmtime())
             .collect();
-        self.meter.execute(&mut self.store, true, |store| {
-            func.call(store, &params, &mut results)
+        self.meter.execute(&mut self.store, true, async |store| {
+            func.call_async(store, &params, &mut results).await
         })?;
         results.iter().map(Value::from_wasmtime).collect()
     }
@@ -436,8 +455,8 @@ impl Sandbox {
     /// A WASI `proc_exit(0)` counts as success.
     pub fn run(&mut self) -> Result<Vec<Value>> {
         if let Some(Loaded::Command(command)) = &self.instance {
-            let outcome = self.meter.execute(&mut self.store, true, |store| {
-                command.wasi_cli_run().call_run(store)
+            let outcome = self.meter.execute(&mut self.store, true, async |store| {
+                command.wasi_cli_run().call_run(store).await
             });
             return match outcome {
                 Ok(Ok(())) | Err(Error::Exit { status: 0 }) => Ok(Vec::new()),
@@ -462,6 +481,12 @@ impl Sandbox {
                 name: "_start or main".into(),
                 available: module.function_names(),
             })
+    }
+
+    /// A handle that stops this sandbox's running call from any thread
+    /// (see [`InterruptHandle`]).
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        InterruptHandle::new(self.signal.clone())
     }
 
     /// Metrics of the most recent call (or instantiation).
@@ -573,17 +598,22 @@ impl Sandbox {
             &self.capabilities,
             self.captured.as_ref(),
             &self.denied,
+            &self.signal,
         )
     }
 }
 
 impl Meter {
     /// Runs guest code under the per-call limits and records its metrics.
+    ///
+    /// `f` starts the guest on a wasmtime fiber (an `*_async` entry point);
+    /// [`crate::call::drive`] runs it on this thread until it finishes, its
+    /// deadline passes, or the sandbox is interrupted.
     fn execute<T>(
         &mut self,
         store: &mut Store<StoreState>,
         is_call: bool,
-        f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<T>,
+        f: impl AsyncFnOnce(&mut Store<StoreState>) -> wasmtime::Result<T>,
     ) -> Result<T> {
         let fuel_limit = self.limits.fuel;
         // On an engine that meters fuel, a sandbox without a fuel limit still
@@ -594,20 +624,27 @@ impl Meter {
                 .set_fuel(fuel)
                 .map_err(|e| Error::invalid_argument(e.to_string()))?;
         }
-        let timeout = self.limits.timeout;
-        let ticker = self.runtime.inner.ticker.as_ref();
-        let active = match (ticker, timeout) {
-            (Some(ticker), Some(limit)) => {
-                store.set_epoch_deadline(EpochTicker::ticks_for(limit));
-                Some(ticker.enter())
-            }
-            _ => None,
-        };
-        let host_calls_before = store.data().host_calls;
         let start = Instant::now();
-        let outcome = f(store);
+        let deadline = crate::call::deadline_for(self.limits.timeout);
+        let signal = store.data().control.signal.clone();
+        store.data_mut().control.deadline = deadline;
+        store.set_epoch_deadline(1);
+        let busy = self.runtime.inner.ticker.enter();
+        let host_calls_before = store.data().host_calls;
+        let outcome = if signal.take() {
+            Err(wasmtime::Error::new(Stop::Interrupted))
+        } else {
+            match crate::call::drive(f(store), deadline, &signal) {
+                Ok(outcome) => outcome,
+                Err(stop) => Err(wasmtime::Error::new(stop)),
+            }
+        };
+        if self.inherits_output {
+            crate::output::drain_host_pipes(deadline);
+        }
         let wall_time = start.elapsed();
-        drop(active);
+        drop(busy);
+        store.data_mut().control.deadline = None;
         let fuel_consumed = match fuel_limit {
             Some(limit) => limit - store.get_fuel().unwrap_or(0),
             None => 0,
@@ -626,7 +663,13 @@ impl Meter {
         };
         self.total.accumulate(&self.last);
         let pool = self.runtime.inner.instance_pool;
-        outcome.map_err(|err| classify(err, &self.limits, pool, wall_time, fuel_consumed))
+        outcome.map_err(|err| {
+            let err = classify(err, &self.limits, pool, wall_time, fuel_consumed);
+            if matches!(err, Error::Interrupted { .. }) {
+                signal.take();
+            }
+            err
+        })
     }
 }
 

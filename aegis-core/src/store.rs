@@ -17,6 +17,8 @@ pub struct StoreState {
     pub(crate) denied: DeniedLog,
     /// Guest paths of the directory grants, in preopen order.
     pub(crate) preopens: std::sync::Arc<[String]>,
+    /// The running call's deadline and interrupt signal.
+    pub(crate) control: crate::call::CallControl,
 }
 
 impl WasiView for StoreState {

@@ -1,102 +1,97 @@
-//! One background thread per engine that advances the epoch while calls run.
+//! One background thread per process that advances every busy engine's epoch.
 //!
-//! Wall-clock timeouts use wasmtime's epoch interruption: each call sets a
-//! deadline a number of ticks ahead, and this thread increments the engine's
-//! epoch every `TICK`. Entering and leaving a call is one atomic increment and
-//! decrement; the thread parks after `IDLE_TICKS` ticks without any running
-//! call (so an idle runtime costs nothing) and is woken by the next call.
+//! Epochs are only the *trigger* for a check: each tick makes running wasm
+//! call the store's epoch-deadline callback, which compares the call's
+//! deadline against the monotonic clock (see `crate::call`). So a tick that
+//! comes late under CPU load delays the check by at most that much; it never
+//! stretches the limit the way counting ticks would.
+//!
+//! Runtimes register their engine once; a call marks its runtime busy for its
+//! duration (two relaxed-enough atomic increments), and the thread parks after
+//! `IDLE_TICKS` ticks without any busy runtime, so idle processes cost nothing.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-/// Epoch tick length; timeouts are accurate to about this much.
+/// Epoch tick length: how often running wasm checks its deadline and
+/// interrupt flag. Timeouts and interrupts take effect within about this much.
 pub(crate) const TICK: Duration = Duration::from_millis(2);
 
-/// Ticks without a running call before the thread parks (100 ms).
+/// Ticks without a busy runtime before the thread parks (100 ms).
 const IDLE_TICKS: u32 = 50;
+
+/// One runtime's engine as the ticker sees it.
+pub(crate) struct EngineSlot {
+    engine: wasmtime::Engine,
+    busy: AtomicUsize,
+}
 
 #[derive(Default)]
 struct Shared {
-    active: AtomicUsize,
+    /// Calls running in the whole process.
+    busy: AtomicUsize,
     parked: AtomicBool,
-    shutdown: AtomicBool,
+    engines: Mutex<Vec<Weak<EngineSlot>>>,
     lock: Mutex<()>,
     wake: Condvar,
 }
 
-impl Shared {
-    fn wake(&self) {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.wake.notify_one();
-    }
-}
-
-/// Owns the ticker thread; dropping it stops and joins the thread.
-pub(crate) struct EpochTicker {
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
-}
-
-/// Marks one call as running for as long as it lives.
-pub(crate) struct ActiveCall<'a> {
-    shared: &'a Shared,
-}
-
-impl EpochTicker {
-    pub fn start(engine: wasmtime::Engine) -> std::io::Result<Self> {
-        let shared = Arc::new(Shared::default());
-        let thread_shared = shared.clone();
-        let thread = std::thread::Builder::new()
+/// The process-wide ticker, started on first use.
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<&'static Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let shared: &'static Shared = Box::leak(Box::default());
+        std::thread::Builder::new()
             .name("aegis-epoch".into())
-            .spawn(move || run(&thread_shared, &engine))?;
-        Ok(EpochTicker {
-            shared,
-            thread: Some(thread),
-        })
-    }
+            .spawn(move || run(shared))
+            .expect("cannot start the aegis epoch thread");
+        shared
+    })
+}
 
-    /// Registers a running call; the ticker keeps ticking while any is alive.
-    pub fn enter(&self) -> ActiveCall<'_> {
-        self.shared.active.fetch_add(1, Ordering::SeqCst);
-        if self.shared.parked.load(Ordering::SeqCst) {
-            self.shared.wake();
-        }
-        ActiveCall {
-            shared: &self.shared,
-        }
-    }
+/// Registers `engine` with the process ticker.
+pub(crate) fn register(engine: &wasmtime::Engine) -> Arc<EngineSlot> {
+    let slot = Arc::new(EngineSlot {
+        engine: engine.clone(),
+        busy: AtomicUsize::new(0),
+    });
+    let mut engines = shared().engines.lock().unwrap_or_else(|p| p.into_inner());
+    engines.retain(|w| w.strong_count() > 0);
+    engines.push(Arc::downgrade(&slot));
+    slot
+}
 
-    /// Number of ticks that cover `timeout`, plus one for the partial tick in progress.
-    pub fn ticks_for(timeout: Duration) -> u64 {
-        let ticks = timeout.as_nanos().div_ceil(TICK.as_nanos());
-        u64::try_from(ticks)
-            .unwrap_or(u64::MAX - 1)
-            .saturating_add(1)
+/// Marks one call as running on a slot's engine for as long as it lives.
+pub(crate) struct Busy<'a> {
+    slot: &'a EngineSlot,
+}
+
+impl EngineSlot {
+    /// Marks a call as running; the ticker advances this engine while any is.
+    pub fn enter(&self) -> Busy<'_> {
+        self.busy.fetch_add(1, Ordering::Relaxed);
+        let shared = shared();
+        shared.busy.fetch_add(1, Ordering::SeqCst);
+        if shared.parked.load(Ordering::SeqCst) {
+            let _guard = shared.lock.lock().unwrap_or_else(|p| p.into_inner());
+            shared.wake.notify_one();
+        }
+        Busy { slot: self }
     }
 }
 
-impl Drop for ActiveCall<'_> {
+impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        self.shared.active.fetch_sub(1, Ordering::SeqCst);
+        self.slot.busy.fetch_sub(1, Ordering::Relaxed);
+        shared().busy.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        self.shared.shutdown.store(true, Ordering::SeqCst);
-        self.shared.wake();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn run(shared: &Shared, engine: &wasmtime::Engine) {
+fn run(shared: &Shared) {
     let mut idle = 0;
-    while !shared.shutdown.load(Ordering::SeqCst) {
-        if shared.active.load(Ordering::SeqCst) > 0 {
+    loop {
+        if shared.busy.load(Ordering::SeqCst) > 0 {
             idle = 0;
         } else {
             idle += 1;
@@ -107,18 +102,48 @@ fn run(shared: &Shared, engine: &wasmtime::Engine) {
             continue;
         }
         std::thread::sleep(TICK);
-        engine.increment_epoch();
+        let engines = shared.engines.lock().unwrap_or_else(|p| p.into_inner());
+        for slot in engines.iter().filter_map(Weak::upgrade) {
+            if slot.busy.load(Ordering::Relaxed) > 0 {
+                slot.engine.increment_epoch();
+            }
+        }
     }
 }
 
-/// Sleeps until a call starts or the ticker shuts down.
+/// Sleeps until a call starts.
 fn park(shared: &Shared) {
     let mut guard = shared.lock.lock().unwrap_or_else(|p| p.into_inner());
     shared.parked.store(true, Ordering::SeqCst);
     // Re-check under the lock: a call that started before `parked` was set
     // did not try to wake us.
-    while shared.active.load(Ordering::SeqCst) == 0 && !shared.shutdown.load(Ordering::SeqCst) {
+    while shared.busy.load(Ordering::SeqCst) == 0 {
         guard = shared.wake.wait(guard).unwrap_or_else(|p| p.into_inner());
     }
     shared.parked.store(false, Ordering::SeqCst);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_runtimes_share_one_thread() {
+        let engines: Vec<_> = (0..50).map(|_| wasmtime::Engine::default()).collect();
+        let slots: Vec<_> = engines.iter().map(register).collect();
+        let busy = slots[3].enter();
+        std::thread::sleep(TICK * 10);
+        drop(busy);
+        let threads = std::fs::read_dir("/proc/self/task")
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| {
+                        std::fs::read_to_string(e.path().join("comm"))
+                            .is_ok_and(|c| c.trim() == "aegis-epoch")
+                    })
+                    .count()
+            })
+            .unwrap_or(1);
+        assert_eq!(threads, 1, "one epoch thread for the whole process");
+    }
 }

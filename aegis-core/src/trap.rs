@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use wasmtime::Trap;
 
+use crate::call::Stop;
 use crate::error::Error;
 use crate::host::{HostPayload, HostTrap};
 use crate::limits::{LimitHit, Limits};
@@ -50,6 +51,15 @@ pub(crate) fn classify(
         return Error::HostFunction {
             message: host.message.clone(),
             payload,
+        };
+    }
+    if let Some(stop) = err.downcast_ref::<Stop>() {
+        return match stop {
+            Stop::Timeout => Error::Timeout {
+                elapsed,
+                limit: limits.timeout.unwrap_or_default(),
+            },
+            Stop::Interrupted => Error::Interrupted { elapsed },
         };
     }
     if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {

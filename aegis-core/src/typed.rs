@@ -5,13 +5,13 @@ use crate::value::ValType;
 
 /// Rust types usable as the arguments of [`Sandbox::call`](crate::Sandbox::call):
 /// `()`, a single `i32`/`i64`/`f32`/`f64`, or a tuple of up to eight of them.
-pub trait CallParams: wasmtime::WasmParams {
+pub trait CallParams: wasmtime::WasmParams + Sync {
     /// The wasm types these arguments have.
     fn types() -> Vec<ValType>;
 }
 
 /// Rust types usable as the results of [`Sandbox::call`](crate::Sandbox::call).
-pub trait CallResults: wasmtime::WasmResults {
+pub trait CallResults: wasmtime::WasmResults + Sync {
     /// The wasm types these results have.
     fn types() -> Vec<ValType>;
 }

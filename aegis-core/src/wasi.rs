@@ -10,7 +10,7 @@ use wasmtime_wasi::{Deterministic, FsPerms, HostMonotonicClock, HostWallClock, W
 use crate::capability::{Capabilities, DirAccess, Logging, NetRule};
 use crate::denied::DeniedLog;
 use crate::error::{Error, Result};
-use crate::output::{CaptureBuffer, DeniedOutput, Sink};
+use crate::output::{CaptureBuffer, DeniedOutput, Inherited, Sink, host_stderr, host_stdout};
 
 /// Captured guest output streams, shared by every store a sandbox creates so
 /// output survives `reset`.
@@ -60,7 +60,9 @@ pub(crate) fn context_builder(
     denied: &DeniedLog,
 ) -> Result<WasiCtxBuilder> {
     let mut b = WasiCtxBuilder::new();
-    b.allow_blocking_current_thread(true);
+    // File I/O runs on the I/O runtime's blocking pool, never on the calling
+    // thread, so a read from a FIFO is a wait the deadline can end.
+    b.allow_blocking_current_thread(false);
     for grant in &caps.filesystem.grants {
         let perms = match grant.access {
             DirAccess::ReadOnly => FsPerms::ReadOnly,
@@ -73,7 +75,9 @@ pub(crate) fn context_builder(
     }
     match (caps.logging, captured) {
         (Logging::Inherit, _) => {
-            b.inherit_stdout().inherit_stderr();
+            use std::io::IsTerminal;
+            b.stdout(Inherited(host_stdout(), std::io::stdout().is_terminal()))
+                .stderr(Inherited(host_stderr(), std::io::stderr().is_terminal()));
         }
         (Logging::Capture { .. }, Some(out)) => {
             b.stdout(Sink(out.stdout.clone()))

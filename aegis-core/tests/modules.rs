@@ -207,6 +207,8 @@ fn error_codes_are_stable_strings() {
             "io",
             "invalid_argument",
             "exit",
+            "interrupted",
+            "module_too_complex",
         ]
     );
 }

@@ -90,6 +90,11 @@ fn main() -> ExitCode {
                 Some(e) => Err(std::io::Error::new(e.kind(), format!("after {} files: {e}", files.len()))),
             }
         }
+        "sleep" => {
+            let ms = a(2).parse::<u64>().unwrap_or(1000);
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            Ok(format!("slept {ms} ms"))
+        }
         "exit" => return ExitCode::from(a(2).parse::<u8>().unwrap_or(0)),
         _ => Err(std::io::Error::other(format!("unknown op `{op}`"))),
     };
