@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aegis_core::NetRule;
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use aegis_core::{DirAccess, DirGrant, NetRule};
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::cache::CacheArgs;
 use crate::size::{parse_seconds, parse_size};
@@ -14,11 +14,12 @@ Examples:
   aegis run add.wat -e add -- 7 8
   aegis run add.wat -e add --fuel-limit 1000000 --metrics -- 7 8
   aegis run hello.wasm --allow-logging -- first second
-  aegis run tool.wasm --allow-read ./data:/data --allow-write ./out:/out \\
+  aegis run tool.wasm --allow-read ./data::/data --allow-write ./out::/out \\
       --env MODE=fast --allow-clock --allow-logging
   aegis run loop.wat -e spin --fuel-limit 10000 --timeout 0.5 --memory-limit 16MiB
   aegis run client.wasm --allow-net 127.0.0.1:8080 --allow-net example.com:443
   aegis run add.wat -e add -f json -- 7 8
+  aegis run hello.wasm -f json --capture-output -- first
   aegis compile plugin.wasm          # later runs skip compilation
   aegis validate plugin.wasm
   aegis inspect plugin.wasm --exports";
@@ -34,7 +35,7 @@ Examples:
     version,
     propagate_version = true,
     after_help = format!(
-        "{EXAMPLES}\n\nEvery option of `run`: aegis help run\n\n{}",
+        "{EXAMPLES}\n\n{OUTPUT_OPTIONS}\n\nEvery option of `run`: aegis help run\n\n{}",
         crate::exit_code::TABLE
     ),
 )]
@@ -42,7 +43,68 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
 
+/// The output options in the top-level help (they belong to each command).
+const OUTPUT_OPTIONS: &str = "\
+Output options of every command, given after its name (once each):
+  -f, --format <FORMAT>  human (default), json (pretty) or json-compact (one line)
+  -v, --verbose          more diagnostics on stderr (-v, -vv, -vvv)
+  -q, --quiet            only results and errors";
+
+impl Cli {
+    /// Parses the process's arguments, exiting with a usage error (code 2)
+    /// when they are not understood. For `aegis run`, an unexpected word gets
+    /// a tip on where guest arguments go.
+    pub fn parse_args() -> Cli {
+        Cli::try_parse().unwrap_or_else(|mut err| {
+            use clap::error::{ContextKind, ContextValue, ErrorKind};
+            let first = std::env::args_os()
+                .nth(1)
+                .map(|a| a.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tip = match first.as_str() {
+                _ if err.kind() != ErrorKind::UnknownArgument => None,
+                "run" => Some(
+                    "aegis options go before `--`, guest arguments after it: \
+                     aegis run MODULE [OPTIONS] -- ARGS",
+                ),
+                f if f.starts_with('-') => Some(
+                    "output options (-f, -v, -q) go after the command name: \
+                     aegis run MODULE -f json",
+                ),
+                _ => None,
+            };
+            if let Some(tip) = tip {
+                let mut tips = match err.get(ContextKind::Suggested) {
+                    Some(ContextValue::StyledStrs(tips)) => tips.clone(),
+                    _ => Vec::new(),
+                };
+                tips.push(tip.into());
+                err.insert(ContextKind::Suggested, ContextValue::StyledStrs(tips));
+            }
+            err.exit()
+        })
+    }
+
+    /// The output options of the chosen command.
+    pub fn output(&self) -> OutputArgs {
+        match &self.command {
+            Command::Run(a) => a.output,
+            Command::Validate(a) => a.output,
+            Command::Inspect(a) => a.output,
+            Command::Compile(a) => a.output,
+        }
+    }
+}
+
+/// Output options, taken by every command after its name.
+///
+/// They are not clap `global` options: a global option given both before and
+/// after the command name (`aegis -f json run m.wasm -f human`) silently
+/// keeps the last value, and `aegis` refuses contradictions instead.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct OutputArgs {
     /// Output format: `human`, or one JSON document on stdout (`json` pretty,
     /// `json-compact` on one line).
     #[arg(
@@ -50,24 +112,17 @@ pub struct Cli {
         long,
         value_enum,
         default_value_t = Format::Human,
-        global = true,
         display_order = 100
     )]
     pub format: Format,
 
     /// More diagnostics on stderr: -v limits and timings, -vv grants,
     /// -vvv the module's imports and exports.
-    #[arg(short, long, action = ArgAction::Count, global = true, display_order = 101)]
+    #[arg(short, long, action = ArgAction::Count, display_order = 101)]
     pub verbose: u8,
 
     /// Quiet: print only results and errors (no metrics, no notes).
-    #[arg(
-        short,
-        long,
-        global = true,
-        conflicts_with = "verbose",
-        display_order = 102
-    )]
+    #[arg(short, long, conflicts_with = "verbose", display_order = 102)]
     pub quiet: bool,
 }
 
@@ -96,11 +151,11 @@ pub enum Command {
 }
 
 /// Options of `aegis run`.
+///
+/// The guest's arguments come only after `--`: an unknown flag, or a flag
+/// given after a guest argument, is a usage error rather than guest input.
 #[derive(Debug, Args)]
-#[command(
-    allow_negative_numbers = true,
-    after_help = format!("{EXAMPLES}\n\n{}", crate::exit_code::TABLE),
-)]
+#[command(after_help = format!("{EXAMPLES}\n\n{RUN_RULES}\n\n{}", crate::exit_code::TABLE))]
 pub struct RunArgs {
     /// The module to run (.wasm binary or .wat text).
     #[arg(value_name = "MODULE")]
@@ -140,20 +195,27 @@ pub struct RunArgs {
     #[arg(long, value_name = "HANDLES")]
     pub handle_limit: Option<usize>,
 
-    /// Grant read-only access to a host directory, seen by the guest at GUEST
-    /// (default: the same path). Repeatable.
-    #[arg(long, value_name = "PATH[:GUEST]", value_parser = parse_dir)]
-    pub allow_read: Vec<DirSpec>,
+    /// Grant read-only access to a host directory: HOST is seen by the guest
+    /// at the same path, HOST::GUEST at GUEST. A single `:` is part of the
+    /// path (`/x/job:42` grants `/x/job:42`); more than one `::` or an empty
+    /// side is refused. Repeatable.
+    #[arg(long, value_name = "HOST[::GUEST]", value_parser = parse_read)]
+    pub allow_read: Vec<DirGrant>,
 
-    /// Grant read-write access to a host directory, seen by the guest at GUEST
-    /// (default: the same path). Repeatable.
-    #[arg(long, value_name = "PATH[:GUEST]", value_parser = parse_dir)]
-    pub allow_write: Vec<DirSpec>,
+    /// Grant read-write access to a host directory, in the same HOST[::GUEST]
+    /// form as --allow-read. Repeatable.
+    #[arg(long, value_name = "HOST[::GUEST]", value_parser = parse_write)]
+    pub allow_write: Vec<DirGrant>,
 
-    /// Let the guest write to stdout and stderr (in JSON formats its output is
-    /// captured into the document instead).
-    #[arg(long)]
+    /// Let the guest write to the terminal's stdout and stderr (human format
+    /// only: JSON formats own stdout, use --capture-output there).
+    #[arg(long, conflicts_with = "capture_output")]
     pub allow_logging: bool,
+
+    /// Capture the guest's stdout and stderr (at most 1 MiB each) into the
+    /// JSON document's `stdout` and `stderr` (JSON formats only).
+    #[arg(long)]
+    pub capture_output: bool,
 
     /// Let the guest read the real wall and monotonic clocks (otherwise they read zero).
     #[arg(long)]
@@ -168,7 +230,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
 
-    /// Print the call's metrics (fuel, time, memory, host calls, denied operations).
+    /// Print the call's metrics (fuel, time, memory, host calls, denied
+    /// operations). Cannot be combined with -q.
     #[arg(long)]
     pub metrics: bool,
 
@@ -176,14 +239,72 @@ pub struct RunArgs {
     #[command(flatten)]
     pub cache: CacheArgs,
 
-    /// Arguments: typed values with -e, argv for a WASI command
-    /// (argv[0] is the module's file name).
-    #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    /// Output format and verbosity.
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Arguments, only after `--`: typed values with -e (negative numbers
+    /// included: `-- -1 2`), argv for a WASI command (argv[0] is the module's
+    /// file name).
+    #[arg(value_name = "ARGS", last = true)]
     pub args: Vec<String>,
+}
+
+/// How `aegis run` reads its command line, printed by `aegis run --help`.
+const RUN_RULES: &str = "\
+Command line:
+  Guest arguments come only after `--`; every word before it is an aegis
+  option. An unknown option, an option given twice, or options that contradict
+  each other (--allow-logging with -f json, --capture-output with -f human,
+  --metrics with -q, one --env KEY or one guest directory given twice) are
+  usage errors (exit 2): aegis never runs with a setting it did not understand.
+  Directory grants are HOST or HOST::GUEST; `--allow-read /x/job:42` grants
+  the directory `/x/job:42` (a single `:` is part of the path).";
+
+impl RunArgs {
+    /// Refuses choices that contradict each other or the output format,
+    /// instead of letting one silently override the other.
+    pub fn check(&self) -> Result<(), String> {
+        let json = self.output.format != Format::Human;
+        let quiet = self.output.quiet;
+        if self.allow_logging && json {
+            return Err(
+                "--allow-logging writes the guest's output to stdout, which \
+                 -f json reserves for one JSON document; use --capture-output to put \
+                 the guest's output into the document"
+                    .into(),
+            );
+        }
+        if self.capture_output && !json {
+            return Err("--capture-output puts the guest's output into the JSON \
+                 document of -f json or -f json-compact; use --allow-logging to see \
+                 it on the terminal"
+                .into());
+        }
+        if self.metrics && quiet {
+            return Err("--metrics asks for metrics and -q for none; choose one".into());
+        }
+        for (i, (key, value)) in self.env.iter().enumerate() {
+            if let Some((_, first)) = self.env[..i].iter().find(|(k, _)| k == key) {
+                return Err(format!(
+                    "--env {key} is given twice (`{key}={first}` and `{key}={value}`); \
+                     give each variable once"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Exits with a clap-formatted usage error of `aegis run` (exit code 2).
+pub fn run_usage_error(message: String) -> ! {
+    let mut cli = Cli::command();
+    cli.build();
+    let run = cli
+        .find_subcommand_mut("run")
+        .expect("the run subcommand exists");
+    run.error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
 }
 
 /// Options of `aegis compile`.
@@ -196,6 +317,10 @@ pub struct CompileArgs {
     /// The cache to fill.
     #[command(flatten)]
     pub cache: CacheArgs,
+
+    /// Output format and verbosity.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Options of `aegis validate`.
@@ -204,6 +329,10 @@ pub struct ValidateArgs {
     /// The module to check (.wasm binary or .wat text).
     #[arg(value_name = "MODULE")]
     pub module: PathBuf,
+
+    /// Output format and verbosity.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Options of `aegis inspect`.
@@ -224,6 +353,10 @@ pub struct InspectArgs {
     /// List imports and exports (the default when neither is asked for).
     #[arg(long)]
     pub all: bool,
+
+    /// Output format and verbosity.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 impl InspectArgs {
@@ -237,28 +370,14 @@ impl InspectArgs {
     }
 }
 
-/// A directory grant as given on the command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirSpec {
-    /// Directory on the host.
-    pub host: PathBuf,
-    /// Path the guest sees, if different from `host`.
-    pub guest: Option<String>,
+/// Parses a read-only `HOST[::GUEST]` grant with aegis-core's parser.
+fn parse_read(text: &str) -> Result<DirGrant, String> {
+    DirGrant::parse(text, DirAccess::ReadOnly).map_err(|e| e.to_string())
 }
 
-/// Parses `PATH[:GUEST]`; the last `:` separates the guest path.
-fn parse_dir(text: &str) -> Result<DirSpec, String> {
-    let (host, guest) = match text.rsplit_once(':') {
-        Some((host, guest)) => (host, Some(guest.to_string())),
-        None => (text, None),
-    };
-    if host.is_empty() || guest.as_deref() == Some("") {
-        return Err(format!("`{text}` is not PATH or PATH:GUEST"));
-    }
-    Ok(DirSpec {
-        host: PathBuf::from(host),
-        guest,
-    })
+/// Parses a read-write `HOST[::GUEST]` grant with aegis-core's parser.
+fn parse_write(text: &str) -> Result<DirGrant, String> {
+    DirGrant::parse(text, DirAccess::ReadWrite).map_err(|e| e.to_string())
 }
 
 /// Parses a network rule with aegis-core's parser.
@@ -277,7 +396,6 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn clap_definitions_are_consistent() {
@@ -285,17 +403,71 @@ mod tests {
     }
 
     #[test]
-    fn dir_specs() {
+    fn dir_grants_use_the_core_syntax() {
+        let g = parse_read("/x/job:42").unwrap();
         assert_eq!(
-            parse_dir("/tmp/data:/data"),
-            Ok(DirSpec {
-                host: "/tmp/data".into(),
-                guest: Some("/data".into())
-            })
+            (g.host.to_str(), g.guest.as_str()),
+            (Some("/x/job:42"), "/x/job:42")
         );
-        assert_eq!(parse_dir("data").unwrap().guest, None);
-        assert!(parse_dir(":/data").is_err());
-        assert!(parse_dir("data:").is_err());
+        let g = parse_write("/tmp/data::/data").unwrap();
+        assert_eq!(
+            (g.host.to_str(), g.guest.as_str()),
+            (Some("/tmp/data"), "/data")
+        );
+        assert_eq!(g.access, DirAccess::ReadWrite);
+        for bad in ["", "::/data", "data::", "/a::b::c", "/a:::b"] {
+            let err = parse_read(bad).unwrap_err();
+            assert!(err.contains(&format!("`{bad}`")), "{err}");
+        }
+    }
+
+    fn run_args(argv: &[&str]) -> Result<RunArgs, clap::Error> {
+        let cli = Cli::try_parse_from(std::iter::once("aegis").chain(argv.iter().copied()))?;
+        match cli.command {
+            Command::Run(args) => Ok(*args),
+            other => panic!("not run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn guest_arguments_come_only_after_double_dash() {
+        let a = run_args(&["run", "m.wat", "-e", "add", "--", "-1", "2"]).unwrap();
+        assert_eq!(a.args, ["-1", "2"]);
+        let a = run_args(&["run", "m.wat", "--", "x", "--timeout", "1"]).unwrap();
+        assert_eq!(a.args, ["x", "--timeout", "1"]);
+        assert_eq!(a.timeout, None);
+        for argv in [
+            &["run", "m.wat", "--memory-limt", "1MiB"][..],
+            &["run", "m.wat", "x", "--timeout", "1"],
+            &["run", "m.wat", "x"],
+            &["run", "m.wat", "-e", "add", "-1", "2"],
+            &["run", "m.wat", "--timeout", "1", "--timeout", "2"],
+            &["run", "m.wat", "--allow-clock", "--allow-clock"],
+            &["run", "m.wat", "-f", "json", "-f", "human"],
+            &["-f", "json", "run", "m.wat", "-f", "human"],
+            &["-f", "json", "run", "m.wat"],
+        ] {
+            let err = run_args(argv).expect_err(&argv.join(" "));
+            assert_eq!(err.exit_code(), 2, "{argv:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn contradicting_choices_are_refused() {
+        let check = |argv: &[&str]| run_args(argv).unwrap().check();
+        assert!(check(&["run", "m.wat", "--allow-logging"]).is_ok());
+        assert!(check(&["run", "m.wat", "-f", "json", "--capture-output"]).is_ok());
+        assert!(check(&["run", "m.wat", "--env", "A=1", "--env", "B=1"]).is_ok());
+        for argv in [
+            &["run", "m.wat", "-f", "json", "--allow-logging"][..],
+            &["run", "m.wat", "--capture-output"],
+            &["run", "m.wat", "--metrics", "-q"],
+            &["run", "m.wat", "--env", "A=1", "--env", "A=2"],
+            &["run", "m.wat", "--env", "A=1", "--env", "A=1"],
+        ] {
+            assert!(check(argv).is_err(), "{argv:?}");
+        }
+        assert!(run_args(&["run", "m.wat", "--allow-logging", "--capture-output"]).is_err());
     }
 
     #[test]

@@ -15,20 +15,24 @@ mod validate;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::args::{Cli, Command};
 use crate::output::Output;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
+    let options = cli.output();
     let out = Output {
-        format: cli.format,
-        quiet: cli.quiet,
-        verbose: cli.verbose,
+        format: options.format,
+        quiet: options.quiet,
+        verbose: options.verbose,
     };
     let code = match &cli.command {
-        Command::Run(args) => run::run(args, out),
+        Command::Run(args) => {
+            if let Err(message) = args.check() {
+                args::run_usage_error(message);
+            }
+            run::run(args, out)
+        }
         Command::Validate(args) => validate::validate(args, out),
         Command::Inspect(args) => inspect::inspect(args, out),
         Command::Compile(args) => compile::compile(args, out),

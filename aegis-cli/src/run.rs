@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use aegis_core::capability::DEFAULT_CAPTURE_LIMIT;
 use aegis_core::{
-    Aegis, DirAccess, Error, ExternType, Metrics, Module, Runtime, RuntimeBuilder, Sandbox, Value,
+    Aegis, DirAccess, Error, ExternType, FilesystemCapability, Metrics, Module, Runtime,
+    RuntimeBuilder, Sandbox, Value,
 };
 use serde_json::json;
 
@@ -57,6 +58,12 @@ pub fn run(args: &RunArgs, out: Output) -> u8 {
 }
 
 fn execute(args: &RunArgs, out: Output) -> Report {
+    // Two grants under one guest path would leave it to the guest which one
+    // it gets: the core refuses that before anything is built.
+    let grants = filesystem(args);
+    if let Err(e) = grants.check() {
+        return Report::failed(e);
+    }
     let runtime = match build_runtime(args, out) {
         Ok(r) => r,
         Err(e) => return Report::failed(e),
@@ -81,8 +88,12 @@ fn execute(args: &RunArgs, out: Output) -> Report {
             out.verbose(3, line);
         }
     }
-    if !args.allow_logging && writes_output(&module) {
-        out.note("the guest's output is discarded; pass --allow-logging to see it");
+    if !args.allow_logging && !args.capture_output && writes_output(&module) {
+        out.note(if out.is_json() {
+            "the guest's output is discarded; pass --capture-output to put it in the document"
+        } else {
+            "the guest's output is discarded; pass --allow-logging to see it"
+        });
     }
     let mut sandbox = match runtime.sandbox().build() {
         Ok(s) => s,
@@ -105,7 +116,7 @@ fn execute(args: &RunArgs, out: Output) -> Report {
 /// (then a note says why and the module is compiled from scratch).
 fn build_runtime(args: &RunArgs, out: Output) -> Result<Runtime, Error> {
     if let Some(dir) = args.cache.dir() {
-        match configure(args, out).with_compile_cache(&dir).build() {
+        match configure(args).with_compile_cache(&dir).build() {
             Ok(runtime) => {
                 out.verbose(1, format_args!("compile cache: {}", dir.display()));
                 return Ok(runtime);
@@ -113,11 +124,11 @@ fn build_runtime(args: &RunArgs, out: Output) -> Result<Runtime, Error> {
             Err(e) => out.note(format_args!("compile cache not used: {e}")),
         }
     }
-    configure(args, out).build()
+    configure(args).build()
 }
 
 /// Maps every flag onto the core builder: aegis-core owns the policy.
-fn configure(args: &RunArgs, out: Output) -> RuntimeBuilder {
+fn configure(args: &RunArgs) -> RuntimeBuilder {
     let mut b = Aegis::builder();
     if let Some(bytes) = args.memory_limit {
         b = b.with_memory_limit(bytes);
@@ -140,25 +151,14 @@ fn configure(args: &RunArgs, out: Output) -> RuntimeBuilder {
     if let Some(handles) = args.handle_limit {
         b = b.with_handle_limit(handles);
     }
-    for (dirs, access) in [
-        (&args.allow_read, DirAccess::ReadOnly),
-        (&args.allow_write, DirAccess::ReadWrite),
-    ] {
-        for dir in dirs {
-            let guest = dir
-                .guest
-                .clone()
-                .unwrap_or_else(|| dir.host.to_string_lossy().into_owned());
-            b = b.map_dir(dir.host.clone(), guest, access);
-        }
-    }
+    b = b.with_filesystem(filesystem(args));
+    // `RunArgs::check` has refused --allow-logging with JSON and
+    // --capture-output without it: each flag means one thing.
     if args.allow_logging {
-        // JSON documents own stdout: capture the guest's output into them.
-        b = if out.is_json() {
-            b.capture_output(DEFAULT_CAPTURE_LIMIT)
-        } else {
-            b.allow_logging()
-        };
+        b = b.allow_logging();
+    }
+    if args.capture_output {
+        b = b.capture_output(DEFAULT_CAPTURE_LIMIT);
     }
     if args.allow_clock {
         b = b.allow_clock();
@@ -174,6 +174,19 @@ fn configure(args: &RunArgs, out: Output) -> RuntimeBuilder {
         argv.extend(args.args.iter().cloned());
     }
     b.with_args(argv)
+}
+
+/// The directory grants, parsed by aegis-core (`HOST[::GUEST]`), in flag order
+/// (read-only grants first).
+fn filesystem(args: &RunArgs) -> FilesystemCapability {
+    FilesystemCapability {
+        grants: args
+            .allow_read
+            .iter()
+            .chain(&args.allow_write)
+            .cloned()
+            .collect(),
+    }
 }
 
 /// argv[0] of a WASI command: the module's file name.

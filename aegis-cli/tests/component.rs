@@ -50,7 +50,7 @@ fn component_command_runs_with_argv_env_and_logging() {
     let text = stdout(&out);
     assert!(text.contains("argv: wasi_tool.wasm one two\n"), "{text}");
     assert!(text.contains("env: K=v\n"), "{text}");
-    let out = expect_code(&["run", path, "-f", "json-compact", "--allow-logging"], 0);
+    let out = expect_code(&["run", path, "-f", "json-compact", "--capture-output"], 0);
     let doc = json(&out);
     assert!(
         doc["function"]
@@ -96,7 +96,7 @@ fn allow_net_lets_the_guest_reach_only_the_granted_address() {
 
     // Not granted: the connection is refused inside the sandbox and recorded.
     let out = expect_code(
-        &["run", path, "--allow-logging", "-f", "json", "--", &addr],
+        &["run", path, "--capture-output", "-f", "json", "--", &addr],
         0,
     );
     let doc = json(&out);

@@ -6,7 +6,7 @@
 //! `--memory-limit`, `stack` → `--stack-limit`, `table_elements` →
 //! `--table-elements-limit`, `handles` → `--handle-limit`, `allow_read` /
 //! `allow_write` → `--allow-read` / `--allow-write`, `args` → `-- ARGS`).
-//! `capture=N` becomes `--allow-logging`: with `-f json` the CLI captures the
+//! `capture=N` becomes `--capture-output`: with `-f json` the CLI captures the
 //! guest's output into the document, bounded by its own 1 MiB per stream
 //! (the CLI has no per-run capture size; the case checks that a flood is
 //! bounded and the run succeeds, which holds for any bound).
@@ -129,7 +129,7 @@ fn run_flags(case: &Case, dir: &Path) -> Vec<String> {
             "stack" => flag("--stack-limit", v.clone()),
             "table_elements" => flag("--table-elements-limit", v.clone()),
             "handles" => flag("--handle-limit", v.clone()),
-            "capture" => flags.push("--allow-logging".into()),
+            "capture" => flags.push("--capture-output".into()),
             "allow_read" => flag("--allow-read", sub(v)),
             "allow_write" => flag("--allow-write", sub(v)),
             "args" => argv.extend(sub(v).split(' ').map(String::from)),

@@ -12,9 +12,11 @@ fn adds_two_numbers() {
 }
 
 #[test]
-fn args_without_double_dash_and_negative_numbers() {
-    let out = expect_code(&["run", "add.wat", "--function", "add", "-5", "3"], 0);
+fn negative_numbers_after_double_dash() {
+    let out = expect_code(&["run", "add.wat", "--function", "add", "--", "-5", "3"], 0);
     assert_eq!(stdout(&out), "Result: -2\n");
+    let out = expect_code(&["run", "add.wat", "-e", "add", "--", "-1", "-2"], 0);
+    assert_eq!(stdout(&out), "Result: -3\n");
 }
 
 #[test]
@@ -191,7 +193,11 @@ fn metrics_table_goes_to_stderr() {
 }
 
 #[test]
-fn quiet_hides_metrics_and_notes() {
+fn quiet_hides_notes_and_refuses_metrics() {
+    let out = expect_code(&["run", "add.wat", "-e", "add", "-q", "--", "1", "2"], 0);
+    assert_eq!(stdout(&out), "Result: 3\n");
+    assert_eq!(stderr(&out), "");
+    // Asking for metrics and for none at once is a usage error, not a silent choice.
     let out = expect_code(
         &[
             "run",
@@ -204,10 +210,10 @@ fn quiet_hides_metrics_and_notes() {
             "1",
             "2",
         ],
-        0,
+        2,
     );
-    assert_eq!(stdout(&out), "Result: 3\n");
-    assert_eq!(stderr(&out), "");
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("--metrics"), "{}", stderr(&out));
     let out = expect_code(&["run", "hello.wat"], 0);
     assert!(stderr(&out).contains("--allow-logging"), "{}", stderr(&out));
     let out = expect_code(&["run", "hello.wat", "-q"], 0);
@@ -354,7 +360,7 @@ fn bad_option_values_are_usage_errors() {
         vec!["run", "add.wat", "--timeout", "soon"],
         vec!["run", "add.wat", "--env", "NOVALUE"],
         vec!["run", "add.wat", "--allow-net", "not a rule"],
-        vec!["run", "add.wat", "--allow-read", ":/guest"],
+        vec!["run", "add.wat", "--allow-read", "::/guest"],
         vec!["run", "add.wat", "-f", "xml"],
         vec!["run", "add.wat", "--no-such-flag"],
         vec!["run"],

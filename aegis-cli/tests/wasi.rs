@@ -27,7 +27,7 @@ fn json_captures_guest_output_into_the_document() {
         &[
             "run",
             "args.wat",
-            "--allow-logging",
+            "--capture-output",
             "-f",
             "json",
             "--",
@@ -93,8 +93,8 @@ fn compiled_guest_sees_argv_env_and_granted_dirs() {
     let data = tempfile::tempdir().unwrap();
     let outdir = tempfile::tempdir().unwrap();
     std::fs::write(data.path().join("input.txt"), "seed data\n").unwrap();
-    let read = format!("{}:/data", data.path().display());
-    let write = format!("{}:/out", outdir.path().display());
+    let read = format!("{}::/data", data.path().display());
+    let write = format!("{}::/out", outdir.path().display());
     let out = expect_code(
         &[
             "run",
@@ -180,7 +180,7 @@ fn allow_read_without_guest_path_uses_the_host_path() {
             "run",
             guest.to_str().unwrap(),
             "--allow-read",
-            "/no/such/dir:/data",
+            "/no/such/dir::/data",
         ],
         2,
     );
@@ -201,7 +201,7 @@ fn compiled_guest_json_captures_both_streams() {
         &[
             "run",
             guest.to_str().unwrap(),
-            "--allow-logging",
+            "--capture-output",
             "-f",
             "json",
             "--",
@@ -293,7 +293,7 @@ fn denied_operations_are_reported_in_metrics() {
             guest.to_str().unwrap(),
             "-f",
             "json",
-            "--allow-logging",
+            "--capture-output",
             "--allow-clock",
         ],
         0,

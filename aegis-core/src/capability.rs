@@ -26,6 +26,74 @@ pub struct DirGrant {
     pub access: DirAccess,
 }
 
+/// The separator of a directory grant's `HOST::GUEST` form (as in `wasmtime run --dir`).
+pub const DIR_GRANT_SEPARATOR: &str = "::";
+
+impl DirGrant {
+    /// Parses a directory grant written as `HOST` or `HOST::GUEST`.
+    ///
+    /// This is the one grammar of a mapping given as text; every front-end
+    /// that takes a mapping as one string uses it.
+    ///
+    /// - Without `::` the whole text is the host directory, and the guest sees
+    ///   it at the same path: `/x/job:42` grants `/x/job:42` (a single `:` is
+    ///   an ordinary path character).
+    /// - With one `::` the host directory is before it and the guest path
+    ///   after it: `./data::/data`.
+    ///
+    /// Ambiguous or empty text is an `invalid_argument` error naming it: an
+    /// empty text, an empty side around `::`, and more than one `::`
+    /// (including `:::`, which could be split in two places). A host path
+    /// that itself contains `::` cannot be written in this form; use a
+    /// front-end's separate host and guest fields (or a symlink) instead.
+    pub fn parse(spec: &str, access: DirAccess) -> crate::Result<DirGrant> {
+        let bad = |why: &str| {
+            crate::Error::invalid_argument(format!(
+                "invalid directory grant `{}`: {why} (expected HOST or HOST::GUEST)",
+                echo(spec)
+            ))
+        };
+        if spec.is_empty() {
+            return Err(bad("empty"));
+        }
+        // Count overlapping matches so that `a:::b` counts twice.
+        let separators = spec
+            .as_bytes()
+            .windows(2)
+            .filter(|w| *w == DIR_GRANT_SEPARATOR.as_bytes())
+            .count();
+        let (host, guest) = match separators {
+            0 => (spec, spec),
+            1 => spec
+                .split_once(DIR_GRANT_SEPARATOR)
+                .expect("one separator was counted"),
+            _ => return Err(bad("`::` may appear only once, between HOST and GUEST")),
+        };
+        if host.is_empty() {
+            return Err(bad("the host directory before `::` is empty"));
+        }
+        if guest.is_empty() {
+            return Err(bad("the guest path after `::` is empty"));
+        }
+        Ok(DirGrant {
+            host: PathBuf::from(host),
+            guest: guest.to_string(),
+            access,
+        })
+    }
+}
+
+/// At most this many characters of a caller's text are repeated in an error.
+const MAX_ECHO_CHARS: usize = 256;
+
+/// `text` for an error message, cut to [`MAX_ECHO_CHARS`] characters.
+fn echo(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_ECHO_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+        None => text.into(),
+    }
+}
+
 /// A set of directory grants.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilesystemCapability {
@@ -57,6 +125,30 @@ impl FilesystemCapability {
             access,
         });
         self
+    }
+
+    /// Refuses grants that leave it ambiguous which directory a guest path
+    /// names: two grants under the same guest path (compared by components,
+    /// so `/data`, `/data/` and `/data/.` are the same), whatever their
+    /// host directories or access.
+    pub fn check(&self) -> crate::Result<()> {
+        for (i, a) in self.grants.iter().enumerate() {
+            let same = |b: &&DirGrant| {
+                std::path::Path::new(&b.guest)
+                    .components()
+                    .eq(std::path::Path::new(&a.guest).components())
+            };
+            if let Some(b) = self.grants[..i].iter().find(same) {
+                return Err(crate::Error::invalid_argument(format!(
+                    "the guest path `{}` is granted twice (host `{}` and host `{}`): \
+                     each grant needs its own guest path",
+                    echo(&a.guest),
+                    echo(&b.host.to_string_lossy()),
+                    echo(&a.host.to_string_lossy()),
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Adds every grant of `other`.
@@ -127,7 +219,7 @@ impl std::str::FromStr for NetRule {
     /// or `10.0.0.0/8` (any port).
     fn from_str(text: &str) -> crate::Result<Self> {
         let bad = |why: &str| {
-            crate::Error::invalid_argument(format!("invalid network rule `{text}`: {why}"))
+            crate::Error::invalid_argument(format!("invalid network rule `{}`: {why}", echo(text)))
         };
         let t = text.trim();
         if let Ok(addr) = t.parse::<SocketAddr>() {
@@ -207,4 +299,78 @@ pub struct Capabilities {
     pub network: NetworkCapability,
     /// Fixed seed for the guest's random source; `None` uses the OS's CSPRNG.
     pub random_seed: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    fn grant(spec: &str) -> crate::Result<(String, String)> {
+        DirGrant::parse(spec, DirAccess::ReadOnly)
+            .map(|g| (g.host.to_string_lossy().into_owned(), g.guest))
+    }
+
+    fn pair(host: &str, guest: &str) -> Option<(String, String)> {
+        Some((host.to_string(), guest.to_string()))
+    }
+
+    #[test]
+    fn a_spec_without_double_colon_is_a_host_path_used_as_is() {
+        assert_eq!(grant("/x/job:42").ok(), pair("/x/job:42", "/x/job:42"));
+        assert_eq!(grant("data").ok(), pair("data", "data"));
+        assert_eq!(grant("C:/data").ok(), pair("C:/data", "C:/data"));
+        assert_eq!(grant("/a:b:c").ok(), pair("/a:b:c", "/a:b:c"));
+    }
+
+    #[test]
+    fn double_colon_separates_host_and_guest() {
+        assert_eq!(grant("./data::/data").ok(), pair("./data", "/data"));
+        assert_eq!(grant("/x/job:42::/job").ok(), pair("/x/job:42", "/job"));
+        assert_eq!(grant("/x::/y:1").ok(), pair("/x", "/y:1"));
+        let g = DirGrant::parse("/a::/b", DirAccess::ReadWrite).unwrap();
+        assert_eq!(g.access, DirAccess::ReadWrite);
+    }
+
+    #[test]
+    fn ambiguous_or_empty_specs_are_refused_naming_the_spec() {
+        for spec in [
+            "", "::", "::/data", "/data::", "/a::b::c", "/a:::b", "/a::::b", ":::",
+        ] {
+            let err = grant(spec).expect_err(spec);
+            assert_eq!(err.code(), ErrorCode::InvalidArgument, "{spec}");
+            assert!(
+                err.to_string().contains(&format!("`{spec}`")),
+                "{spec}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_guest_path_granted_twice_is_refused() {
+        let fs = |specs: &[&str]| FilesystemCapability {
+            grants: specs
+                .iter()
+                .map(|s| DirGrant::parse(s, DirAccess::ReadOnly).unwrap())
+                .collect(),
+        };
+        assert!(fs(&["/a::/data", "/b::/other", "/c"]).check().is_ok());
+        for pair in [
+            ["/a::/data", "/b::/data"],
+            ["/a::/data", "/b::/data/"],
+            ["/a::/data", "/b::/data/."],
+            ["/data", "/other::/data"],
+        ] {
+            let err = fs(&pair).check().expect_err(&pair.join(" "));
+            assert_eq!(err.code(), ErrorCode::InvalidArgument);
+            assert!(err.to_string().contains("granted twice"), "{err}");
+        }
+    }
+
+    #[test]
+    fn long_specs_are_cut_in_errors() {
+        let spec = format!("{}::", "x".repeat(10_000));
+        let err = grant(&spec).unwrap_err().to_string();
+        assert!(err.len() < 1_000, "{}", err.len());
+    }
 }
