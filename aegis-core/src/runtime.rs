@@ -290,23 +290,18 @@ impl Runtime {
     }
 
     /// Reads and compiles a `.wasm` or `.wat` file.
+    ///
+    /// Only a regular file is read, and never more than the module size
+    /// limit: FIFOs, devices and directories are refused (`invalid_argument`)
+    /// without blocking, and a larger file is refused before it is read.
     pub fn load_file(&self, path: impl AsRef<Path>) -> Result<Module> {
-        let path = path.as_ref();
-        let limit = self.inner.max_module_size;
-        if let Ok(meta) = std::fs::metadata(path)
-            && meta.len() > limit as u64
-        {
-            return Err(Error::InvalidModule {
-                message: format!(
-                    "`{}` is {} bytes, more than the limit of {limit} bytes",
-                    path.display(),
-                    meta.len()
-                ),
-            });
-        }
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::io(format!("cannot read `{}`", path.display()), e))?;
+        let bytes = self.read_module_file(path)?;
         self.load_bytes(&bytes)
+    }
+
+    /// Reads a module file the way [`Runtime::load_file`] does, without compiling it.
+    pub fn read_module_file(&self, path: impl AsRef<Path>) -> Result<Vec<u8>> {
+        crate::source::read_module_file(path.as_ref(), self.inner.max_module_size)
     }
 
     /// Checks that `bytes` is a valid module or component without compiling or instantiating it.

@@ -168,10 +168,10 @@ pub struct Sandbox {
     meter: Meter,
 }
 
-/// The live instance: a core module's, or a WASI 0.2 command component's.
+/// The live instance: a core module's or a component's.
 enum Loaded {
     Core(Instance),
-    Command(Box<Command>),
+    Component(wasmtime::component::Instance),
 }
 
 /// Applies the per-call limits around guest code and records what it used.
@@ -260,11 +260,11 @@ impl Sandbox {
             ModuleKind::Component(component) => {
                 self.check_engine(component.engine())?;
                 let linker = self.component_linker()?;
-                Loaded::Command(Box::new(self.meter.execute(
+                Loaded::Component(self.meter.execute(
                     &mut self.store,
                     false,
-                    async move |store| Command::instantiate_async(store, component, &linker).await,
-                )?))
+                    async move |store| linker.instantiate_async(store, component).await,
+                )?)
             }
         };
         self.instance = Some(loaded);
@@ -454,7 +454,12 @@ impl Sandbox {
     /// Runs the module's default entry point: `_start` if exported, else `main`.
     /// A WASI `proc_exit(0)` counts as success.
     pub fn run(&mut self) -> Result<Vec<Value>> {
-        if let Some(Loaded::Command(command)) = &self.instance {
+        if let Some(Loaded::Component(instance)) = &self.instance {
+            let command =
+                Command::new(&mut self.store, instance).map_err(|_| Error::ExportNotFound {
+                    name: "wasi:cli/run".into(),
+                    available: Vec::new(),
+                })?;
             let outcome = self.meter.execute(&mut self.store, true, async |store| {
                 command.wasi_cli_run().call_run(store).await
             });
@@ -550,7 +555,7 @@ impl Sandbox {
     fn func(&mut self, name: &str) -> Result<Func> {
         let instance = match &self.instance {
             Some(Loaded::Core(i)) => *i,
-            Some(Loaded::Command(_)) => {
+            Some(Loaded::Component(_)) => {
                 return Err(Error::invalid_argument(
                     "a WASI 0.2 component has no core function exports; it runs only through its `wasi:cli/run` export",
                 ));

@@ -272,3 +272,23 @@ fn stack_limits_are_bounded_with_a_clear_message() {
     // 8 MiB is fine (it used to fail with an internal `async_stack_size` message).
     Aegis::builder().with_stack_limit(8 << 20).build().unwrap();
 }
+
+#[test]
+fn host_work_is_charged_as_fuel() {
+    let rt = Aegis::builder()
+        .with_timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let mut sb = sandbox(
+        &rt,
+        include_str!("../../tests/hostile/corpus/random_flood.wat"),
+    );
+    let start = Instant::now();
+    let err = sb.call_void("spin").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::OutOfFuel, "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+}
