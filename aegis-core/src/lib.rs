@@ -41,6 +41,7 @@ mod typed;
 mod value;
 mod wasi;
 
+pub use cache::CompileCacheStats;
 pub use capability::{
     Capabilities, DirAccess, DirGrant, FilesystemCapability, Logging, NetRule, NetworkCapability,
 };
