@@ -8,7 +8,8 @@ use clap::Args;
 #[derive(Debug, Clone, Default, Args)]
 pub struct CacheArgs {
     /// Directory of the compile cache (default: $AEGIS_CACHE_DIR, else
-    /// $XDG_CACHE_HOME/aegis, else ~/.cache/aegis). It must be private to the
+    /// $XDG_CACHE_HOME/aegis, else ~/.cache/aegis). Aegis writes only in its
+    /// subdirectory `aegis-compile-cache-v1`. The path must be private to the
     /// user: cached code is loaded without validation.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,

@@ -44,6 +44,7 @@ mod typed;
 mod value;
 mod wasi;
 
+pub use cache::CompileCacheStats;
 pub use call::InterruptHandle;
 pub use capability::{
     Capabilities, DirAccess, DirGrant, FilesystemCapability, Logging, NetRule, NetworkCapability,

@@ -265,10 +265,17 @@ impl Module {
     pub(crate) fn from_bytes(runtime: &Runtime, bytes: &[u8]) -> Result<Self> {
         let binary = to_binary(runtime, bytes)?;
         let engine = runtime.engine();
+        let cache = runtime.inner.compile_cache.as_ref();
         let kind = if is_component(&binary) {
-            wasmtime::component::Component::new(engine, &binary).map(ModuleKind::Component)
+            crate::cache::load_or_compile(cache, engine, &binary, || {
+                wasmtime::component::Component::new(engine, &binary)
+            })
+            .map(ModuleKind::Component)
         } else {
-            wasmtime::Module::new(engine, &binary).map(ModuleKind::Core)
+            crate::cache::load_or_compile(cache, engine, &binary, || {
+                wasmtime::Module::new(engine, &binary)
+            })
+            .map(ModuleKind::Core)
         }
         .map_err(|e| invalid(error_chain(&e)))?;
         Ok(Self::from_kind(kind))

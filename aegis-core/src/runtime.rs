@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cache::CompileCache;
 use crate::capability::Capabilities;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
@@ -169,13 +170,25 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Caches compiled code on disk in `dir` (wasmtime's cache, keyed by the
-    /// module's content hash, the engine configuration and the wasmtime
-    /// version), so loading the same module again skips compilation.
+    /// Caches compiled code on disk, so loading the same module again skips
+    /// compilation.
     ///
-    /// Only Aegis writes there: the directory is created private to the
-    /// current user (mode 0700), and a directory that other users could
-    /// write to is refused, because cached code is loaded without validation.
+    /// `dir` (created with mode 0700 if missing) may hold other files: Aegis
+    /// only writes in its own subdirectory `dir/aegis-compile-cache-v1/`,
+    /// which it creates private to the current user and marks with a
+    /// `CACHEDIR.TAG` file, and only ever replaces or deletes files it wrote
+    /// there. Artifacts are keyed by the SHA-256 of the module's bytes, the
+    /// engine configuration, the wasmtime version and the Aegis version.
+    ///
+    /// Cached code is loaded without validation, so every directory on the
+    /// path must be owned by root or the current user and not writable by
+    /// others (root-owned sticky directories such as `/tmp` excepted):
+    /// [`build`](Self::build) refuses a path that fails this check
+    /// (`invalid_argument`). The check is repeated, with the artifact's own
+    /// (a regular file of the current user, not a symlink), before every
+    /// load; if it fails then, the module is compiled instead and the cache
+    /// is neither read nor written ([`Runtime::compile_cache_stats`] counts
+    /// it).
     pub fn with_compile_cache(mut self, dir: impl Into<PathBuf>) -> Self {
         self.compile_cache = Some(dir.into());
         self
@@ -221,9 +234,11 @@ impl RuntimeBuilder {
         if let Some(slots) = self.instance_pool {
             config.allocation_strategy(pooling(slots, &self.limits));
         }
-        if let Some(dir) = &self.compile_cache {
-            config.cache(Some(crate::cache::open(dir)?));
-        }
+        let compile_cache = self
+            .compile_cache
+            .as_deref()
+            .map(CompileCache::open)
+            .transpose()?;
         let engine = wasmtime::Engine::new(&config)
             .map_err(|e| Error::invalid_argument(format!("cannot configure engine: {e}")))?;
         let ticker = crate::ticker::register(&engine);
@@ -237,6 +252,7 @@ impl RuntimeBuilder {
                 base_linker,
                 instance_pool: self.instance_pool,
                 max_module_size: self.max_module_size.unwrap_or(DEFAULT_MAX_MODULE_SIZE),
+                compile_cache,
             }),
         })
     }
@@ -261,6 +277,8 @@ pub(crate) struct RuntimeInner {
     pub instance_pool: Option<u32>,
     /// Largest module accepted, in bytes.
     pub max_module_size: usize,
+    /// Where compiled code is kept between runs, if anywhere.
+    pub compile_cache: Option<CompileCache>,
 }
 
 impl Runtime {
