@@ -17,6 +17,13 @@ pub const LIMIT_EXCEEDED: u8 = 4;
 /// The guest attempted something it was not granted (`permission_denied`).
 pub const PERMISSION_DENIED: u8 = 5;
 
+/// `aegis run` was stopped by SIGINT (Ctrl-C): 128 + 2, the shell's convention.
+pub const SIGINT_EXIT: u8 = 130;
+/// The exit code after a signal stopped the guest: 128 + the signal number.
+pub fn for_signal(signal: i32) -> u8 {
+    u8::try_from(128 + signal).unwrap_or(SIGINT_EXIT)
+}
+
 /// The table printed by `aegis --help` and copied in the README.
 pub const TABLE: &str = "\
 Exit codes:
@@ -25,9 +32,11 @@ Exit codes:
   2    bad usage: unknown flag, bad value, wrong argument count or type,
        unknown export, unreadable file (invalid_argument, signature_mismatch,
        export_not_found, io)
-  3    invalid module, or an import Aegis cannot provide (invalid_module, link_error)
+  3    invalid module, or an import Aegis cannot provide (invalid_module,
+       module_too_complex, link_error)
   4    limit exceeded (out_of_fuel, timeout, memory_limit_exceeded, stack_overflow)
   5    permission denied (permission_denied)
+  130  aegis run stopped by Ctrl-C (SIGINT); 143: by SIGTERM (interrupted)
   N    a WASI command called proc_exit(N) with N != 0: N is passed through (exit)";
 
 /// The exit code for an error, by its stable code.
@@ -54,6 +63,7 @@ pub fn for_error(err: &Error) -> u8 {
         | ErrorCode::MemoryLimitExceeded
         | ErrorCode::StackOverflow => LIMIT_EXCEEDED,
         ErrorCode::PermissionDenied => PERMISSION_DENIED,
+        ErrorCode::Interrupted => SIGINT_EXIT,
         _ => GUEST_ERROR,
     }
 }
@@ -61,6 +71,12 @@ pub fn for_error(err: &Error) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signals_exit_with_the_shell_convention() {
+        assert_eq!(for_signal(2), SIGINT_EXIT);
+        assert_eq!(for_signal(15), 143);
+    }
 
     #[test]
     fn every_code_has_a_class() {

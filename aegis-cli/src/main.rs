@@ -10,6 +10,7 @@ mod exit_code;
 mod inspect;
 mod output;
 mod run;
+mod signals;
 mod size;
 mod validate;
 

@@ -16,6 +16,7 @@ use crate::inspect::describe_module;
 use crate::output::{
     Output, error_json, metrics_json, metrics_table, print_stderr, print_stdout, value_json,
 };
+use crate::signals::SignalWatch;
 use crate::size::human_bytes;
 
 /// What happened: the function called, its results or error, and what it used.
@@ -41,10 +42,15 @@ impl Report {
 
 /// Runs `aegis run` and returns the process exit code.
 pub fn run(args: &RunArgs, out: Output) -> u8 {
-    let report = execute(args, out);
-    let code = match &report.outcome {
-        Ok(_) => exit_code::SUCCESS,
-        Err(e) => exit_code::for_error(e),
+    let signals = SignalWatch::start();
+    let report = execute(args, out, signals.as_ref());
+    let code = match (
+        &report.outcome,
+        signals.as_ref().and_then(SignalWatch::signal),
+    ) {
+        (Ok(_), _) => exit_code::SUCCESS,
+        (Err(Error::Interrupted { .. }), Some(signal)) => exit_code::for_signal(signal),
+        (Err(e), _) => exit_code::for_error(e),
     };
     if out.is_json() {
         print_json_report(&report, out);
@@ -57,7 +63,7 @@ pub fn run(args: &RunArgs, out: Output) -> u8 {
     code
 }
 
-fn execute(args: &RunArgs, out: Output) -> Report {
+fn execute(args: &RunArgs, out: Output, signals: Option<&SignalWatch>) -> Report {
     // Two grants under one guest path would leave it to the guest which one
     // it gets: the core refuses that before anything is built.
     let grants = filesystem(args);
@@ -99,6 +105,9 @@ fn execute(args: &RunArgs, out: Output) -> Report {
         Ok(s) => s,
         Err(e) => return Report::failed(e),
     };
+    if let Some(signals) = signals {
+        signals.attach(sandbox.interrupt_handle());
+    }
     let (function, outcome) = match sandbox.load_module(&module) {
         Ok(()) => call(&mut sandbox, &module, args, out),
         Err(e) => (args.function.clone(), Err(e)),
