@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::capability::Capabilities;
+use crate::complexity::ModuleLimits;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::module::Module;
+use crate::module::{Module, ModuleInfo};
 use crate::sandbox::SandboxBuilder;
 use crate::ticker::EpochTicker;
 
@@ -153,6 +154,9 @@ pub struct RuntimeBuilder {
     instance_pool: Option<u32>,
     compile_cache: Option<PathBuf>,
     max_module_size: Option<usize>,
+    module_limits: ModuleLimits,
+    wasm_exceptions: bool,
+    wasm_gc: bool,
 }
 
 impl RuntimeBuilder {
@@ -190,6 +194,38 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Refuses modules whose structure would make compiling them cost far
+    /// more than their size suggests (see [`ModuleLimits`] for each limit
+    /// and its default), with `module_too_complex`, before compiling,
+    /// validating or inspecting them.
+    pub fn with_module_limits(mut self, limits: ModuleLimits) -> Self {
+        self.module_limits = limits;
+        self
+    }
+
+    /// Turns the exception-handling proposal (`throw`, `try_table`) on or
+    /// off; off by default.
+    ///
+    /// Throwing is far slower than its fuel cost of one instruction
+    /// suggests (each throw allocates an exception object and unwinds in
+    /// the host), so with exceptions on, `throw` and `throw_ref` are charged
+    /// [`crate::limits::THROW_FUEL_COST`] fuel each, and the timeout still
+    /// applies. An exception that leaves the guest fails with `trap`, trap
+    /// code `uncaught_exception`.
+    pub fn with_wasm_exceptions(mut self, enable: bool) -> Self {
+        self.wasm_exceptions = enable;
+        self
+    }
+
+    /// Turns the garbage-collection proposal (`struct`, `array`, `i31`) on or
+    /// off; off by default. The GC heap counts against the memory limit: an
+    /// allocation that does not fit fails with `memory_limit_exceeded`,
+    /// resource `gc_heap`.
+    pub fn with_wasm_gc(mut self, enable: bool) -> Self {
+        self.wasm_gc = enable;
+        self
+    }
+
     /// Sets the maximum wasm stack in bytes (engine-wide; at least 4 KiB).
     pub fn with_stack_limit(mut self, bytes: usize) -> Self {
         self.limits.stack = bytes;
@@ -212,6 +248,12 @@ impl RuntimeBuilder {
             .consume_fuel(self.limits.fuel.is_some())
             .epoch_interruption(self.limits.timeout.is_some())
             .max_wasm_stack(self.limits.stack);
+        let features = crate::limits::configure_engine(
+            &mut config,
+            &self.limits,
+            self.wasm_exceptions,
+            self.wasm_gc,
+        );
         if let Some(slots) = self.instance_pool {
             config.allocation_strategy(pooling(slots, &self.limits));
         }
@@ -237,6 +279,8 @@ impl RuntimeBuilder {
                 base_linker,
                 instance_pool: self.instance_pool,
                 max_module_size: self.max_module_size.unwrap_or(DEFAULT_MAX_MODULE_SIZE),
+                module_limits: self.module_limits,
+                features,
             }),
         })
     }
@@ -260,6 +304,10 @@ pub(crate) struct RuntimeInner {
     pub instance_pool: Option<u32>,
     /// Largest module accepted, in bytes.
     pub max_module_size: usize,
+    /// Structural limits checked before compiling.
+    pub module_limits: ModuleLimits,
+    /// The wasm features the engine accepts, for validating without it.
+    pub features: wasmparser::WasmFeatures,
 }
 
 impl Runtime {
@@ -308,9 +356,22 @@ impl Runtime {
         self.load_bytes(&bytes)
     }
 
-    /// Checks that `bytes` is a valid module or component without compiling or instantiating it.
+    /// Checks that `bytes` is a valid module or component without compiling
+    /// or instantiating it: the complexity limits, then wasmparser's
+    /// validator with the features this runtime's engine accepts.
     pub fn validate(&self, bytes: &[u8]) -> Result<()> {
         Module::validate(self, bytes)
+    }
+
+    /// Validates `bytes` (as [`Runtime::validate`]) and lists its imports
+    /// and exports with their types, without compiling it.
+    pub fn inspect(&self, bytes: &[u8]) -> Result<ModuleInfo> {
+        ModuleInfo::from_bytes(self, bytes)
+    }
+
+    /// The structural limits modules must meet.
+    pub fn module_limits(&self) -> &ModuleLimits {
+        &self.inner.module_limits
     }
 
     /// Starts configuring a sandbox with this runtime's defaults.
