@@ -235,8 +235,12 @@ impl Scan<'_> {
                     }
                 }
             }
-            Payload::FunctionSection(reader) => self.add_functions(reader.count())?,
-            Payload::CodeSectionEntry(body) => self.function_body(&body)?,
+            // Bodies are counted as they are read (not the declared count),
+            // so truncated garbage is reported as invalid, not too complex.
+            Payload::CodeSectionEntry(body) => {
+                self.add_functions(1)?;
+                self.function_body(&body)?;
+            }
             Payload::ComponentTypeSection(reader) => {
                 let range = reader.range();
                 self.component_types(BinaryReader::new(&binary[range.clone()], range.start))?;
