@@ -86,11 +86,14 @@ impl Default for Limits {
 /// ([`Limits::memories`]).
 ///
 /// Cost: below 4 GiB the 32-bit index space no longer falls entirely into
-/// reserved space, so compiled code checks bounds explicitly (one compare
-/// with the memory's current size and a conditional move per access, which
-/// Cranelift shares between accesses through the same index). Measured on a
-/// memory-bound loop this costs a few percent of throughput (see
-/// `aegis-core/tests/bombs.rs` and CHANGELOG.md for numbers). A runtime
+/// reserved space, so compiled code checks bounds explicitly: per access, a
+/// compare of the index with the memory's current size (loaded from the
+/// instance, since a memory may still move when it outgrows the
+/// reservation) and a conditional move (Spectre mitigation); Cranelift
+/// shares the check between accesses through the same index. Not measured
+/// for Aegis yet: expect a throughput cost on memory-bound code on the
+/// order of 5-15 % (wasmtime's guidance for explicit bounds checks), and
+/// nothing on code that rarely touches memory. A runtime
 /// whose memory limit is 4 GiB keeps wasmtime's defaults (4 GiB reservation,
 /// 32 MiB guards, no explicit bounds checks for 32-bit memories).
 ///
