@@ -1,6 +1,8 @@
 //! `aegis inspect`: a module's imports and exports, as text or JSON.
+//!
+//! The module is parsed and validated, never compiled (`Runtime::inspect`).
 
-use aegis_core::{Aegis, Error, ExternType, Module};
+use aegis_core::{Aegis, Error, Export, ExternType, Import, Module};
 use serde_json::{Value as Json, json};
 
 use crate::args::InspectArgs;
@@ -10,11 +12,13 @@ use crate::output::{Output, error_json, print_stdout};
 /// Runs `aegis inspect` and returns the process exit code.
 pub fn inspect(args: &InspectArgs, out: Output) -> u8 {
     let (imports, exports) = args.sections();
-    let loaded = Aegis::builder()
-        .without_timeout()
-        .build()
-        .and_then(|rt| rt.load_file(&args.module));
-    let module = match loaded {
+    let inspected = crate::validate::read_module(&args.module)
+        .and_then(|bytes| bytes)
+        .and_then(|bytes| {
+            let runtime = Aegis::builder().without_timeout().build()?;
+            runtime.inspect(&bytes)
+        });
+    let module = match inspected {
         Ok(m) => m,
         Err(e) => return fail(&e, out),
     };
@@ -36,14 +40,14 @@ pub fn inspect(args: &InspectArgs, out: Output) -> u8 {
         }
         out.print_json(&doc);
     } else {
-        for line in describe_module(&module, imports, exports) {
+        for line in describe_items(module.imports(), module.exports(), imports, exports) {
             print_stdout(&line);
         }
     }
     exit_code::SUCCESS
 }
 
-/// Reports a failure to read or compile the module.
+/// Reports a failure to read or validate the module.
 fn fail(err: &Error, out: Output) -> u8 {
     if out.is_json() {
         out.print_json(&json!({ "ok": false, "error": error_json(err) }));
@@ -55,18 +59,28 @@ fn fail(err: &Error, out: Output) -> u8 {
 /// The human listing: `Imports (N):` / `Exports (N):` headers, then one
 /// indented line per item, e.g. `  add [function]: (i32, i32) -> (i32)`.
 pub fn describe_module(module: &Module, imports: bool, exports: bool) -> Vec<String> {
+    describe_items(module.imports(), module.exports(), imports, exports)
+}
+
+/// [`describe_module`] for lists of imports and exports.
+pub fn describe_items(
+    import_list: &[Import],
+    export_list: &[Export],
+    imports: bool,
+    exports: bool,
+) -> Vec<String> {
     let mut lines = Vec::new();
     if imports {
-        lines.push(format!("Imports ({}):", module.imports().len()));
+        lines.push(format!("Imports ({}):", import_list.len()));
         // Component imports have no module namespace: show `name`, not `.name`.
-        lines.extend(module.imports().iter().map(|i| match i.module.is_empty() {
+        lines.extend(import_list.iter().map(|i| match i.module.is_empty() {
             true => format!("  {} [{}]: {}", i.name, i.ty.kind(), i.ty),
             false => format!("  {i}"),
         }));
     }
     if exports {
-        lines.push(format!("Exports ({}):", module.exports().len()));
-        lines.extend(module.exports().iter().map(|e| format!("  {e}")));
+        lines.push(format!("Exports ({}):", export_list.len()));
+        lines.extend(export_list.iter().map(|e| format!("  {e}")));
     }
     lines
 }

@@ -24,6 +24,7 @@
 mod cache;
 mod call;
 pub mod capability;
+pub mod complexity;
 mod denied;
 mod error;
 mod fs_audit;
@@ -49,13 +50,16 @@ pub use call::InterruptHandle;
 pub use capability::{
     Capabilities, DirAccess, DirGrant, FilesystemCapability, Logging, NetRule, NetworkCapability,
 };
+pub use complexity::ModuleLimits;
 pub use error::{Error, ErrorCode, Result};
 pub use host::{
     HostCaller, HostError, HostPayload, HostResults, HostType, IntoHostFunc, IntoHostFuncWithCaller,
 };
 pub use limits::Limits;
 pub use metrics::{DeniedOperation, MAX_DENIED_RECORDED, Metrics};
-pub use module::{Export, ExternType, GlobalType, Import, MemoryType, Module, TableType};
+pub use module::{
+    Export, ExternType, GlobalType, Import, MemoryType, Module, ModuleInfo, TableType,
+};
 pub use runtime::{Aegis, DEFAULT_MAX_MODULE_SIZE, Runtime, RuntimeBuilder};
 pub use sandbox::{Sandbox, SandboxBuilder};
 pub use store::StoreState;

@@ -12,8 +12,18 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_STACK_LIMIT: usize = 512 * 1024;
 /// Default maximum number of elements across all tables of a sandbox.
 pub const DEFAULT_TABLE_ELEMENTS_LIMIT: u64 = 1_000_000;
-/// Default maximum number of instances, memories and tables each in one sandbox.
+/// Default maximum number of instances, and of tables, in one sandbox.
 pub const DEFAULT_INSTANCE_LIMIT: usize = 100;
+/// Default maximum number of linear memories in one sandbox (see
+/// [`Limits::memories`]).
+pub const DEFAULT_MEMORY_COUNT_LIMIT: usize = 4;
+/// Guard region placed before and after each linear memory when its
+/// reservation is sized from the memory limit (see [`memory_reservation`]).
+pub const MEMORY_GUARD_SIZE: u64 = 2 * 1024 * 1024;
+/// Wasm page size: reservations are whole pages.
+const WASM_PAGE: u64 = 65536;
+/// Largest 32-bit linear memory, and the reservation wasmtime uses by default.
+const FOUR_GIB: u64 = 1 << 32;
 /// Default maximum number of WASI handles (open files, directories, streams,
 /// sockets) a sandbox may hold at once.
 pub const DEFAULT_HANDLE_LIMIT: usize = 1024;
@@ -35,8 +45,15 @@ pub struct Limits {
     pub stack: usize,
     /// Total table elements across all tables.
     pub table_elements: u64,
-    /// Maximum instances (also used for memories and tables counts).
+    /// Maximum instances (also the maximum number of tables).
     pub instances: usize,
+    /// Maximum linear memories in one sandbox (a component's core instances
+    /// count together). Each memory reserves address space for the whole
+    /// memory limit plus guard regions even while it holds no pages (see
+    /// [`memory_reservation`]), so this count, not only `memory`, bounds
+    /// what a sandbox takes from the process's address space. Exceeding it
+    /// fails with `memory_limit_exceeded`, resource `memories`. Default 4.
+    pub memories: usize,
     /// Maximum WASI handles held at once (each open file is a host descriptor).
     pub handles: usize,
 }
@@ -50,9 +67,143 @@ impl Default for Limits {
             stack: DEFAULT_STACK_LIMIT,
             table_elements: DEFAULT_TABLE_ELEMENTS_LIMIT,
             instances: DEFAULT_INSTANCE_LIMIT,
+            memories: DEFAULT_MEMORY_COUNT_LIMIT,
             handles: DEFAULT_HANDLE_LIMIT,
         }
     }
+}
+
+/// Address space wasmtime reserves for each linear memory of a runtime
+/// whose memory limit is `memory_limit`, guard regions excluded: the limit
+/// rounded up to whole wasm pages, at most 4 GiB.
+///
+/// Reservations are virtual address space, not memory, but the process has
+/// only 128 TiB of it (47-bit user space on x86-64) and every sandbox's
+/// memories share it: with wasmtime's default of 4 GiB plus 32 MiB guards
+/// per memory, about 31 000 memories exhaust a process whatever the memory
+/// limit. Aegis therefore reserves what the limit allows, with
+/// [`MEMORY_GUARD_SIZE`] before and after, and counts memories per sandbox
+/// ([`Limits::memories`]).
+///
+/// Cost: below 4 GiB the 32-bit index space no longer falls entirely into
+/// reserved space, so compiled code checks bounds explicitly: per access, a
+/// compare of the index with the memory's current size (loaded from the
+/// instance, since a memory may still move when it outgrows the
+/// reservation) and a conditional move (Spectre mitigation); Cranelift
+/// shares the check between accesses through the same index. Not measured
+/// for Aegis yet: expect a throughput cost on memory-bound code on the
+/// order of 5-15 % (wasmtime's guidance for explicit bounds checks), and
+/// nothing on code that rarely touches memory. A runtime
+/// whose memory limit is 4 GiB keeps wasmtime's defaults (4 GiB reservation,
+/// 32 MiB guards, no explicit bounds checks for 32-bit memories).
+///
+/// A memory larger than the reservation (its initial size, or a sandbox that
+/// raised its own memory limit above the runtime's) is moved when it grows
+/// beyond it, which wasmtime does by copying.
+pub fn memory_reservation(memory_limit: u64) -> u64 {
+    memory_limit
+        .div_ceil(WASM_PAGE)
+        .saturating_mul(WASM_PAGE)
+        .clamp(WASM_PAGE, FOUR_GIB)
+}
+
+/// Fuel charged for each `throw` and `throw_ref` when exceptions are on
+/// (the largest cost wasmtime can charge for one instruction). A throw caught
+/// in the same function takes about 1 µs of host time (it allocates an
+/// exception object and unwinds through the host), two to three orders of
+/// magnitude more than an ordinary instruction.
+pub const THROW_FUEL_COST: u8 = u8::MAX;
+
+/// Configures the engine's wasm features and memory reservations from the
+/// limits; returns the features, for validating without the engine.
+///
+/// The features are set explicitly, all of them: wasmtime's defaults for
+/// this build (the WebAssembly 3.0 set, reference types, the component
+/// model; threads are not compiled in) except exceptions and GC, which are
+/// on only when asked for.
+pub(crate) fn configure_engine(
+    config: &mut wasmtime::Config,
+    limits: &Limits,
+    exceptions: bool,
+    gc: bool,
+) -> wasmparser::WasmFeatures {
+    use wasmparser::WasmFeatures as F;
+    let mut features = F::WASM3 | F::GC_TYPES | F::COMPONENT_MODEL;
+    features.remove(F::THREADS);
+    features.set(F::EXCEPTIONS, exceptions);
+    features.set(F::GC, gc);
+    config.wasm_features(F::all(), false);
+    config.wasm_features(features, true);
+    if exceptions && limits.fuel.is_some() {
+        let mut cost = wasmtime::OperatorCost::new();
+        cost.Throw = THROW_FUEL_COST;
+        cost.ThrowRef = THROW_FUEL_COST;
+        config.operator_cost(cost);
+    }
+    configure_reservations(config, limits);
+    features
+}
+
+/// Sizes wasmtime's linear-memory (and GC heap) reservations from the
+/// runtime's memory limit; see [`memory_reservation`].
+fn configure_reservations(config: &mut wasmtime::Config, limits: &Limits) {
+    let reservation = memory_reservation(limits.memory);
+    if reservation >= FOUR_GIB {
+        return;
+    }
+    config
+        .memory_reservation(reservation)
+        .memory_guard_size(MEMORY_GUARD_SIZE)
+        .memory_reservation_for_growth(reservation)
+        .gc_heap_reservation(reservation)
+        .gc_heap_guard_size(MEMORY_GUARD_SIZE)
+        .gc_heap_reservation_for_growth(reservation);
+}
+
+/// Maps wasmtime's resource errors that are not a [`LimitHit`] (instance,
+/// memory and table counts; a failed reservation of address space; a full
+/// GC heap) to `memory_limit_exceeded`.
+pub(crate) fn resource_error(err: &wasmtime::Error, limits: &Limits) -> Option<crate::Error> {
+    let exceeded = |resource, requested, limit| {
+        Some(crate::Error::MemoryLimitExceeded {
+            resource,
+            requested,
+            limit,
+        })
+    };
+    if let Some(oom) = err.downcast_ref::<wasmtime::GcHeapOutOfMemory<()>>() {
+        // "GC heap out of memory: no capacity for allocation of N bytes"
+        let text = oom.to_string();
+        let needed = text
+            .rsplit(' ')
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        return exceeded("gc_heap", needed, limits.memory);
+    }
+    for cause in err.chain() {
+        let text = cause.to_string();
+        // wasmtime: "resource limit exceeded: memory count too high at 5"
+        if let Some(rest) = text.strip_prefix("resource limit exceeded: ") {
+            let (what, at) = rest.split_once(" count too high at ")?;
+            let at = at.trim().parse().unwrap_or(0);
+            return match what {
+                "memory" => exceeded("memories", at, limits.memories as u64),
+                "table" => exceeded("tables", at, limits.instances as u64),
+                _ => exceeded("instances", at, limits.instances as u64),
+            };
+        }
+        // wasmtime: "mmap failed to reserve 0x104000000 bytes"
+        if let Some(rest) = text.strip_prefix("mmap failed to ") {
+            let bytes = rest
+                .split(' ')
+                .nth(1)
+                .and_then(|hex| u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok())
+                .unwrap_or(0);
+            return exceeded("address_space", bytes, limits.memory);
+        }
+    }
+    None
 }
 
 /// Raised (as a trap) by the limiter when the guest asks for more than allowed.
@@ -85,9 +236,13 @@ pub(crate) struct Limiter {
     memory_limit: u64,
     table_limit: u64,
     instance_limit: usize,
+    memory_count_limit: usize,
     memory_bytes: u64,
     memory_peak: u64,
     table_elements: u64,
+    /// The last growth approved (total before, total after), undone if
+    /// wasmtime then fails to carry it out.
+    last_growth: Option<(u64, u64)>,
 }
 
 impl Limiter {
@@ -96,9 +251,11 @@ impl Limiter {
             memory_limit: limits.memory,
             table_limit: limits.table_elements,
             instance_limit: limits.instances,
+            memory_count_limit: limits.memories,
             memory_bytes: 0,
             memory_peak: 0,
             table_elements: 0,
+            last_growth: None,
         }
     }
 
@@ -118,8 +275,13 @@ impl wasmtime::ResourceLimiter for Limiter {
         &mut self,
         current: usize,
         desired: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        if maximum.is_some_and(|max| desired > max) {
+            // Past the memory's own declared maximum: `memory.grow` fails
+            // with -1, as the spec says; nothing is allocated.
+            return Ok(false);
+        }
         let others = self.memory_bytes.saturating_sub(current as u64);
         let total = others.saturating_add(desired as u64);
         if total > self.memory_limit {
@@ -129,9 +291,28 @@ impl wasmtime::ResourceLimiter for Limiter {
                 limit: self.memory_limit,
             }));
         }
+        self.last_growth = Some((self.memory_bytes, total));
         self.memory_bytes = total;
         self.memory_peak = self.memory_peak.max(total);
         Ok(true)
+    }
+
+    /// Wasmtime could not carry out a growth the limiter approved: the host
+    /// could not map the memory (address space or memory exhausted). Undo
+    /// the accounting and stop the guest with `memory_limit_exceeded`
+    /// (resource `address_space`) rather than let it see -1 and carry on.
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        let Some((before, after)) = self.last_growth.take() else {
+            // Refused by the memory's type before reaching the limiter
+            // (custom page sizes): an ordinary failed `memory.grow`.
+            return Ok(());
+        };
+        self.memory_bytes = before;
+        Err(wasmtime::Error::new(LimitHit {
+            resource: "address_space",
+            requested: after,
+            limit: self.memory_limit,
+        }))
     }
 
     fn table_growing(
@@ -162,7 +343,7 @@ impl wasmtime::ResourceLimiter for Limiter {
     }
 
     fn memories(&self) -> usize {
-        self.instance_limit
+        self.memory_count_limit
     }
 }
 

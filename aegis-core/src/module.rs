@@ -261,9 +261,20 @@ fn to_binary<'a>(runtime: &Runtime, bytes: &'a [u8]) -> Result<std::borrow::Cow<
     wat::parse_bytes(bytes).map_err(|e| invalid(e.to_string()))
 }
 
+/// Refuses what the complexity limits forbid, then validates with the
+/// engine's features, without compiling. Returns the validator's types.
+fn check(runtime: &Runtime, binary: &[u8]) -> Result<wasmparser::types::Types> {
+    crate::complexity::scan(binary, &runtime.inner.module_limits)?;
+    wasmparser::Validator::new_with_features(runtime.inner.features)
+        .validate_all(binary)
+        .map_err(|e| invalid(e.to_string()))
+}
+
 impl Module {
     pub(crate) fn from_bytes(runtime: &Runtime, bytes: &[u8]) -> Result<Self> {
         let binary = to_binary(runtime, bytes)?;
+        // Before compiling: compile time must stay linear in the input.
+        crate::complexity::scan(&binary, &runtime.inner.module_limits)?;
         let engine = runtime.engine();
         let cache = runtime.inner.compile_cache.as_ref();
         let kind = if is_component(&binary) {
@@ -287,11 +298,7 @@ impl Module {
 
     pub(crate) fn validate(runtime: &Runtime, bytes: &[u8]) -> Result<()> {
         let binary = to_binary(runtime, bytes)?;
-        if is_component(&binary) {
-            // Components have no standalone validator in wasmtime; compiling is the check.
-            return Self::from_bytes(runtime, &binary).map(|_| ());
-        }
-        wasmtime::Module::validate(runtime.engine(), &binary).map_err(|e| invalid(error_chain(&e)))
+        check(runtime, &binary).map(|_| ())
     }
 
     fn from_kind(kind: ModuleKind) -> Self {
@@ -396,5 +403,263 @@ impl fmt::Debug for Module {
             .field("imports", &self.inner.imports)
             .field("exports", &self.inner.exports)
             .finish()
+    }
+}
+
+/// A module's or component's imports and exports, found without compiling
+/// it: see [`Runtime::inspect`].
+///
+/// The same items, in the same order and with the same types, as a loaded
+/// [`Module`] lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleInfo {
+    component: bool,
+    imports: Vec<Import>,
+    exports: Vec<Export>,
+}
+
+impl ModuleInfo {
+    pub(crate) fn from_bytes(runtime: &Runtime, bytes: &[u8]) -> Result<Self> {
+        let binary = to_binary(runtime, bytes)?;
+        let types = check(runtime, &binary)?;
+        let types = types.as_ref();
+        let mut info = ModuleInfo {
+            component: is_component(&binary),
+            imports: Vec::new(),
+            exports: Vec::new(),
+        };
+        // Only the outermost module or component's own sections: `depth`
+        // counts the headers seen inside it.
+        let mut depth = 0usize;
+        for payload in wasmparser::Parser::new(0).parse_all(&binary) {
+            let payload = payload.map_err(|e| invalid(e.to_string()))?;
+            match payload {
+                wasmparser::Payload::Version { .. } => depth += 1,
+                wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+                _ if depth != 1 => {}
+                wasmparser::Payload::ImportSection(reader) => {
+                    for import in reader.into_imports() {
+                        let import = import.map_err(|e| invalid(e.to_string()))?;
+                        let ty = types.entity_type_from_import(&import);
+                        info.imports.push(Import {
+                            module: import.module.to_string(),
+                            name: import.name.to_string(),
+                            ty: ty.map_or_else(unknown, |t| core_extern(&types, t)),
+                        });
+                    }
+                }
+                wasmparser::Payload::ExportSection(reader) => {
+                    for export in reader {
+                        let export = export.map_err(|e| invalid(e.to_string()))?;
+                        let ty = types.entity_type_from_export(&export);
+                        info.exports.push(Export {
+                            name: export.name.to_string(),
+                            ty: ty.map_or_else(unknown, |t| core_extern(&types, t)),
+                        });
+                    }
+                }
+                wasmparser::Payload::ComponentImportSection(reader) => {
+                    for import in reader {
+                        let import = import.map_err(|e| invalid(e.to_string()))?;
+                        let name = import.name.name;
+                        let item = types.component_item_for_import(name);
+                        info.imports.push(Import {
+                            module: String::new(),
+                            name: name.to_string(),
+                            ty: ExternType::Other(component_entity_kind(item).to_string()),
+                        });
+                    }
+                }
+                wasmparser::Payload::ComponentExportSection(reader) => {
+                    for export in reader {
+                        let export = export.map_err(|e| invalid(e.to_string()))?;
+                        let name = export.name.name;
+                        let item = types.component_item_for_export(name);
+                        info.exports.push(Export {
+                            name: name.to_string(),
+                            ty: ExternType::Other(component_entity_kind(item).to_string()),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(info)
+    }
+
+    /// Whether this is a WASI 0.2 component rather than a core module.
+    pub fn is_component(&self) -> bool {
+        self.component
+    }
+
+    /// Every import, in declaration order.
+    pub fn imports(&self) -> &[Import] {
+        &self.imports
+    }
+
+    /// Every export, in declaration order.
+    pub fn exports(&self) -> &[Export] {
+        &self.exports
+    }
+
+    /// The export named `name`, if any.
+    pub fn export(&self, name: &str) -> Option<&Export> {
+        self.exports.iter().find(|e| e.name == name)
+    }
+}
+
+impl From<&Module> for ModuleInfo {
+    fn from(module: &Module) -> Self {
+        ModuleInfo {
+            component: module.is_component(),
+            imports: module.imports().to_vec(),
+            exports: module.exports().to_vec(),
+        }
+    }
+}
+
+fn unknown() -> ExternType {
+    ExternType::Other("unknown".into())
+}
+
+/// The same words as [`component_item_kind`], from the validator's types.
+fn component_entity_kind(
+    item: Option<&wasmparser::component_types::ComponentItem>,
+) -> &'static str {
+    use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType};
+    match item.map(|i| i.ty) {
+        Some(ComponentEntityType::Func(_)) => "component function",
+        Some(ComponentEntityType::Module(_)) => "core module",
+        Some(ComponentEntityType::Component(_)) => "component",
+        Some(ComponentEntityType::Instance(_)) => "instance",
+        Some(ComponentEntityType::Type {
+            referenced: ComponentAnyTypeId::Resource(_),
+            ..
+        }) => "resource",
+        Some(ComponentEntityType::Type { .. }) => "type",
+        Some(ComponentEntityType::Value(_)) => "value",
+        None => "unknown",
+    }
+}
+
+/// A core module's import or export type, from the validator's types.
+fn core_extern(
+    types: &wasmparser::types::TypesRef<'_>,
+    ty: wasmparser::types::EntityType,
+) -> ExternType {
+    use wasmparser::types::EntityType;
+    match ty {
+        EntityType::Func(id) | EntityType::FuncExact(id) => match types[id].composite_type.inner {
+            wasmparser::CompositeInnerType::Func(ref f) => match parser_func_type(f) {
+                Some(sig) => ExternType::Function(sig),
+                None => ExternType::Other(format!("function {}", func_type_text(f))),
+            },
+            _ => unknown(),
+        },
+        EntityType::Memory(m) => ExternType::Memory(MemoryType {
+            minimum: m.initial,
+            maximum: m.maximum,
+            memory64: m.memory64,
+            shared: m.shared,
+        }),
+        EntityType::Table(t) => ExternType::Table(TableType {
+            element: parser_ref_text(t.element_type),
+            minimum: t.initial,
+            maximum: t.maximum,
+        }),
+        EntityType::Global(g) => ExternType::Global(GlobalType {
+            content: parser_numeric(g.content_type),
+            content_text: parser_val_text(g.content_type),
+            mutable: g.mutable,
+        }),
+        EntityType::Tag(id) => match types[id].composite_type.inner {
+            wasmparser::CompositeInnerType::Func(ref f) => {
+                ExternType::Other(format!("tag {}", func_type_text(f)))
+            }
+            _ => ExternType::Other("tag".into()),
+        },
+    }
+}
+
+fn parser_numeric(ty: wasmparser::ValType) -> Option<ValType> {
+    match ty {
+        wasmparser::ValType::I32 => Some(ValType::I32),
+        wasmparser::ValType::I64 => Some(ValType::I64),
+        wasmparser::ValType::F32 => Some(ValType::F32),
+        wasmparser::ValType::F64 => Some(ValType::F64),
+        _ => None,
+    }
+}
+
+fn parser_func_type(f: &wasmparser::FuncType) -> Option<FuncType> {
+    let params = f
+        .params()
+        .iter()
+        .map(|t| parser_numeric(*t))
+        .collect::<Option<Vec<_>>>()?;
+    let results = f
+        .results()
+        .iter()
+        .map(|t| parser_numeric(*t))
+        .collect::<Option<Vec<_>>>()?;
+    Some(FuncType { params, results })
+}
+
+/// `(type (func (param i32 externref) (result i32)))`, as wasmtime writes it.
+fn func_type_text(f: &wasmparser::FuncType) -> String {
+    let mut text = String::from("(type (func");
+    for (word, list) in [("param", f.params()), ("result", f.results())] {
+        if !list.is_empty() {
+            text.push_str(&format!(" ({word}"));
+            for t in list {
+                text.push(' ');
+                text.push_str(&parser_val_text(*t));
+            }
+            text.push(')');
+        }
+    }
+    text.push_str("))");
+    text
+}
+
+fn parser_val_text(ty: wasmparser::ValType) -> String {
+    match ty {
+        wasmparser::ValType::I32 => "i32".into(),
+        wasmparser::ValType::I64 => "i64".into(),
+        wasmparser::ValType::F32 => "f32".into(),
+        wasmparser::ValType::F64 => "f64".into(),
+        wasmparser::ValType::V128 => "v128".into(),
+        wasmparser::ValType::Ref(r) => parser_ref_text(r),
+    }
+}
+
+/// `funcref`, `externref`, or `(ref null? HEAP)` as wasmtime writes it.
+fn parser_ref_text(r: wasmparser::RefType) -> String {
+    use wasmparser::{AbstractHeapType as A, HeapType};
+    let heap = match r.heap_type() {
+        HeapType::Abstract { ty, .. } => match ty {
+            A::Func => "func",
+            A::Extern => "extern",
+            A::Any => "any",
+            A::None => "none",
+            A::NoExtern => "noextern",
+            A::NoFunc => "nofunc",
+            A::Eq => "eq",
+            A::Struct => "struct",
+            A::Array => "array",
+            A::I31 => "i31",
+            A::Exn => "exn",
+            A::NoExn => "noexn",
+            A::Cont => "cont",
+            A::NoCont => "nocont",
+        }
+        .to_string(),
+        other => format!("{other:?}"),
+    };
+    match (r.is_nullable(), heap.as_str()) {
+        (true, "func") => "funcref".into(),
+        (true, "extern") => "externref".into(),
+        (true, _) => format!("(ref null {heap})"),
+        (false, _) => format!("(ref {heap})"),
     }
 }

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use crate::cache::CompileCache;
 use crate::capability::Capabilities;
+use crate::complexity::ModuleLimits;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::module::Module;
+use crate::module::{Module, ModuleInfo};
 use crate::sandbox::SandboxBuilder;
 
 /// Largest module a runtime accepts unless configured otherwise: 256 MiB.
@@ -153,6 +154,9 @@ pub struct RuntimeBuilder {
     instance_pool: Option<u32>,
     compile_cache: Option<PathBuf>,
     max_module_size: Option<usize>,
+    module_limits: ModuleLimits,
+    wasm_exceptions: bool,
+    wasm_gc: bool,
 }
 
 impl RuntimeBuilder {
@@ -202,6 +206,38 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Refuses modules whose structure would make compiling them cost far
+    /// more than their size suggests (see [`ModuleLimits`] for each limit
+    /// and its default), with `module_too_complex`, before compiling,
+    /// validating or inspecting them.
+    pub fn with_module_limits(mut self, limits: ModuleLimits) -> Self {
+        self.module_limits = limits;
+        self
+    }
+
+    /// Turns the exception-handling proposal (`throw`, `try_table`) on or
+    /// off; off by default.
+    ///
+    /// Throwing is far slower than its fuel cost of one instruction
+    /// suggests (each throw allocates an exception object and unwinds in
+    /// the host), so with exceptions on, `throw` and `throw_ref` are charged
+    /// [`crate::limits::THROW_FUEL_COST`] fuel each, and the timeout still
+    /// applies. An exception that leaves the guest fails with `trap`, trap
+    /// code `uncaught_exception`.
+    pub fn with_wasm_exceptions(mut self, enable: bool) -> Self {
+        self.wasm_exceptions = enable;
+        self
+    }
+
+    /// Turns the garbage-collection proposal (`struct`, `array`, `i31`) on or
+    /// off; off by default. The GC heap counts against the memory limit: an
+    /// allocation that does not fit fails with `memory_limit_exceeded`,
+    /// resource `gc_heap`.
+    pub fn with_wasm_gc(mut self, enable: bool) -> Self {
+        self.wasm_gc = enable;
+        self
+    }
+
     /// Sets the maximum wasm stack in bytes (engine-wide; 4 KiB to 256 MiB).
     ///
     /// Guest code runs on a stack of its own (this limit plus room for host
@@ -231,6 +267,12 @@ impl RuntimeBuilder {
             .epoch_interruption(true)
             .max_wasm_stack(self.limits.stack)
             .async_stack_size(self.limits.stack + crate::call::HOST_STACK_HEADROOM);
+        let features = crate::limits::configure_engine(
+            &mut config,
+            &self.limits,
+            self.wasm_exceptions,
+            self.wasm_gc,
+        );
         if let Some(slots) = self.instance_pool {
             config.allocation_strategy(pooling(slots, &self.limits));
         }
@@ -253,6 +295,8 @@ impl RuntimeBuilder {
                 instance_pool: self.instance_pool,
                 max_module_size: self.max_module_size.unwrap_or(DEFAULT_MAX_MODULE_SIZE),
                 compile_cache,
+                module_limits: self.module_limits,
+                features,
             }),
         })
     }
@@ -279,6 +323,10 @@ pub(crate) struct RuntimeInner {
     pub max_module_size: usize,
     /// Where compiled code is kept between runs, if anywhere.
     pub compile_cache: Option<CompileCache>,
+    /// Structural limits checked before compiling.
+    pub module_limits: ModuleLimits,
+    /// The wasm features the engine accepts, for validating without it.
+    pub features: wasmparser::WasmFeatures,
 }
 
 impl Runtime {
@@ -322,9 +370,22 @@ impl Runtime {
         crate::source::read_module_file(path.as_ref(), self.inner.max_module_size)
     }
 
-    /// Checks that `bytes` is a valid module or component without compiling or instantiating it.
+    /// Checks that `bytes` is a valid module or component without compiling
+    /// or instantiating it: the complexity limits, then wasmparser's
+    /// validator with the features this runtime's engine accepts.
     pub fn validate(&self, bytes: &[u8]) -> Result<()> {
         Module::validate(self, bytes)
+    }
+
+    /// Validates `bytes` (as [`Runtime::validate`]) and lists its imports
+    /// and exports with their types, without compiling it.
+    pub fn inspect(&self, bytes: &[u8]) -> Result<ModuleInfo> {
+        ModuleInfo::from_bytes(self, bytes)
+    }
+
+    /// The structural limits modules must meet.
+    pub fn module_limits(&self) -> &ModuleLimits {
+        &self.inner.module_limits
     }
 
     /// Starts configuring a sandbox with this runtime's defaults.

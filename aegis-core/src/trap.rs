@@ -65,10 +65,20 @@ pub(crate) fn classify(
     if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return Error::Exit { status: exit.0 };
     }
+    if let Some(e) = crate::limits::resource_error(&err, limits) {
+        return e;
+    }
     let backtrace = err
         .downcast_ref::<wasmtime::WasmBacktrace>()
         .map(|bt| bt.to_string())
         .unwrap_or_default();
+    if err.is::<wasmtime::ThrownException>() {
+        return Error::Trap {
+            code: "uncaught_exception",
+            message: "a wasm exception was thrown and not caught".into(),
+            backtrace,
+        };
+    }
     match err.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Error::OutOfFuel {
             consumed: fuel_consumed.max(limits.fuel.unwrap_or(0)),

@@ -1,0 +1,787 @@
+//! Inputs built to make compilation, validation or a sandbox cost far more
+//! than their size: each must be refused or bounded quickly.
+//!
+//! Every bomb is generated here (nothing large is committed). The ignored
+//! `measure_*` tests print the compile-time curves the default
+//! `ModuleLimits` were chosen from:
+//!
+//! ```text
+//! cargo test --release -p aegis-core --test bombs -- --ignored --nocapture --test-threads 1
+//! ```
+
+use std::time::{Duration, Instant};
+
+use aegis_core::{Aegis, Error, ErrorCode, ModuleLimits, Runtime};
+
+/// A minimal wasm binary encoder: just what the bombs need.
+mod wasm {
+    pub fn leb(mut v: u64, out: &mut Vec<u8>) {
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    pub fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
+        out.push(id);
+        leb(body.len() as u64, out);
+        out.extend_from_slice(body);
+    }
+
+    /// A vector: count then items.
+    pub fn vec_of(items: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        leb(items.len() as u64, &mut out);
+        for item in items {
+            out.extend_from_slice(item);
+        }
+        out
+    }
+
+    /// `(func)` type 0, `(func (result i32))` type 1.
+    pub fn types() -> Vec<u8> {
+        vec_of(&[vec![0x60, 0, 0], vec![0x60, 0, 1, 0x7f]])
+    }
+
+    /// A function body: local groups `(count, type)` then code (without the final `end`).
+    pub fn body(locals: &[(u64, u8)], code: &[u8]) -> Vec<u8> {
+        let mut inner = Vec::new();
+        leb(locals.len() as u64, &mut inner);
+        for &(count, ty) in locals {
+            leb(count, &mut inner);
+            inner.push(ty);
+        }
+        inner.extend_from_slice(code);
+        inner.push(0x0b);
+        let mut out = Vec::new();
+        leb(inner.len() as u64, &mut out);
+        out.extend_from_slice(&inner);
+        out
+    }
+
+    /// A module of functions (type index, body), exporting function 0 as `f`.
+    pub fn module(funcs: &[(u32, Vec<u8>)]) -> Vec<u8> {
+        module_with(funcs, &[])
+    }
+
+    /// [`module`] with extra sections (id, body) placed before the export section.
+    pub fn module_with(funcs: &[(u32, Vec<u8>)], extra: &[(u8, Vec<u8>)]) -> Vec<u8> {
+        let mut out = b"\0asm\x01\0\0\0".to_vec();
+        section(1, &types(), &mut out);
+        let mut func_section = Vec::new();
+        leb(funcs.len() as u64, &mut func_section);
+        for (ty, _) in funcs {
+            leb(u64::from(*ty), &mut func_section);
+        }
+        section(3, &func_section, &mut out);
+        for (id, body) in extra {
+            section(*id, body, &mut out);
+        }
+        if !funcs.is_empty() {
+            section(7, &[1, 1, b'f', 0, 0], &mut out);
+        }
+        let mut code = Vec::new();
+        leb(funcs.len() as u64, &mut code);
+        for (_, body) in funcs {
+            code.extend_from_slice(body);
+        }
+        section(10, &code, &mut out);
+        out
+    }
+
+    pub fn local_get(i: u32, out: &mut Vec<u8>) {
+        out.push(0x20);
+        leb(u64::from(i), out);
+    }
+
+    pub fn local_set(i: u32, out: &mut Vec<u8>) {
+        out.push(0x21);
+        leb(u64::from(i), out);
+    }
+}
+
+/// One function with `n` i32 locals: a loop that increments each local and
+/// then branches back to its start if the local is non-zero. Every branch
+/// carries every local to the loop header, so the compiler handles `n`
+/// branches of `n` values each: quadratic in `n` (about 12 bytes per local).
+fn locals_bomb(n: u32) -> Vec<u8> {
+    let mut code = vec![0x03, 0x40]; // loop
+    for i in 0..n {
+        wasm::local_get(i, &mut code);
+        code.extend_from_slice(&[0x41, 1, 0x6a]); // i32.const 1; i32.add
+        wasm::local_set(i, &mut code);
+        wasm::local_get(i, &mut code);
+        code.extend_from_slice(&[0x0d, 0]); // br_if 0
+    }
+    code.push(0x0b); // end
+    wasm::module(&[(0, wasm::body(&[(u64::from(n), 0x7f)], &code))])
+}
+
+/// Like [`locals_bomb`] with a forward merge: `n` branches out of a block,
+/// every local used after it.
+fn forward_merge_bomb(n: u32) -> Vec<u8> {
+    let mut code = vec![0x02, 0x40]; // block
+    for i in 0..n {
+        wasm::local_get(i, &mut code);
+        code.extend_from_slice(&[0x41, 1, 0x6a]); // i32.const 1; i32.add
+        wasm::local_set(i, &mut code);
+        wasm::local_get(i, &mut code);
+        code.extend_from_slice(&[0x0d, 0]); // br_if 0
+    }
+    code.push(0x0b); // end
+    for i in 0..n {
+        wasm::local_get(i, &mut code);
+        code.push(0x1a); // drop
+    }
+    wasm::module(&[(0, wasm::body(&[(u64::from(n), 0x7f)], &code))])
+}
+
+/// `n` empty functions.
+fn functions_bomb(n: usize) -> Vec<u8> {
+    let empty = wasm::body(&[], &[]);
+    let funcs: Vec<(u32, Vec<u8>)> = (0..n).map(|_| (0, empty.clone())).collect();
+    wasm::module(&funcs)
+}
+
+/// One function with `n` nested blocks.
+fn nesting_bomb(n: usize) -> Vec<u8> {
+    let mut code = Vec::with_capacity(3 * n);
+    for _ in 0..n {
+        code.extend_from_slice(&[0x02, 0x40]);
+    }
+    code.resize(code.len() + n, 0x0b);
+    wasm::module(&[(0, wasm::body(&[], &code))])
+}
+
+/// WAT of a component whose component `k` instantiates component `k - 1`
+/// twice (reached through an outer alias, so nothing nests deeply):
+/// instantiating the last creates about 2^`levels` instances.
+fn component_bomb(levels: usize) -> String {
+    let mut text = String::from(
+        "(component $top\n(component $c0 (core module $m) (core instance (instantiate $m)))\n",
+    );
+    for k in 1..=levels {
+        text.push_str(&format!(
+            "(component $c{k} (alias outer $top $c{p} (component $p)) \
+             (instance (instantiate $p)) (instance (instantiate $p)))\n",
+            p = k - 1
+        ));
+    }
+    text.push_str(&format!("(instance (instantiate $c{levels})))"));
+    text
+}
+
+/// WAT of components nested `depth` levels deep, each instantiating the one inside twice.
+fn nested_component_bomb(depth: usize) -> String {
+    let mut text =
+        String::from("(component $c0 (core module $m) (core instance (instantiate $m)))\n");
+    for k in 1..=depth {
+        text = format!(
+            "(component $c{k}\n{text}(instance (instantiate $c{p})) (instance (instantiate $c{p})))\n",
+            p = k - 1
+        );
+    }
+    format!("(component\n{text}(instance (instantiate $c{depth})))")
+}
+
+/// A component (binary: the text parser refuses deep nesting itself) whose
+/// one type nests instance types `depth` levels deep.
+fn type_nesting_bomb(depth: usize) -> Vec<u8> {
+    let mut ty = Vec::with_capacity(3 * depth + 2);
+    for _ in 0..depth {
+        ty.extend_from_slice(&[0x42, 0x01, 0x01]); // instance type, 1 decl: a type
+    }
+    ty.extend_from_slice(&[0x42, 0x00]); // the innermost, empty instance type
+    let mut body = vec![0x01]; // one type
+    body.extend_from_slice(&ty);
+    let mut out = b"\0asm\x0d\0\x01\0".to_vec();
+    wasm::section(7, &body, &mut out);
+    out
+}
+
+/// A realistic large module: `n` functions of typical compiled code (a few
+/// dozen locals, loops, branches, memory accesses, calls), about 1 KiB each.
+fn realistic_module(n: u32) -> Vec<u8> {
+    let mut funcs = Vec::new();
+    for f in 0..n {
+        let locals = 8 + f % 40;
+        let mut code = Vec::new();
+        for round in 0..6u32 {
+            code.extend_from_slice(&[0x02, 0x40, 0x03, 0x40]); // block; loop
+            for i in 0..locals.min(12) {
+                let a = (i + round) % locals;
+                let b = (i * 7 + f) % locals;
+                wasm::local_get(a, &mut code);
+                wasm::local_get(b, &mut code);
+                code.extend_from_slice(&[0x6a, 0x41, 0x03, 0x71]); // i32.add; i32.const 3; i32.and
+                code.extend_from_slice(&[0x28, 0x02, 0x00]); // i32.load align=2
+                wasm::local_set(b, &mut code);
+            }
+            wasm::local_get(round % locals, &mut code);
+            code.extend_from_slice(&[0x0d, 0x01]); // br_if 1 (out of the block)
+            code.extend_from_slice(&[0x10]); // call
+            wasm::leb(u64::from((f + 1 + round) % n), &mut code);
+            code.extend_from_slice(&[0x0b, 0x0b]); // end loop; end block
+        }
+        funcs.push((0, wasm::body(&[(u64::from(locals), 0x7f)], &code)));
+    }
+    let memory = vec![1, 0, 1]; // one memory, 1 page
+    wasm::module_with(&funcs, &[(5, memory)])
+}
+
+fn runtime() -> Runtime {
+    Aegis::builder().build().unwrap()
+}
+
+fn unlimited() -> Runtime {
+    Aegis::builder()
+        .with_module_limits(ModuleLimits::unlimited())
+        .build()
+        .unwrap()
+}
+
+/// Asserts `f` fails with `module_too_complex` within `budget`.
+fn refused_fast(what: &str, budget: Duration, f: impl FnOnce() -> Result<(), Error>) -> Error {
+    let start = Instant::now();
+    let err = f().expect_err(what);
+    let took = start.elapsed();
+    assert_eq!(err.code(), ErrorCode::ModuleTooComplex, "{what}: {err}");
+    assert!(took < budget, "{what}: refused after {took:?}");
+    err
+}
+
+const FAST: Duration = Duration::from_secs(3);
+
+#[test]
+fn locals_bomb_is_refused_before_compiling() {
+    let bytes = locals_bomb(50_000);
+    let rt = runtime();
+    for (name, result) in [
+        (
+            "load",
+            Box::new(|| rt.load_bytes(&bytes).map(|_| ())) as Box<dyn Fn() -> _>,
+        ),
+        ("validate", Box::new(|| rt.validate(&bytes))),
+        ("inspect", Box::new(|| rt.inspect(&bytes).map(|_| ()))),
+    ] {
+        let err = refused_fast(name, FAST, result);
+        assert!(err.to_string().contains("locals in one function"), "{err}");
+    }
+}
+
+#[test]
+fn branch_merge_bomb_is_refused_before_compiling() {
+    // 3000 locals is under the locals limit, but 3000 back-branches each
+    // carrying 3000 locals take about 25 s to compile without the limit.
+    let bytes = locals_bomb(3000);
+    let rt = runtime();
+    let err = refused_fast("load", FAST, || rt.load_bytes(&bytes).map(|_| ()));
+    assert!(
+        err.to_string().contains("merge work in one function"),
+        "{err}"
+    );
+    refused_fast("validate", FAST, || rt.validate(&bytes));
+    // The same with forward branches out of a block.
+    let bytes = forward_merge_bomb(5000);
+    refused_fast("forward", FAST, || rt.load_bytes(&bytes).map(|_| ()));
+}
+
+#[test]
+fn many_functions_each_under_the_merge_limit_do_not_add_up() {
+    let one = locals_bomb(700);
+    // The same function 64 times: each alone loads in about a second.
+    let code = {
+        let mut c = vec![0x03, 0x40];
+        for i in 0..700 {
+            wasm::local_get(i, &mut c);
+            c.extend_from_slice(&[0x41, 1, 0x6a]);
+            wasm::local_set(i, &mut c);
+            wasm::local_get(i, &mut c);
+            c.extend_from_slice(&[0x0d, 0]);
+        }
+        c.push(0x0b);
+        wasm::body(&[(700, 0x7f)], &c)
+    };
+    let funcs: Vec<(u32, Vec<u8>)> = (0..64).map(|_| (0, code.clone())).collect();
+    let bytes = wasm::module(&funcs);
+    let rt = runtime();
+    rt.load_bytes(&one).unwrap();
+    let err = refused_fast("load", FAST, || rt.load_bytes(&bytes).map(|_| ()));
+    assert!(
+        err.to_string().contains("merge work of the module"),
+        "{err}"
+    );
+}
+
+#[test]
+fn declared_local_count_is_summed_not_allocated() {
+    // 2^32 - 1 locals declared in one group, then another group: must not
+    // allocate per local, must not overflow.
+    let code = wasm::body(&[(u32::MAX as u64, 0x7f), (u32::MAX as u64, 0x7f)], &[]);
+    let bytes = wasm::module(&[(0, code)]);
+    let err = refused_fast("huge local count", FAST, || {
+        runtime().load_bytes(&bytes).map(|_| ())
+    });
+    match err {
+        Error::ModuleTooComplex { found, limit, .. } => assert!(found > limit),
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn function_count_bomb_is_refused() {
+    let bytes = functions_bomb(400_000);
+    let rt = runtime();
+    refused_fast("load", FAST, || rt.load_bytes(&bytes).map(|_| ()));
+    refused_fast("validate", FAST, || rt.validate(&bytes));
+}
+
+#[test]
+fn deep_nesting_is_refused() {
+    let bytes = nesting_bomb(500_000);
+    let rt = runtime();
+    let err = refused_fast("load", FAST, || rt.load_bytes(&bytes).map(|_| ()));
+    assert!(err.to_string().contains("nesting depth of blocks"), "{err}");
+    refused_fast("validate", FAST, || rt.validate(&bytes));
+}
+
+#[test]
+fn component_instantiation_bomb_is_refused_fast_by_validate_and_load() {
+    let text = component_bomb(40);
+    assert!(text.len() < 8 * 1024);
+    let rt = runtime();
+    for (name, result) in [
+        (
+            "validate",
+            Box::new(|| rt.validate(text.as_bytes())) as Box<dyn Fn() -> _>,
+        ),
+        (
+            "load",
+            Box::new(|| rt.load_bytes(text.as_bytes()).map(|_| ())),
+        ),
+        (
+            "inspect",
+            Box::new(|| rt.inspect(text.as_bytes()).map(|_| ())),
+        ),
+    ] {
+        let err = refused_fast(name, FAST, result);
+        assert!(err.to_string().contains("instances"), "{err}");
+    }
+}
+
+#[test]
+fn component_instantiation_through_imports_is_bounded() {
+    let err = refused_fast("validate", FAST, || {
+        runtime().validate(imports_bomb(30).as_bytes())
+    });
+    assert!(err.to_string().contains("instances"), "{err}");
+    // A few levels are fine (and valid).
+    runtime().validate(imports_bomb(3).as_bytes()).unwrap();
+}
+
+/// `$twice` instantiates whatever component it is given twice; each `$w{k}`
+/// gives it `$w{k-1}`, so `$w{k}` creates 2^k instances without any
+/// component instantiating a component it defines itself.
+fn imports_bomb(levels: usize) -> String {
+    let mut text = String::from(
+        "(component $top\n\
+         (component $w0 (core module $m) (core instance (instantiate $m)))\n\
+         (component $twice (import \"x\" (component $x)) \
+         (instance (instantiate $x)) (instance (instantiate $x)))\n",
+    );
+    for k in 1..=levels {
+        text.push_str(&format!(
+            "(component $w{k} (alias outer $top $twice (component $t)) \
+             (alias outer $top $w{p} (component $p)) \
+             (instance (instantiate $t (with \"x\" (component $p)))))\n",
+            p = k - 1
+        ));
+    }
+    text.push_str(&format!("(instance (instantiate $w{levels})))"));
+    text
+}
+
+#[test]
+fn deeply_nested_types_are_refused_before_the_recursive_parser_sees_them() {
+    // wasmparser reads nested component types recursively: 50 000 levels
+    // would overflow a thread's stack. The scan reads them iteratively.
+    let bytes = type_nesting_bomb(50_000);
+    let rt = runtime();
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let err = rt.validate(&bytes).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::ModuleTooComplex, "{err}");
+            let err = rt.load_bytes(&bytes).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::ModuleTooComplex, "{err}");
+        })
+        .unwrap();
+    handle.join().unwrap();
+    // A few levels are fine.
+    runtime().validate(&type_nesting_bomb(5)).unwrap();
+}
+
+#[test]
+fn nested_components_are_refused_past_the_depth_limit() {
+    let text = nested_component_bomb(40);
+    let rt = runtime();
+    for (name, result) in [
+        (
+            "validate",
+            Box::new(|| rt.validate(text.as_bytes())) as Box<dyn Fn() -> _>,
+        ),
+        (
+            "load",
+            Box::new(|| rt.load_bytes(text.as_bytes()).map(|_| ())),
+        ),
+    ] {
+        let err = refused_fast(name, FAST, result);
+        assert!(err.to_string().contains("nesting depth"), "{err}");
+    }
+    let text = nested_component_bomb(8);
+    rt.validate(text.as_bytes()).unwrap();
+    let mut text = String::from("(component)");
+    for _ in 0..60 {
+        text = format!("(component {text})");
+    }
+    let err = runtime().validate(text.as_bytes()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ModuleTooComplex, "{err}");
+    let limits = ModuleLimits {
+        component_depth: 100,
+        ..ModuleLimits::default()
+    };
+    Aegis::builder()
+        .with_module_limits(limits)
+        .build()
+        .unwrap()
+        .validate(text.as_bytes())
+        .unwrap();
+}
+
+#[test]
+fn limits_are_configurable() {
+    let bytes = locals_bomb(200);
+    runtime().load_bytes(&bytes).unwrap();
+    let strict = Aegis::builder()
+        .with_module_limits(ModuleLimits {
+            locals_per_function: 100,
+            ..ModuleLimits::default()
+        })
+        .build()
+        .unwrap();
+    match strict.load_bytes(&bytes).unwrap_err() {
+        Error::ModuleTooComplex { what, found, limit } => {
+            assert_eq!(what, "locals in one function");
+            assert_eq!(limit, 100);
+            assert!(found > 100);
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(strict.module_limits().locals_per_function, 100);
+}
+
+#[test]
+fn a_realistic_multi_megabyte_module_loads() {
+    // About 3 MB: 3000 functions of typical code.
+    let bytes = realistic_module(3000);
+    assert!(bytes.len() > 2_000_000, "{} bytes", bytes.len());
+    let rt = runtime();
+    rt.validate(&bytes).unwrap();
+    let info = rt.inspect(&bytes).unwrap();
+    assert_eq!(info.exports().len(), 1);
+    let module = rt.load_bytes(&bytes).unwrap();
+    assert_eq!(module.exports(), info.exports());
+}
+
+/// Compiles `bytes` with no structural limits and returns the time taken.
+fn compile_time(bytes: &[u8]) -> Duration {
+    let rt = unlimited();
+    let start = Instant::now();
+    let result = rt.load_bytes(bytes);
+    let took = start.elapsed();
+    result.unwrap();
+    took
+}
+
+fn peak_rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        / 1024
+}
+
+#[test]
+#[ignore]
+fn measure_locals() {
+    for n in [250, 500, 1_000, 2_000] {
+        let bytes = locals_bomb(n);
+        let t = compile_time(&bytes);
+        println!(
+            "locals {n:>6}: {:>8} bytes, compile {t:>10.2?}, peak RSS {} MiB",
+            bytes.len(),
+            peak_rss_mib()
+        );
+    }
+}
+
+#[test]
+#[ignore]
+fn measure_forward_merges() {
+    for n in [500, 1_000, 2_000] {
+        let bytes = forward_merge_bomb(n);
+        let t = compile_time(&bytes);
+        println!(
+            "forward merge {n:>6}: {:>8} bytes, compile {t:>10.2?}, peak RSS {} MiB",
+            bytes.len(),
+            peak_rss_mib()
+        );
+    }
+}
+
+#[test]
+#[ignore]
+fn measure_functions() {
+    for n in [10_000, 50_000, 100_000, 200_000, 400_000] {
+        let bytes = functions_bomb(n);
+        let t = compile_time(&bytes);
+        println!(
+            "functions {n:>7}: {:>8} bytes, compile {t:>10.2?}, peak RSS {} MiB",
+            bytes.len(),
+            peak_rss_mib()
+        );
+    }
+}
+
+#[test]
+#[ignore]
+fn measure_nesting() {
+    for n in [1_000, 10_000, 50_000, 100_000] {
+        let bytes = nesting_bomb(n);
+        let t = compile_time(&bytes);
+        println!(
+            "nesting {n:>7}: {:>8} bytes, compile {t:>10.2?}, peak RSS {} MiB",
+            bytes.len(),
+            peak_rss_mib()
+        );
+    }
+}
+
+#[test]
+#[ignore]
+fn measure_realistic() {
+    for n in [1_000, 3_000, 10_000] {
+        let bytes = realistic_module(n);
+        let t = compile_time(&bytes);
+        println!(
+            "realistic {n:>6} functions: {:>8} bytes, compile {t:>10.2?}, peak RSS {} MiB",
+            bytes.len(),
+            peak_rss_mib()
+        );
+    }
+}
+
+#[test]
+#[ignore]
+fn measure_components() {
+    for levels in [4, 8, 10, 12, 14] {
+        let text = component_bomb(levels);
+        let t = compile_time(text.as_bytes());
+        println!(
+            "component levels {levels:>2} (~{} instances): compile {t:>10.2?}, peak RSS {} MiB",
+            1u64 << levels,
+            peak_rss_mib()
+        );
+    }
+}
+
+const THROW_LOOP: &str = r#"(module
+  (tag $e)
+  (func (export "spin")
+    (loop $again
+      (block $caught
+        (try_table (catch $e $caught)
+          (throw $e)))
+      (br $again)))
+  (func (export "boom") (throw $e)))"#;
+
+#[test]
+fn exceptions_are_off_by_default() {
+    // A throw/catch loop ran at about 1.2 million fuel per second: the
+    // default 1e9 fuel lasted 13 minutes. Exceptions are now opt-in.
+    let err = runtime().load_wat(THROW_LOOP).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidModule, "{err}");
+    let err = runtime().validate(THROW_LOOP.as_bytes()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidModule, "{err}");
+}
+
+#[test]
+fn with_exceptions_on_a_throw_loop_runs_out_of_fuel_and_uncaught_is_a_trap_code() {
+    let rt = Aegis::builder()
+        .with_wasm_exceptions(true)
+        .with_fuel_limit(20_000_000)
+        .build()
+        .unwrap();
+    let module = rt.load_wat(THROW_LOOP).unwrap();
+    let mut sandbox = rt.sandbox().build().unwrap();
+    sandbox.load_module(&module).unwrap();
+    let start = Instant::now();
+    let err = sandbox.call_void("spin").unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(err.code(), ErrorCode::OutOfFuel, "{err}");
+    // 20 million fuel: about 77 000 throws at 256 fuel each.
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    println!(
+        "20M fuel of throw/catch in {took:?}: the default 1e9 lasts about {:.0?}",
+        took * 50
+    );
+    match sandbox.call_void("boom").unwrap_err() {
+        Error::Trap { code, .. } => assert_eq!(code, "uncaught_exception"),
+        other => panic!("{other}"),
+    }
+}
+
+const GC_ALLOC: &str = r#"(module
+  (type $bytes (array (mut i8)))
+  (type $node (struct (field (ref null $node)) (field (ref $bytes))))
+  (global $head (mut (ref null $node)) (ref.null $node))
+  (func (export "hoard")
+    (loop $again
+      (global.set $head
+        (struct.new $node (global.get $head)
+          (array.new_default $bytes (i32.const 65536))))
+      (br $again))))"#;
+
+#[test]
+fn gc_is_off_by_default_and_its_heap_counts_against_the_memory_limit() {
+    let err = runtime().load_wat(GC_ALLOC).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidModule, "{err}");
+    let rt = Aegis::builder()
+        .with_wasm_gc(true)
+        .with_memory_limit(16 << 20)
+        .build()
+        .unwrap();
+    let module = rt.load_wat(GC_ALLOC).unwrap();
+    let mut sandbox = rt.sandbox().build().unwrap();
+    sandbox.load_module(&module).unwrap();
+    match sandbox.call_void("hoard").unwrap_err() {
+        Error::MemoryLimitExceeded { resource, .. } => assert_eq!(resource, "gc_heap"),
+        other => panic!("expected memory_limit_exceeded, got {other:?}"),
+    }
+}
+
+#[test]
+fn zero_page_memory_flood_is_refused() {
+    // 100 memories of 0 pages: nothing committed, but each reserved 4 GiB
+    // of address space (430 GB per sandbox).
+    let text = format!(
+        "(module {} (func (export \"noop\")))",
+        "(memory 0) ".repeat(100)
+    );
+    let rt = runtime();
+    let module = rt.load_wat(&text).unwrap();
+    let mut sandbox = rt.sandbox().build().unwrap();
+    match sandbox.load_module(&module).unwrap_err() {
+        Error::MemoryLimitExceeded {
+            resource, limit, ..
+        } => {
+            assert_eq!(resource, "memories");
+            assert_eq!(limit, 4);
+        }
+        other => panic!("expected memory_limit_exceeded, got {other:?}"),
+    }
+}
+
+fn vm_size_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmSize")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        / 1024
+}
+
+#[test]
+fn a_sandbox_reserves_address_space_for_its_memory_limit_not_4_gib() {
+    let rt = runtime();
+    let module = rt
+        .load_wat("(module (memory 0) (memory 0) (memory 0) (memory 0) (func (export \"noop\")))")
+        .unwrap();
+    let before = vm_size_mib();
+    let mut held = Vec::new();
+    for _ in 0..50 {
+        let mut sandbox = rt.sandbox().build().unwrap();
+        sandbox.load_module(&module).unwrap();
+        held.push(sandbox);
+    }
+    let per_sandbox = (vm_size_mib() - before) / 50;
+    // Four memories of 64 MiB + 2 × 2 MiB guards: 272 MiB, not 4 × 4 GiB.
+    assert!(
+        per_sandbox < 400,
+        "{per_sandbox} MiB of address space per sandbox"
+    );
+}
+
+/// How many default sandboxes, each holding an instance with one memory,
+/// one process can hold (bounded at 20 000 to spare the machine), and the
+/// address space, mappings and resident memory each costs.
+#[test]
+#[ignore]
+fn measure_sandbox_density() {
+    for (label, limit) in [
+        ("64 MiB limit (default)", 64u64 << 20),
+        ("4 GiB limit", 4 << 30),
+    ] {
+        let rt = Aegis::builder().with_memory_limit(limit).build().unwrap();
+        let module = rt
+            .load_wat("(module (memory 1) (func (export \"noop\")))")
+            .unwrap();
+        let maps = || {
+            std::fs::read_to_string("/proc/self/maps")
+                .unwrap()
+                .lines()
+                .count()
+        };
+        let rss = || {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap();
+            let line = status.lines().find(|l| l.starts_with("VmRSS")).unwrap();
+            line.split_whitespace()
+                .nth(1)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        };
+        let (vm0, maps0, rss0) = (vm_size_mib(), maps(), rss());
+        let mut held = Vec::new();
+        let mut failure = None;
+        let target = 20_000;
+        for _ in 0..target {
+            let mut sandbox = rt.sandbox().build().unwrap();
+            if let Err(e) = sandbox.load_module(&module) {
+                failure = Some(e);
+                break;
+            }
+            held.push(sandbox);
+        }
+        let n = held.len() as u64;
+        let vm = (vm_size_mib() - vm0) as f64 / n as f64;
+        let map = (maps() - maps0) as f64 / n as f64;
+        let kib = (rss() - rss0) as f64 / n as f64;
+        println!(
+            "{label}: held {n} sandboxes ({failure:?}); per sandbox {vm:.1} MiB address space, \
+             {map:.2} mappings, {kib:.0} KiB resident; 128 TiB allows {:.0}, vm.max_map_count 65530 allows {:.0}",
+            (128u64 << 20) as f64 / vm,
+            65530.0 / map,
+        );
+    }
+}
