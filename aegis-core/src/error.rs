@@ -278,6 +278,44 @@ impl Error {
     }
 }
 
+/// Longest line kept in a message built from guest-controlled text.
+const MAX_MESSAGE_LINE: usize = 240;
+/// Longest message built from guest-controlled text.
+const MAX_MESSAGE: usize = 4096;
+
+/// Bounds a message that may echo guest input (a WAT source line, an import
+/// name): each line is cut to [`MAX_MESSAGE_LINE`] characters and the whole
+/// to [`MAX_MESSAGE`] bytes, on character boundaries, marked with `…`.
+pub(crate) fn bounded_message(message: String) -> String {
+    let fits = message.len() <= MAX_MESSAGE && message.lines().all(|l| l.len() <= MAX_MESSAGE_LINE);
+    if fits {
+        return message;
+    }
+    let mut out = String::new();
+    for (i, line) in message.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        match line.char_indices().nth(MAX_MESSAGE_LINE) {
+            Some((cut, _)) => {
+                out.push_str(&line[..cut]);
+                out.push('…');
+            }
+            None => out.push_str(line),
+        }
+        if out.len() > MAX_MESSAGE {
+            let mut cut = MAX_MESSAGE;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.truncate(cut);
+            out.push('…');
+            break;
+        }
+    }
+    out
+}
+
 /// Formats a signature as `(i32, i32) -> (i64)`.
 pub(crate) fn format_signature(params: &[ValType], results: &[ValType]) -> String {
     format!("{} -> {}", format_types(params), format_types(results))

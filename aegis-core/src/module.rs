@@ -233,12 +233,12 @@ pub(crate) fn error_chain(err: &wasmtime::Error) -> String {
     // reported separately, so leave it out of the message.
     let skip = usize::from(err.is::<wasmtime::WasmBacktrace>());
     let parts: Vec<String> = err.chain().skip(skip).map(|c| c.to_string()).collect();
-    parts.join(": ")
+    crate::error::bounded_message(parts.join(": "))
 }
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::InvalidModule {
-        message: message.into(),
+        message: crate::error::bounded_message(message.into()),
     }
 }
 

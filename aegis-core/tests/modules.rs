@@ -253,3 +253,15 @@ fn a_module_with_many_functions_compiles_in_bounded_time() {
         start.elapsed()
     );
 }
+
+#[test]
+fn parse_errors_echo_a_bounded_amount_of_the_input() {
+    let runtime = Aegis::builder().build().unwrap();
+    // One 2 MB line with a syntax error at its end.
+    let line = format!("(module (func {} oops)", "(nop) ".repeat(350_000));
+    let err = runtime.load_wat(&line).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidModule);
+    let text = err.to_string();
+    assert!(text.len() < 5000, "message of {} bytes", text.len());
+    assert!(text.lines().all(|l| l.chars().count() <= 260), "{text}");
+}
