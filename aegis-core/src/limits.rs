@@ -206,6 +206,40 @@ pub(crate) fn resource_error(err: &wasmtime::Error, limits: &Limits) -> Option<c
     None
 }
 
+/// With an instance pool, wasmtime refuses at compile time a module whose
+/// memories could never fit a slot. Without a pool the same module fails when
+/// it is instantiated, with `memory_limit_exceeded`: this check gives the
+/// pooled runtime that same error, naming the resource, before compiling.
+pub(crate) fn check_fits_pool(binary: &[u8], limits: &Limits) -> crate::error::Result<()> {
+    let mut defined = 0u64;
+    for payload in wasmparser::Parser::new(0).parse_all(binary) {
+        let Ok(wasmparser::Payload::MemorySection(memories)) = payload else {
+            continue;
+        };
+        for memory in memories.into_iter().flatten() {
+            defined += 1;
+            let page = 1u64 << memory.page_size_log2.unwrap_or(16);
+            let bytes = memory.initial.saturating_mul(page);
+            if bytes > limits.memory {
+                return Err(crate::error::Error::MemoryLimitExceeded {
+                    resource: "memory",
+                    requested: bytes,
+                    limit: limits.memory,
+                });
+            }
+        }
+    }
+    let most = limits.memories as u64;
+    if defined > most {
+        return Err(crate::error::Error::MemoryLimitExceeded {
+            resource: "memories",
+            requested: defined,
+            limit: most,
+        });
+    }
+    Ok(())
+}
+
 /// Raised (as a trap) by the limiter when the guest asks for more than allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LimitHit {

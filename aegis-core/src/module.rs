@@ -277,6 +277,9 @@ impl Module {
         crate::complexity::scan(&binary, &runtime.inner.module_limits)?;
         let engine = runtime.engine();
         let cache = runtime.inner.compile_cache.as_ref();
+        if runtime.inner.instance_pool.is_some() && !is_component(&binary) {
+            crate::limits::check_fits_pool(&binary, &runtime.inner.limits)?;
+        }
         let kind = if is_component(&binary) {
             crate::cache::load_or_compile(cache, engine, &binary, || {
                 wasmtime::component::Component::new(engine, &binary)

@@ -388,3 +388,25 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Entry> {
     walk(dir, dir, &mut out);
     out
 }
+
+#[test]
+fn a_module_over_the_limits_fails_the_same_with_or_without_a_pool() {
+    // 2 MiB of initial memory under a 1 MiB limit.
+    let wat = r#"(module (memory 32) (func (export "noop")))"#;
+    let codes: Vec<String> = [false, true]
+        .into_iter()
+        .map(|pooled| {
+            let mut b = aegis_core::Aegis::builder().with_memory_limit(1 << 20);
+            if pooled {
+                b = b.with_instance_pool(2);
+            }
+            let rt = b.build().unwrap();
+            let outcome = rt.load_wat(wat).and_then(|m| {
+                let mut sb = rt.sandbox().build()?;
+                sb.load_module(&m)
+            });
+            outcome.unwrap_err().code().as_str().to_string()
+        })
+        .collect();
+    assert_eq!(codes, ["memory_limit_exceeded", "memory_limit_exceeded"]);
+}
