@@ -26,7 +26,7 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use wasmtime::{StoreContextMut, UpdateDeadline};
 
@@ -102,14 +102,25 @@ impl InterruptHandle {
 
 /// What the running call must respect; kept in the store so the epoch
 /// callback and host functions can see it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct CallControl {
     pub signal: Arc<Signal>,
     /// Monotonic instant at which the current call times out.
     pub deadline: Option<Instant>,
+    /// The same deadline on the ticker's coarse clock (`u64::MAX`: none).
+    pub deadline_coarse: u64,
 }
 
 impl CallControl {
+    /// Control for a sandbox whose interrupt handles share `signal`.
+    pub fn new(signal: Arc<Signal>) -> Self {
+        CallControl {
+            signal,
+            deadline: None,
+            deadline_coarse: u64::MAX,
+        }
+    }
+
     /// Why the current call must stop now, if it must.
     pub fn check(&self) -> Option<Stop> {
         if self.signal.requested() {
@@ -118,6 +129,27 @@ impl CallControl {
         match self.deadline {
             Some(deadline) if Instant::now() >= deadline => Some(Stop::Timeout),
             _ => None,
+        }
+    }
+}
+
+impl CallControl {
+    /// Sets (or clears) the current call's deadline.
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+        self.deadline_coarse = deadline.map_or(u64::MAX, crate::ticker::since_base);
+    }
+
+    /// [`CallControl::check`] against the ticker's coarse clock: two atomic
+    /// loads, cheap enough for every host-function return, and late by at
+    /// most one tick.
+    pub fn check_coarse(&self) -> Option<Stop> {
+        if self.signal.requested() {
+            Some(Stop::Interrupted)
+        } else if crate::ticker::coarse_now() >= self.deadline_coarse {
+            Some(Stop::Timeout)
+        } else {
+            None
         }
     }
 }
@@ -215,8 +247,3 @@ pub(crate) const HOST_STACK_HEADROOM: usize = 2 * 1024 * 1024;
 
 /// Largest wasm stack limit accepted.
 pub(crate) const MAX_STACK_LIMIT: usize = 256 * 1024 * 1024;
-
-/// The deadline of a call starting now under `timeout`.
-pub(crate) fn deadline_for(timeout: Option<Duration>) -> Option<Instant> {
-    timeout.and_then(|t| Instant::now().checked_add(t))
-}

@@ -118,7 +118,7 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, HostError>) -> wasmtime::Result<T> {
 /// overran the deadline (or returned after an interrupt) ends the call with
 /// `timeout` (or `interrupted`) whatever it returned.
 fn finish<T>(out: wasmtime::Result<T>, caller: &Caller<'_, StoreState>) -> wasmtime::Result<T> {
-    match caller.data().control.check() {
+    match caller.data().control.check_coarse() {
         Some(stop) => Err(wasmtime::Error::new(stop)),
         None => out,
     }

@@ -38,6 +38,7 @@ mod output;
 mod runtime;
 mod sandbox;
 mod source;
+mod stack;
 mod store;
 mod ticker;
 mod trap;

@@ -20,6 +20,9 @@ pub(crate) struct ModuleInner {
     pub kind: ModuleKind,
     pub imports: Vec<Import>,
     pub exports: Vec<Export>,
+    /// Whether the guest can make the host wait (it imports WASI, or is a
+    /// component): its calls must run on a fiber, see `crate::call`.
+    pub host_waits: bool,
     /// Pre-linked against the runtime's shared WASI linker, made on first use.
     pub base_pre: std::sync::OnceLock<wasmtime::InstancePre<crate::store::StoreState>>,
 }
@@ -323,11 +326,16 @@ impl Module {
             ),
             ModuleKind::Component(c) => component_items(c),
         };
+        let host_waits = matches!(kind, ModuleKind::Component(_))
+            || imports
+                .iter()
+                .any(|i: &Import| i.module.starts_with("wasi"));
         Module {
             inner: Arc::new(ModuleInner {
                 kind,
                 imports,
                 exports,
+                host_waits,
                 base_pre: std::sync::OnceLock::new(),
             }),
         }

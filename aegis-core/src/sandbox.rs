@@ -128,10 +128,7 @@ fn new_store(
             .iter()
             .map(|g| g.guest.clone())
             .collect(),
-        control: CallControl {
-            signal: signal.clone(),
-            deadline: None,
-        },
+        control: CallControl::new(signal.clone()),
     };
     // Every open file is a host descriptor: cap how many the guest may hold.
     state.wasi.ctx().table.set_max_capacity(limits.handles);
@@ -436,9 +433,15 @@ impl Sandbox {
             .iter()
             .map(|t| Value::default_for(*t).to_wasmtime())
             .collect();
-        self.meter.execute(&mut self.store, true, async |store| {
-            func.call_async(store, &params, &mut results).await
-        })?;
+        if self.meter.can_run_on_thread(self.module.as_ref()) {
+            self.meter.execute_on_thread(&mut self.store, |store| {
+                func.call(store, &params, &mut results)
+            })?;
+        } else {
+            self.meter.execute(&mut self.store, true, async |store| {
+                func.call_async(store, &params, &mut results).await
+            })?;
+        }
         results.iter().map(Value::from_wasmtime).collect()
     }
 
@@ -608,48 +611,105 @@ impl Sandbox {
     }
 }
 
+/// What a call needs at its end: when it started, its deadline and signal.
+struct Started {
+    start: Instant,
+    deadline: Option<Instant>,
+    signal: Arc<Signal>,
+    host_calls_before: u64,
+}
+
 impl Meter {
-    /// Runs guest code under the per-call limits and records its metrics.
-    ///
-    /// `f` starts the guest on a wasmtime fiber (an `*_async` entry point);
+    /// Runs guest code on a fiber under the per-call limits and records its
+    /// metrics: `f` starts it through a wasmtime `*_async` entry point, and
     /// [`crate::call::drive`] runs it on this thread until it finishes, its
-    /// deadline passes, or the sandbox is interrupted.
+    /// deadline passes, or the sandbox is interrupted, even while the guest
+    /// makes the host wait.
     fn execute<T>(
         &mut self,
         store: &mut Store<StoreState>,
         is_call: bool,
         f: impl AsyncFnOnce(&mut Store<StoreState>) -> wasmtime::Result<T>,
     ) -> Result<T> {
-        let fuel_limit = self.limits.fuel;
-        // On an engine that meters fuel, a sandbox without a fuel limit still
-        // needs fuel in its store: give it all there is.
-        let engine_meters_fuel = self.runtime.limits().fuel.is_some();
-        if let Some(fuel) = fuel_limit.or(engine_meters_fuel.then_some(u64::MAX)) {
-            store
-                .set_fuel(fuel)
-                .map_err(|e| Error::invalid_argument(e.to_string()))?;
-        }
-        let start = Instant::now();
-        let deadline = crate::call::deadline_for(self.limits.timeout);
-        let signal = store.data().control.signal.clone();
-        store.data_mut().control.deadline = deadline;
-        store.set_epoch_deadline(1);
+        let started = self.begin(store)?;
         let busy = self.runtime.inner.ticker.enter();
-        let host_calls_before = store.data().host_calls;
-        let outcome = if signal.take() {
+        let outcome = if started.signal.take() {
             Err(wasmtime::Error::new(Stop::Interrupted))
         } else {
-            match crate::call::drive(f(store), deadline, &signal) {
+            match crate::call::drive(f(store), started.deadline, &started.signal) {
                 Ok(outcome) => outcome,
                 Err(stop) => Err(wasmtime::Error::new(stop)),
             }
         };
         if self.inherits_output {
-            crate::output::drain_host_pipes(deadline);
+            crate::output::drain_host_pipes(started.deadline);
         }
-        let wall_time = start.elapsed();
         drop(busy);
-        store.data_mut().control.deadline = None;
+        self.end(store, is_call, started, outcome)
+    }
+
+    /// Like [`Meter::execute`], but runs the guest directly on this thread:
+    /// only for guests that cannot make the host wait, on a thread with room
+    /// for the wasm stack (see [`Meter::can_run_on_thread`]). The epoch
+    /// callback still enforces the deadline and interrupts.
+    fn execute_on_thread<T>(
+        &mut self,
+        store: &mut Store<StoreState>,
+        f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<T>,
+    ) -> Result<T> {
+        let started = self.begin(store)?;
+        let busy = self.runtime.inner.ticker.enter();
+        let outcome = if started.signal.take() {
+            Err(wasmtime::Error::new(Stop::Interrupted))
+        } else {
+            f(store)
+        };
+        drop(busy);
+        self.end(store, true, started, outcome)
+    }
+
+    /// Whether a call into `module` may skip the fiber: the module cannot
+    /// make the host wait, and this thread's stack has room for the wasm
+    /// stack limit plus host functions.
+    fn can_run_on_thread(&self, module: Option<&Module>) -> bool {
+        module.is_some_and(|m| !m.inner.host_waits)
+            && crate::stack::has_room(self.limits.stack + crate::call::HOST_STACK_HEADROOM)
+    }
+
+    /// Sets the call's fuel, deadline and epoch check.
+    fn begin(&mut self, store: &mut Store<StoreState>) -> Result<Started> {
+        // On an engine that meters fuel, a sandbox without a fuel limit still
+        // needs fuel in its store: give it all there is.
+        let engine_meters_fuel = self.runtime.limits().fuel.is_some();
+        if let Some(fuel) = self.limits.fuel.or(engine_meters_fuel.then_some(u64::MAX)) {
+            store
+                .set_fuel(fuel)
+                .map_err(|e| Error::invalid_argument(e.to_string()))?;
+        }
+        let start = Instant::now();
+        let deadline = self.limits.timeout.and_then(|t| start.checked_add(t));
+        let signal = store.data().control.signal.clone();
+        store.data_mut().control.set_deadline(deadline);
+        store.set_epoch_deadline(1);
+        Ok(Started {
+            start,
+            deadline,
+            signal,
+            host_calls_before: store.data().host_calls,
+        })
+    }
+
+    /// Records the call's metrics and classifies its error.
+    fn end<T>(
+        &mut self,
+        store: &mut Store<StoreState>,
+        is_call: bool,
+        started: Started,
+        outcome: wasmtime::Result<T>,
+    ) -> Result<T> {
+        let wall_time = started.start.elapsed();
+        store.data_mut().control.set_deadline(None);
+        let fuel_limit = self.limits.fuel;
         let fuel_consumed = match fuel_limit {
             Some(limit) => limit - store.get_fuel().unwrap_or(0),
             None => 0,
@@ -662,7 +722,7 @@ impl Meter {
             fuel_consumed,
             memory_current: state.limiter.memory_bytes(),
             memory_peak: state.limiter.memory_peak(),
-            host_calls: state.host_calls - host_calls_before,
+            host_calls: state.host_calls - started.host_calls_before,
             denied_count,
             denied,
         };
@@ -671,7 +731,7 @@ impl Meter {
         outcome.map_err(|err| {
             let err = classify(err, &self.limits, pool, wall_time, fuel_consumed);
             if matches!(err, Error::Interrupted { .. }) {
-                signal.take();
+                started.signal.take();
             }
             err
         })

@@ -10,9 +10,9 @@
 //! duration (two relaxed-enough atomic increments), and the thread parks after
 //! `IDLE_TICKS` ticks without any busy runtime, so idle processes cost nothing.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Epoch tick length: how often running wasm checks its deadline and
 /// interrupt flag. Timeouts and interrupts take effect within about this much.
@@ -20,6 +20,26 @@ pub(crate) const TICK: Duration = Duration::from_millis(2);
 
 /// Ticks without a busy runtime before the thread parks (100 ms).
 const IDLE_TICKS: u32 = 50;
+
+/// The origin of the coarse clock.
+static BASE: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+
+/// Nanoseconds since [`BASE`], refreshed on every tick while calls run.
+static COARSE_NOW: AtomicU64 = AtomicU64::new(0);
+
+/// `t` on the coarse clock's scale.
+pub(crate) fn since_base(t: Instant) -> u64 {
+    u64::try_from(t.saturating_duration_since(*BASE).as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The coarse clock: the monotonic time of the last tick (or call start).
+pub(crate) fn coarse_now() -> u64 {
+    COARSE_NOW.load(Ordering::Relaxed)
+}
+
+fn refresh_coarse_clock() {
+    COARSE_NOW.fetch_max(since_base(Instant::now()), Ordering::Relaxed);
+}
 
 /// One runtime's engine as the ticker sees it.
 pub(crate) struct EngineSlot {
@@ -74,6 +94,7 @@ impl EngineSlot {
         let shared = shared();
         shared.busy.fetch_add(1, Ordering::SeqCst);
         if shared.parked.load(Ordering::SeqCst) {
+            refresh_coarse_clock();
             let _guard = shared.lock.lock().unwrap_or_else(|p| p.into_inner());
             shared.wake.notify_one();
         }
@@ -102,6 +123,7 @@ fn run(shared: &Shared) {
             continue;
         }
         std::thread::sleep(TICK);
+        refresh_coarse_clock();
         let engines = shared.engines.lock().unwrap_or_else(|p| p.into_inner());
         for slot in engines.iter().filter_map(Weak::upgrade) {
             if slot.busy.load(Ordering::Relaxed) > 0 {
