@@ -57,17 +57,37 @@ struct Shared {
     wake: Condvar,
 }
 
-/// The process-wide ticker, started on first use.
+/// Set in a child process after `fork`, where the ticker thread is gone.
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn after_fork_in_child() {
+    FORKED.store(true, Ordering::SeqCst);
+}
+
+fn spawn_thread(shared: &'static Shared) {
+    std::thread::Builder::new()
+        .name("aegis-epoch".into())
+        .spawn(move || run(shared))
+        .expect("cannot start the aegis epoch thread");
+}
+
+/// The process-wide ticker, started on first use, and started again in a
+/// child process after `fork` (threads do not survive a fork; without this
+/// a child's calls would never time out).
 fn shared() -> &'static Shared {
     static SHARED: OnceLock<&'static Shared> = OnceLock::new();
-    SHARED.get_or_init(|| {
+    let shared = SHARED.get_or_init(|| {
         let shared: &'static Shared = Box::leak(Box::default());
-        std::thread::Builder::new()
-            .name("aegis-epoch".into())
-            .spawn(move || run(shared))
-            .expect("cannot start the aegis epoch thread");
+        // SAFETY: the handler only stores to an atomic.
+        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        spawn_thread(shared);
         shared
-    })
+    });
+    if FORKED.swap(false, Ordering::SeqCst) {
+        shared.parked.store(false, Ordering::SeqCst);
+        spawn_thread(shared);
+    }
+    shared
 }
 
 /// Registers `engine` with the process ticker.
