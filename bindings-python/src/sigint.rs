@@ -202,15 +202,13 @@ fn is_main_thread(py: Python<'_>) -> bool {
 }
 
 /// Whether Python itself handles SIGINT: `signal.getsignal(SIGINT)` is a
-/// callable (not `SIG_DFL`, `SIG_IGN` or `None`).
-fn python_handles_sigint(py: Python<'_>) -> bool {
-    (|| -> PyResult<bool> {
-        let handler = py
-            .import("signal")?
-            .call_method1("getsignal", (libc::SIGINT,))?;
-        Ok(handler.is_callable())
-    })()
-    .unwrap_or(false)
+/// callable (not `SIG_DFL`, `SIG_IGN` or `None`); `None` if Python could not
+/// say (e.g. during interpreter shutdown; then the answer is not remembered).
+fn python_handles_sigint(py: Python<'_>) -> Option<bool> {
+    py.import("signal")
+        .and_then(|signal| signal.call_method1("getsignal", (libc::SIGINT,)))
+        .map(|handler| handler.is_callable())
+        .ok()
 }
 
 /// Ensures our handler is in front of Python's SIGINT handler and the watcher
@@ -230,9 +228,18 @@ fn armed(py: Python<'_>) -> bool {
     if disposition == DECLINED.load(Ordering::Relaxed) {
         return false;
     }
-    if disposition == libc::SIG_DFL || disposition == libc::SIG_IGN || !python_handles_sigint(py) {
+    if disposition == libc::SIG_DFL || disposition == libc::SIG_IGN {
         DECLINED.store(disposition, Ordering::Relaxed);
         return false;
+    }
+    match python_handles_sigint(py) {
+        Some(true) => {}
+        Some(false) => {
+            // A handler installed outside Python (an embedder's): leave it alone.
+            DECLINED.store(disposition, Ordering::Relaxed);
+            return false;
+        }
+        None => return false,
     }
     if !start_watcher() {
         return false;
