@@ -22,7 +22,9 @@ pub fn class_name(code: ErrorCode) -> &'static str {
         ErrorCode::Io => "AegisIOError",
         ErrorCode::InvalidArgument => "InvalidArgumentError",
         ErrorCode::Exit => "ExitError",
-        ErrorCode::Interrupted => "InterruptedError",
+        // `Aegis` prefix like the timeout and I/O classes: `InterruptedError`
+        // is a builtin (EINTR); `aegis.InterruptedError` is an alias.
+        ErrorCode::Interrupted => "AegisInterruptedError",
         ErrorCode::ModuleTooComplex => "ModuleTooComplexError",
     }
 }
@@ -120,6 +122,12 @@ fn add_details(d: &Bound<'_, PyDict>, err: &Error) -> PyResult<()> {
             d.set_item("backtrace", backtrace)?;
         }
         Error::Exit { status } => d.set_item("status", status)?,
+        Error::Interrupted { elapsed } => d.set_item("elapsed", elapsed.as_secs_f64())?,
+        Error::ModuleTooComplex { what, found, limit } => {
+            d.set_item("what", what)?;
+            d.set_item("found", found)?;
+            d.set_item("limit", limit)?;
+        }
         _ => {}
     }
     Ok(())
@@ -186,6 +194,14 @@ pub fn _sample_error(py: Python<'_>, code: &str) -> PyErr {
         },
         "invalid_argument" => invalid_argument("bad"),
         "exit" => Error::Exit { status: 3 },
+        "interrupted" => Error::Interrupted {
+            elapsed: Duration::from_millis(250),
+        },
+        "module_too_complex" => Error::ModuleTooComplex {
+            what: "locals in one function",
+            found: 100_000,
+            limit: 50_000,
+        },
         other => invalid_argument(format!("unknown error code `{other}`")),
     };
     to_pyerr(py, err)

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use aegis_core::{FuncType, HostCaller, HostError, Value};
 use pyo3::exceptions::{PyBaseException, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::{PyBytes, PyInt, PyTuple};
 
 use crate::errors::{invalid_argument, to_pyerr};
 use crate::values::{to_py, to_value};
@@ -49,6 +49,29 @@ impl Caller {
     }
 }
 
+/// A guest-memory offset or length given by Python code: any `int`; one
+/// outside `0..2**64` (or a length beyond the address space) is an
+/// `InvalidArgumentError` naming it, never an allocation. The core checks the
+/// range against the memory before copying anything.
+fn memory_arg<T: TryFrom<u64>>(
+    py: Python<'_>,
+    value: &Bound<'_, PyInt>,
+    what: &str,
+) -> PyResult<T> {
+    value
+        .extract::<u64>()
+        .ok()
+        .and_then(|v| T::try_from(v).ok())
+        .ok_or_else(|| {
+            to_pyerr(
+                py,
+                invalid_argument(format!(
+                    "guest memory access out of bounds: {what} {value} is out of range"
+                )),
+            )
+        })
+}
+
 #[pymethods]
 impl Caller {
     /// Size in bytes of the guest's exported `memory`.
@@ -57,24 +80,58 @@ impl Caller {
     }
 
     /// Copies `length` bytes at `offset` out of the guest's memory.
+    ///
+    /// The range is checked against the memory before anything is
+    /// allocated: a range outside it raises `InvalidArgumentError`.
     fn read_memory<'py>(
         &self,
         py: Python<'py>,
-        offset: u64,
-        length: usize,
+        offset: &Bound<'py, PyInt>,
+        length: &Bound<'py, PyInt>,
     ) -> PyResult<Bound<'py, PyBytes>> {
+        let offset = memory_arg(py, offset, "offset")?;
+        let length = memory_arg(py, length, "length")?;
         let data = self.with(py, |c| c.read_memory(offset, length))?;
         Ok(PyBytes::new(py, &data))
     }
 
-    /// Reads `length` bytes at `offset` as UTF-8 text.
-    fn read_string(&self, py: Python<'_>, offset: u64, length: usize) -> PyResult<String> {
+    /// Reads `length` bytes at `offset` as UTF-8 text (bounds checked first,
+    /// like `read_memory`).
+    fn read_string(
+        &self,
+        py: Python<'_>,
+        offset: &Bound<'_, PyInt>,
+        length: &Bound<'_, PyInt>,
+    ) -> PyResult<String> {
+        let offset = memory_arg(py, offset, "offset")?;
+        let length = memory_arg(py, length, "length")?;
         self.with(py, |c| c.read_string(offset, length))
     }
 
     /// Writes `data` into the guest's memory at `offset`.
-    fn write_memory(&self, py: Python<'_>, offset: u64, data: Vec<u8>) -> PyResult<()> {
+    fn write_memory(
+        &self,
+        py: Python<'_>,
+        offset: &Bound<'_, PyInt>,
+        data: Vec<u8>,
+    ) -> PyResult<()> {
+        let offset = memory_arg(py, offset, "offset")?;
         self.with(py, |c| c.write_memory(offset, &data))
+    }
+
+    /// Whether the call this host function serves must stop: its timeout has
+    /// passed or its sandbox was interrupted. A long-running host function
+    /// should check it and return early; the call then ends with
+    /// `AegisTimeoutError` or `InterruptedError` whatever it returns.
+    fn is_cancelled(&self, py: Python<'_>) -> PyResult<bool> {
+        self.with(py, |c| Ok(c.is_cancelled()))
+    }
+
+    /// Seconds left before the call's timeout (`0.0` once it has passed), or
+    /// `None` when the sandbox has no timeout.
+    #[getter]
+    fn time_remaining(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        self.with(py, |c| Ok(c.time_remaining().map(|d| d.as_secs_f64())))
     }
 }
 

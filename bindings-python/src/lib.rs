@@ -11,6 +11,8 @@ mod metrics;
 mod module;
 mod runtime;
 mod sandbox;
+#[cfg(unix)]
+mod sigint;
 mod values;
 
 use aegis_core::ErrorCode;
@@ -29,6 +31,7 @@ fn _aegis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<module::TableType>()?;
     m.add_class::<module::GlobalType>()?;
     m.add_class::<sandbox::Sandbox>()?;
+    m.add_class::<sandbox::InterruptHandle>()?;
     m.add_class::<host::Caller>()?;
     m.add_class::<metrics::Metrics>()?;
     m.add_class::<metrics::DeniedOperation>()?;

@@ -1,7 +1,7 @@
 //! `aegis.Sandbox`: calls into the guest with the GIL released.
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use aegis_core::{Error, ExternType, FuncType};
 use pyo3::prelude::*;
@@ -12,6 +12,28 @@ use crate::host::PyHostFn;
 use crate::metrics::{Limits, Metrics};
 use crate::module::Module;
 use crate::values::{parse_types, results_to_py, to_args};
+
+#[cfg(unix)]
+use crate::sigint::{Watch, watch};
+
+/// Ctrl-C forwarding exists on Unix only (see `sigint.rs`).
+#[cfg(not(unix))]
+pub struct Watch;
+
+#[cfg(not(unix))]
+impl Watch {
+    fn fired(&self) -> bool {
+        false
+    }
+    fn finish(self) -> bool {
+        false
+    }
+}
+
+#[cfg(not(unix))]
+fn watch(_py: Python<'_>, _handle: &aegis_core::InterruptHandle) -> Option<Watch> {
+    None
+}
 
 thread_local! {
     /// Sandboxes whose guest code is running on this thread (to refuse re-entry).
@@ -32,23 +54,149 @@ impl Drop for RunningGuard {
     }
 }
 
+/// The interrupt state of one sandbox, shared with its `InterruptHandle`s
+/// and kept outside the sandbox's lock, so that `interrupt()` never waits for
+/// the call it stops.
+pub struct Interrupts {
+    handle: aegis_core::InterruptHandle,
+    book: Mutex<Book>,
+}
+
+/// Which pending request is whose. A Ctrl-C forwarded to a call (see
+/// `sigint.rs`) can reach the core just after that call finished on its own;
+/// the core then keeps it for the *next* call, which Python code never asked
+/// for. The binding remembers such a leftover and withdraws it at the next
+/// call, unless Python code has asked for an interrupt since.
+#[derive(Default)]
+struct Book {
+    /// Requests made by Python code (`interrupt()`), counted.
+    requests: u64,
+    /// A leftover Ctrl-C request: the value of `requests` when it was left.
+    leftover: Option<u64>,
+}
+
+impl Interrupts {
+    fn new(handle: aegis_core::InterruptHandle) -> Self {
+        Interrupts {
+            handle,
+            book: Mutex::new(Book::default()),
+        }
+    }
+
+    fn book(&self) -> MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A request from Python code: stops the running call, or the next one.
+    pub fn interrupt(&self) {
+        let mut book = self.book();
+        self.handle.interrupt();
+        book.requests += 1;
+    }
+
+    /// Whether a request from Python code waits for the next call.
+    pub fn pending(&self) -> bool {
+        let book = self.book();
+        self.handle.is_pending() && book.leftover != Some(book.requests)
+    }
+
+    /// Runs a guest-executing `f` (a call, `run`, `load_module`, `reset`)
+    /// on `sandbox`, withdrawing a leftover Ctrl-C request first and
+    /// recording one the call leaves behind. `watch` is the call's Ctrl-C
+    /// watch (main thread only).
+    fn run<T>(
+        &self,
+        sandbox: &mut aegis_core::Sandbox,
+        watch: Option<Watch>,
+        f: impl Fn(&mut aegis_core::Sandbox) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let (withdraw, mut requests) = {
+            let mut book = self.book();
+            let leftover = book.leftover.take();
+            (
+                leftover == Some(book.requests) && self.handle.is_pending(),
+                book.requests,
+            )
+        };
+        let mut outcome = f(sandbox);
+        if withdraw && matches!(outcome, Err(Error::Interrupted { .. })) {
+            // The pending request was consumed before any guest code ran
+            // (the core checks it first). Run the call for real unless Python
+            // code or Ctrl-C asked for an interrupt in the meantime.
+            let book = self.book();
+            if book.requests == requests && !watch.as_ref().is_some_and(Watch::fired) {
+                requests = book.requests;
+                drop(book);
+                outcome = f(sandbox);
+            }
+        }
+        // A request still pending after a Ctrl-C interrupt, with no request
+        // from Python code since the call began, is the Ctrl-C's own: it
+        // came after the call had finished (or after the core consumed the
+        // request that stopped it).
+        let fired = watch.is_some_and(Watch::finish);
+        if fired {
+            let mut book = self.book();
+            if self.handle.is_pending() && book.requests == requests {
+                book.leftover = Some(requests);
+            }
+        }
+        outcome
+    }
+}
+
 /// An isolated place to run guest code, made by `Runtime.sandbox()`.
 ///
 /// Every call runs under the sandbox's limits with the GIL released. A
 /// sandbox may be shared between threads; calls on it are serialized. Use it
 /// as a context manager (`with runtime.sandbox() as sb:`) to free it promptly.
+///
+/// `interrupt()` stops a call from any thread. Ctrl-C during a call on the
+/// main thread stops the guest, then Python's SIGINT handler runs
+/// (`KeyboardInterrupt` by default) while Python handles SIGINT.
 #[pyclass(frozen, module = "aegis")]
 pub struct Sandbox {
     inner: Mutex<Option<aegis_core::Sandbox>>,
     module: Mutex<Option<Py<Module>>>,
+    interrupts: Arc<Interrupts>,
 }
 
 impl Sandbox {
     pub fn new(inner: aegis_core::Sandbox) -> Self {
+        let interrupts = Arc::new(Interrupts::new(inner.interrupt_handle()));
         Sandbox {
             inner: Mutex::new(Some(inner)),
             module: Mutex::new(None),
+            interrupts,
         }
+    }
+
+    /// Runs guest code (`f` may be run twice, see `Interrupts::run`) with the
+    /// GIL released. On the main thread a Ctrl-C stops the guest; then the
+    /// signal's Python handler runs (raising `KeyboardInterrupt` by default)
+    /// before the call's own outcome is reported.
+    fn run_guest<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl Fn(&mut aegis_core::Sandbox) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        let _guard = self.enter(py)?;
+        let watch = watch(py, &self.interrupts.handle);
+        if watch.is_some() {
+            // A Ctrl-C that arrived before the watch began.
+            py.check_signals()?;
+        }
+        let interrupts = &*self.interrupts;
+        let outcome = py.detach(move || {
+            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            match inner.as_mut() {
+                Some(sandbox) => interrupts.run(sandbox, watch, f),
+                None => Err(invalid_argument("the sandbox is closed")),
+            }
+        });
+        // A Ctrl-C that arrived while the guest ran wins over the call's own outcome.
+        py.check_signals()?;
+        outcome.map_err(|e| to_pyerr(py, e))
     }
 
     /// Runs `f` on the core sandbox with the GIL released, then raises any
@@ -91,7 +239,7 @@ impl Sandbox {
     pub fn load(&self, py: Python<'_>, module: Py<Module>) -> PyResult<()> {
         let core = module.get().inner.clone();
         *self.module.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.exec(py, move |sb| sb.load_module(&core))?;
+        self.run_guest(py, move |sb| sb.load_module(&core))?;
         *self.module.lock().unwrap_or_else(|p| p.into_inner()) = Some(module);
         Ok(())
     }
@@ -171,19 +319,19 @@ impl Sandbox {
             None => Vec::new(),
         };
         let name = name.to_string();
-        let results = self.exec(py, move |sb| sb.call_dynamic(&name, &values))?;
+        let results = self.run_guest(py, move |sb| sb.call_dynamic(&name, &values))?;
         results_to_py(py, results)
     }
 
     /// Calls an export that takes no arguments, discarding its results
     /// (a WASI `proc_exit(0)` counts as success).
     fn call_void(&self, py: Python<'_>, name: String) -> PyResult<()> {
-        self.exec(py, move |sb| sb.call_void(&name))
+        self.run_guest(py, move |sb| sb.call_void(&name))
     }
 
     /// Runs the default entry point (`_start`, else `main`), like a WASI command.
     fn run<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let results = self.exec(py, |sb| sb.run())?;
+        let results = self.run_guest(py, |sb| sb.run())?;
         results_to_py(py, results)
     }
 
@@ -196,7 +344,21 @@ impl Sandbox {
     /// Re-instantiates the loaded module in a fresh store: memory, globals and
     /// tables return to their initial state.
     fn reset(&self, py: Python<'_>) -> PyResult<()> {
-        self.exec(py, |sb| sb.reset())
+        // The core's `reset` is `load_module` of the loaded module. Naming
+        // that module once, on the first attempt, keeps a retried attempt
+        // (see `Interrupts::run`) correct after the first one unloaded it.
+        let module = std::sync::OnceLock::new();
+        let outcome = self.run_guest(py, move |sb| {
+            match module.get_or_init(|| sb.module().cloned()) {
+                Some(m) => sb.load_module(m),
+                None => sb.reset(),
+            }
+        });
+        if outcome.is_err() {
+            // A failed instantiation leaves no module loaded in the core.
+            *self.module.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        outcome
     }
 
     /// The loaded module, or `None`.
@@ -252,6 +414,27 @@ impl Sandbox {
         self.exec(py, |sb| Ok(Limits::from_core(sb.limits())))
     }
 
+    /// Stops the call running in this sandbox, from any thread.
+    ///
+    /// The call (in whichever thread runs it, whether the guest computes, sleeps
+    /// in WASI or waits in a host function) ends within a few milliseconds
+    /// with `aegis.InterruptedError`. If no call is running, the request is
+    /// kept and the sandbox's *next* call (or `load_module` / `reset`) ends
+    /// immediately with `InterruptedError` instead, so an interrupt racing with
+    /// the start of a call is never lost; the call it stops consumes it (see
+    /// `interrupt_handle().pending`). Never waits for the call to finish.
+    fn interrupt(&self) {
+        self.interrupts.interrupt();
+    }
+
+    /// A handle that interrupts this sandbox from any thread, like
+    /// `interrupt()`, without keeping the sandbox itself reachable.
+    fn interrupt_handle(&self) -> InterruptHandle {
+        InterruptHandle {
+            interrupts: self.interrupts.clone(),
+        }
+    }
+
     /// Frees the sandbox; any later use raises `InvalidArgumentError`.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let _guard = self.enter(py)?;
@@ -290,5 +473,36 @@ impl Sandbox {
             ),
             None => "<aegis.Sandbox (no module)>".to_string(),
         }
+    }
+}
+
+/// Stops the calls of one sandbox from any thread; made by
+/// `Sandbox.interrupt_handle()`.
+///
+/// `interrupt()` ends the sandbox's running call with
+/// `aegis.InterruptedError`, or, if none runs, its next call. Thread-safe.
+#[pyclass(frozen, module = "aegis")]
+pub struct InterruptHandle {
+    interrupts: Arc<Interrupts>,
+}
+
+#[pymethods]
+impl InterruptHandle {
+    /// Stops the sandbox's running call, or its next call if none is running
+    /// (see `Sandbox.interrupt`). Never waits for the call to finish.
+    fn interrupt(&self) {
+        self.interrupts.interrupt();
+    }
+
+    /// Whether an interrupt was requested and no call has consumed it yet
+    /// (the sandbox's next call will end with `InterruptedError`).
+    #[getter]
+    fn pending(&self) -> bool {
+        self.interrupts.pending()
+    }
+
+    fn __repr__(&self) -> String {
+        let pending = if self.pending() { "True" } else { "False" };
+        format!("<aegis.InterruptHandle pending={pending}>")
     }
 }

@@ -103,3 +103,33 @@ def core_module(runtime):
 def sandbox(runtime, core_module):
     with runtime.sandbox(core_module) as sb:
         yield sb
+
+# Sleeps in WASI: `sleep_forever` asks poll_oneoff for u64::MAX ns on the
+# monotonic clock (like tests/hostile/corpus/poll_sleep.wat); `ready_then_*`
+# first call the host's `env.ready` (so a test knows the guest is running).
+SLEEP_WAT = r"""
+(module
+  (import "wasi_snapshot_preview1" "poll_oneoff"
+    (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "env" "ready" (func $ready))
+  (memory (export "memory") 1)
+  (func $sleep_forever
+    (i64.store (i32.const 0) (i64.const 7))           ;; userdata
+    (i32.store8 (i32.const 8) (i32.const 0))          ;; tag: clock
+    (i32.store (i32.const 16) (i32.const 1))          ;; id: monotonic
+    (i64.store (i32.const 24) (i64.const -1))         ;; timeout: u64::MAX ns
+    (i64.store (i32.const 32) (i64.const 0))          ;; precision
+    (i32.store16 (i32.const 40) (i32.const 0))        ;; flags: relative
+    (drop (call $poll (i32.const 0) (i32.const 4096) (i32.const 1) (i32.const 8192))))
+  (func (export "sleep_forever") (call $sleep_forever))
+  (func (export "ready_then_sleep") (call $ready) (call $sleep_forever))
+  (func (export "ready_then_spin") (call $ready) (loop $l (br $l))))
+"""
+
+# A guest whose only work is one call to the host's `env.wait`.
+WAIT_WAT = r"""
+(module
+  (import "env" "wait" (func $wait))
+  (memory (export "memory") 1)
+  (func (export "go") (call $wait)))
+"""

@@ -20,6 +20,8 @@ EXPECTED = {
     "io": aegis.AegisIOError,
     "invalid_argument": aegis.InvalidArgumentError,
     "exit": aegis.ExitError,
+    "interrupted": aegis.AegisInterruptedError,
+    "module_too_complex": aegis.ModuleTooComplexError,
 }
 
 
@@ -61,6 +63,9 @@ def test_details_are_attributes():
     err = _aegis._sample_error("trap")
     assert err.trap_code == "unreachable"
     assert _aegis._sample_error("exit").status == 3
+    assert _aegis._sample_error("interrupted").elapsed == 0.25
+    err = _aegis._sample_error("module_too_complex")
+    assert (err.what, err.found, err.limit) == ("locals in one function", 100_000, 50_000)
     assert "path_open" in _aegis._sample_error("permission_denied").message
 
 
@@ -70,7 +75,13 @@ def test_builtins_are_not_shadowed():
     ns = {}
     exec("from aegis import *", ns)
     assert "TimeoutError" not in ns and "IOError" not in ns
+    assert "InterruptedError" not in ns
     assert aegis.AegisTimeoutError is not builtins.TimeoutError
+    # `aegis.InterruptedError` is the Aegis class, spelled as asked for; the
+    # builtin (EINTR) stays what `from aegis import *` leaves in place.
+    assert aegis.InterruptedError is aegis.AegisInterruptedError
+    assert aegis.InterruptedError is not builtins.InterruptedError
+    assert not issubclass(aegis.InterruptedError, OSError)
 
 
 # The same codes raised by real hostile guests.

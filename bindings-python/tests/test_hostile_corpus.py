@@ -9,6 +9,7 @@ aegis-core/tests/hostile.rs; this one does the same through ``aegis.Runtime``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -144,8 +145,13 @@ def module_path(case: Case) -> Path:
     return ROOT / "tests" / "hostile" / case.module
 
 
+# How far past its limit a call may end (as in aegis-core/tests/deadlines.rs).
+SLACK = 0.25
+
+
 def observe(case: Case, scratch: Path, reentry: Reentry):
-    """Runs one case: (outcome code or "ok", denied capabilities, final error)."""
+    """Runs one case: (outcome code or "ok", denied capabilities, final error),
+    and checks that a call ending with `timeout` ended on time."""
     runtime = aegis.Runtime(**runtime_options(case, scratch))
     try:
         module = runtime.load_file(module_path(case))
@@ -161,6 +167,7 @@ def observe(case: Case, scratch: Path, reentry: Reentry):
             return err.code, [], err
         reentry.sandbox = sandbox
         error = None
+        start = time.monotonic()
         try:
             if case.entry == "_run":
                 sandbox.run()
@@ -168,6 +175,10 @@ def observe(case: Case, scratch: Path, reentry: Reentry):
                 sandbox.call(case.entry)
         except aegis.AegisError as err:
             error = err
+        elapsed = time.monotonic() - start
+        if isinstance(error, aegis.AegisTimeoutError):
+            # Whether the guest computes or sleeps in WASI (poll_sleep_*, sleep_p1/p2).
+            assert elapsed <= error.limit + SLACK, f"{case.name} ended after {elapsed:.3f} s"
         denied = [d.capability for d in sandbox.metrics.denied]
         return (error.code if error else "ok"), denied, error
 
@@ -199,6 +210,10 @@ def test_every_case_has_a_unique_name():
     names = [c.name for c in CASES]
     assert len(names) == len(set(names))
     assert len(names) >= 40
+    # Guests that block the host instead of computing still end at their deadline.
+    assert {"poll_sleep_5s", "poll_sleep_forever", "poll_sleep_many", "sleep_p1", "sleep_p2"} <= set(
+        names
+    )
 
 
 def test_handle_limit_is_a_runtime_and_sandbox_option(tmp_path: Path):

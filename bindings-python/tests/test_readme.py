@@ -18,4 +18,7 @@ def python_blocks():
 def test_readme_python_examples_run(capsys):
     for block in python_blocks():
         exec(compile(block, str(README), "exec"), {"__name__": "readme_example"})
-    assert "fuel used" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fuel used" in out
+    assert "interrupted after 0.1 s" in out
+    assert "timed out after 0.1 s (limit 0.1 s)" in out

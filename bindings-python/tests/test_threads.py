@@ -99,8 +99,8 @@ def test_one_sandbox_shared_by_threads_with_callbacks():
 
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
-def test_ctrl_c_during_a_guest_run_is_not_lost():
-    rt = aegis.Runtime(fuel_limit=None, timeout=0.5)
+def test_ctrl_c_during_a_guest_run_stops_it():
+    rt = aegis.Runtime(fuel_limit=None, timeout=5)
     sb = rt.sandbox(rt.load_wat(CORE_WAT))
     timer = threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT))
     start = time.monotonic()
@@ -114,8 +114,7 @@ def test_ctrl_c_during_a_guest_run_is_not_lost():
         outcome = "timeout"
     finally:
         timer.cancel()
-    # Ctrl-C wins over the timeout that ended the guest.
     assert outcome == "interrupted"
-    # The guest cannot be stopped early: Ctrl-C is raised when its timeout ends it.
-    assert time.monotonic() - start < 5
+    # The guest is stopped long before its 5 s timeout (see test_ctrl_c.py).
+    assert time.monotonic() - start < 0.1 + 0.4
     assert sb.call("add", 1, 2) == 3

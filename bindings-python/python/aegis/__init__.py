@@ -16,6 +16,7 @@ from ._aegis import (
     FuncType,
     GlobalType,
     Import,
+    InterruptHandle,
     Limits,
     MemoryType,
     Metrics,
@@ -28,6 +29,7 @@ from ._aegis import (
 )
 from .errors import (
     AegisError,
+    AegisInterruptedError,
     AegisIOError,
     AegisTimeoutError,
     ExitError,
@@ -37,12 +39,17 @@ from .errors import (
     InvalidModuleError,
     LinkError,
     MemoryLimitExceededError,
+    ModuleTooComplexError,
     OutOfFuelError,
     PermissionDeniedError,
     SignatureMismatchError,
     StackOverflowError,
     TrapError,
 )
+
+# `aegis.InterruptedError` is `AegisInterruptedError`; it is left out of
+# `__all__` so that `from aegis import *` keeps the builtin `InterruptedError`.
+from .errors import InterruptedError as InterruptedError  # noqa: E402
 
 __all__ = [
     "Caller",
@@ -51,6 +58,7 @@ __all__ = [
     "FuncType",
     "GlobalType",
     "Import",
+    "InterruptHandle",
     "Limits",
     "MemoryType",
     "Metrics",
@@ -61,6 +69,7 @@ __all__ = [
     "validate",
     "__version__",
     "AegisError",
+    "AegisInterruptedError",
     "AegisIOError",
     "AegisTimeoutError",
     "ExitError",
@@ -70,6 +79,7 @@ __all__ = [
     "InvalidModuleError",
     "LinkError",
     "MemoryLimitExceededError",
+    "ModuleTooComplexError",
     "OutOfFuelError",
     "PermissionDeniedError",
     "SignatureMismatchError",

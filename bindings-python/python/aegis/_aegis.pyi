@@ -17,6 +17,7 @@ __all__ = [
     "TableType",
     "GlobalType",
     "Sandbox",
+    "InterruptHandle",
     "Caller",
     "Metrics",
     "DeniedOperation",
@@ -183,11 +184,16 @@ class Caller:
     def memory_size(self) -> int:
         """Size in bytes of the guest's exported ``memory``."""
     def read_memory(self, offset: int, length: int) -> bytes:
-        """Copy ``length`` bytes at ``offset`` out of the guest's memory."""
+        """Copy ``length`` bytes at ``offset`` out of the guest's memory (bounds checked first)."""
     def read_string(self, offset: int, length: int) -> str:
         """Read ``length`` bytes at ``offset`` as UTF-8 text."""
     def write_memory(self, offset: int, data: bytes) -> None:
         """Write ``data`` into the guest's memory at ``offset``."""
+    def is_cancelled(self) -> bool:
+        """Whether the call must stop (timeout passed or sandbox interrupted); return early if so."""
+    @property
+    def time_remaining(self) -> Optional[float]:
+        """Seconds left before the call's timeout (``0.0`` once passed), ``None`` without a timeout."""
 
 @final
 class DeniedOperation:
@@ -223,7 +229,11 @@ class Limits:
 
 @final
 class Sandbox:
-    """An isolated place to run guest code; calls release the GIL."""
+    """An isolated place to run guest code; calls release the GIL.
+
+    ``interrupt()`` stops a call from any thread; Ctrl-C during a call on the
+    main thread stops the guest and raises ``KeyboardInterrupt``.
+    """
 
     def register_func(
         self,
@@ -272,6 +282,10 @@ class Sandbox:
     @property
     def limits(self) -> Limits:
         """The limits this sandbox runs under."""
+    def interrupt(self) -> None:
+        """Stop the running call from any thread (``InterruptedError``), or, if none runs, the next call."""
+    def interrupt_handle(self) -> InterruptHandle:
+        """A handle that interrupts this sandbox from any thread."""
     def close(self) -> None:
         """Free the sandbox; later use raises ``InvalidArgumentError``."""
     @property
@@ -284,6 +298,16 @@ class Sandbox:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> bool: ...
+
+@final
+class InterruptHandle:
+    """Stops one sandbox's calls from any thread; made by ``Sandbox.interrupt_handle()``."""
+
+    def interrupt(self) -> None:
+        """Stop the sandbox's running call, or its next call if none runs."""
+    @property
+    def pending(self) -> bool:
+        """Whether a request waits for the sandbox's next call."""
 
 def _sample_error(code: str) -> BaseException:
     """Test hook: the exception Aegis raises for a sample error of ``code``."""

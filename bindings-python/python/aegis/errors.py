@@ -5,9 +5,11 @@ snake_case code shared by every Aegis front-end (``"out_of_fuel"``, ...).
 Details of the failure are attributes of the exception (``consumed`` and
 ``limit`` for :class:`OutOfFuelError`, ...).
 
-Two classes carry an ``Aegis`` prefix so that ``from aegis import *`` never
-shadows a builtin: :class:`AegisTimeoutError` (code ``timeout``) and
-:class:`AegisIOError` (code ``io``).
+Three classes carry an ``Aegis`` prefix so that ``from aegis import *`` never
+shadows a builtin: :class:`AegisTimeoutError` (code ``timeout``),
+:class:`AegisIOError` (code ``io``) and :class:`AegisInterruptedError` (code
+``interrupted``). The last is also reachable as ``aegis.InterruptedError``, an
+alias left out of ``__all__`` (the builtin ``InterruptedError`` is EINTR).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ __all__ = [
     "AegisIOError",
     "InvalidArgumentError",
     "ExitError",
+    "AegisInterruptedError",
+    "ModuleTooComplexError",
 ]
 
 
@@ -203,3 +207,36 @@ class ExitError(AegisError):
 
     code = "exit"
     status: int
+
+
+class AegisInterruptedError(AegisError):
+    """The call was stopped by ``Sandbox.interrupt()`` (or an ``InterruptHandle``).
+
+    Also reachable as ``aegis.InterruptedError``. A Ctrl-C during a call on the
+    main thread raises ``KeyboardInterrupt`` instead (see ``Sandbox.interrupt``).
+
+    Attributes:
+        elapsed: seconds the call ran before it stopped.
+    """
+
+    code = "interrupted"
+    elapsed: float
+
+
+InterruptedError = AegisInterruptedError
+"""Alias of :class:`AegisInterruptedError` (not exported by ``from aegis import *``)."""
+
+
+class ModuleTooComplexError(AegisError):
+    """The module's structure exceeds a complexity limit checked before compiling.
+
+    Attributes:
+        what: what was counted, e.g. ``"locals in one function"``.
+        found: the count found in the module (a lower bound when counting stopped early).
+        limit: the configured limit.
+    """
+
+    code = "module_too_complex"
+    what: str
+    found: int
+    limit: int
