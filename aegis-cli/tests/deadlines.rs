@@ -94,3 +94,30 @@ fn a_stalled_stdout_reader_cannot_hold_the_run_past_its_timeout() {
     assert_eq!(code, Some(4), "timeout is a limit (exit 4)");
     assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
 }
+
+#[test]
+fn module_paths_that_are_not_regular_files_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("module.wasm");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for path in ["/dev/zero", fifo.to_str().unwrap()] {
+        for command in ["run", "validate", "inspect"] {
+            let start = Instant::now();
+            let child = aegis()
+                .args([command, path])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let (code, elapsed) = wait(child, start);
+            assert_eq!(code, Some(2), "aegis {command} {path}");
+            assert!(elapsed < Duration::from_secs(2), "aegis {command} {path}");
+        }
+    }
+}

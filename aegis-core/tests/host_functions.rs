@@ -264,3 +264,29 @@ fn host_state_is_shared_through_captured_arcs() {
     assert_eq!(counter.load(Ordering::SeqCst), 6);
     assert_eq!(sandbox.metrics().host_calls, 6);
 }
+
+#[test]
+fn guest_chosen_lengths_never_size_a_host_allocation() {
+    // The guest passes a length of 2^40 (and an offset near the end of its
+    // memory): the host function gets a typed error, the host lives.
+    let wat = r#"(module
+        (import "env" "log" (func $log (param i64 i64) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "go") (result i32)
+            (call $log (i64.const 0) (i64.const 1099511627776))))"#;
+    let rt = aegis_core::Runtime::new().unwrap();
+    let module = rt.load_wat(wat).unwrap();
+    let mut sb = rt.sandbox().build().unwrap();
+    sb.register_func_with_caller(
+        "env",
+        "log",
+        |caller: &mut aegis_core::HostCaller<'_>, offset: i64, len: i64| -> i32 {
+            let bytes = caller.read_memory(offset as u64, len as usize);
+            let text = caller.read_string(65_000, len as usize);
+            i32::from(bytes.is_err() && text.is_err())
+        },
+    )
+    .unwrap();
+    sb.load_module(&module).unwrap();
+    assert_eq!(sb.call::<(), i32>("go", ()).unwrap(), 1);
+}
