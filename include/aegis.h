@@ -6,13 +6,14 @@
  *    success; free it with aegis_error_delete. Nothing aborts or unwinds
  *    across this boundary.
  *  - Every handle (aegis_runtime_t, aegis_builder_t, aegis_module_t,
- *    aegis_sandbox_t, aegis_error_t) returned to you is owned by you and has
- *    exactly one *_delete (a builder is consumed by its build function).
- *    Out-parameters are set to NULL on error.
+ *    aegis_sandbox_t, aegis_interrupt_handle_t, aegis_error_t) returned to
+ *    you is owned by you and has exactly one *_delete (a builder is consumed
+ *    by its build function). Out-parameters are set to NULL on error.
  *  - Strings are UTF-8 and NUL-terminated; borrowed strings stay valid as
  *    long as the handle they came from.
- *  - Runtimes and modules are thread-safe; a sandbox is used by one thread
- *    at a time.
+ *  - Runtimes, modules and interrupt handles are thread-safe; a sandbox is
+ *    used by one thread at a time (its interrupt handle stops its call from
+ *    any other thread).
  */
 
 
@@ -59,6 +60,10 @@ enum aegis_error_code_t
   AEGIS_ERROR_INVALID_ARGUMENT = 13,
   // A WASI program called `proc_exit` with a non-zero status.
   AEGIS_ERROR_EXIT = 14,
+  // The call was stopped through an interrupt handle (`aegis_interrupt_handle_interrupt`).
+  AEGIS_ERROR_INTERRUPTED = 15,
+  // The module exceeds a complexity limit checked before compiling.
+  AEGIS_ERROR_MODULE_TOO_COMPLEX = 16,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -106,6 +111,16 @@ typedef struct aegis_caller_t aegis_caller_t;
 // with `aegis_error_delete`.
 typedef struct aegis_error_t aegis_error_t;
 
+// Stops the calls of one sandbox from any thread. Made by
+// `aegis_sandbox_interrupt_handle`, owned by the caller, freed with
+// `aegis_interrupt_handle_delete`.
+//
+// Thread-safe: every function taking a handle may be called from any
+// thread, concurrently, including while the sandbox is busy in a call on
+// another thread. The handle holds no reference to the sandbox: it stays
+// valid (and harmless) after `aegis_sandbox_delete`.
+typedef struct aegis_interrupt_handle_t aegis_interrupt_handle_t;
+
 // A compiled module (or WASI 0.2 component). Thread-safe and immutable; one
 // module may be loaded into any number of sandboxes of its runtime. Freed
 // with `aegis_module_delete`; strings and arrays it hands out are borrowed
@@ -124,7 +139,9 @@ typedef struct aegis_runtime_t aegis_runtime_t;
 //
 // While a call on a sandbox is in progress, any other use of it (from one
 // of its own host callbacks, or from another thread) is refused with
-// `AEGIS_ERROR_INVALID_ARGUMENT` ("sandbox is busy").
+// `AEGIS_ERROR_INVALID_ARGUMENT` ("sandbox is busy"). The one exception is
+// `aegis_sandbox_interrupt_handle`, which works at any time: its handle
+// stops the running call from another thread.
 typedef struct aegis_sandbox_t aegis_sandbox_t;
 
 // Access level of a directory grant: `AEGIS_DIR_READ_ONLY` or `AEGIS_DIR_READ_WRITE`.
@@ -178,6 +195,15 @@ typedef struct aegis_val_t {
 // from the callback fails the outer call with `AEGIS_ERROR_HOST_FUNCTION`.
 // Other sandboxes may be used freely. A callback must return: one that
 // crashes, longjmps or exits takes the host process with it.
+//
+// Deadlines: Aegis cannot stop C code, so the call's timeout (and an
+// interrupt, see `aegis_interrupt_handle_interrupt`) takes effect when the
+// callback returns: if the deadline passed meanwhile, the call fails with
+// `AEGIS_ERROR_TIMEOUT` (or `AEGIS_ERROR_INTERRUPTED`) whatever the callback
+// returned. A callback that may run long should poll
+// `aegis_caller_is_cancelled` and return early once it is true. The
+// callback runs on the calling thread, on the guest's own stack (the wasm
+// stack limit plus 2 MiB of headroom for host code).
 typedef struct aegis_error_t *(*aegis_host_callback_t)(void *env,
                                                        struct aegis_caller_t *caller,
                                                        const struct aegis_val_t *args,
@@ -322,15 +348,21 @@ struct aegis_error_t *aegis_builder_fuel_limit(struct aegis_builder_t *builder,
 struct aegis_error_t *aegis_builder_no_fuel_limit(struct aegis_builder_t *builder);
 
 // Sets the wall-clock limit of each call, in milliseconds (default 30 000;
-// 0 is rejected when building).
+// 0 is rejected when building). The call fails with `AEGIS_ERROR_TIMEOUT`
+// at its deadline whether the guest computes or waits on the host (a WASI
+// sleep, a blocking read); a host callback still running at the deadline
+// is waited for (see `aegis_caller_is_cancelled`).
 struct aegis_error_t *aegis_builder_timeout_ms(struct aegis_builder_t *builder,
                                                uint64_t millis);
 
 // Turns the wall-clock limit off.
 struct aegis_error_t *aegis_builder_no_timeout(struct aegis_builder_t *builder);
 
-// Sets the maximum wasm stack in bytes (default 512 KiB, minimum 4096).
-// Engine-wide: only `aegis_builder_build` accepts it.
+// Sets the maximum wasm stack in bytes (default 512 KiB; 4096 to 256 MiB,
+// otherwise building fails with `AEGIS_ERROR_INVALID_ARGUMENT`).
+// Engine-wide: only `aegis_builder_build` accepts it. Guest code runs on a
+// stack of its own (this limit plus room for host callbacks), never on the
+// calling thread's, so any thread may call into a sandbox.
 struct aegis_error_t *aegis_builder_stack_limit(struct aegis_builder_t *builder,
                                                 size_t bytes);
 
@@ -419,6 +451,13 @@ const char *aegis_error_code_name(uint32_t code);
 bool aegis_error_exit_status(const struct aegis_error_t *error,
                              int32_t *status);
 
+// If `error` is an `AEGIS_ERROR_TIMEOUT` or an `AEGIS_ERROR_INTERRUPTED`,
+// stores how long the call ran before it was stopped, in nanoseconds, in
+// `*elapsed_ns` and returns true; otherwise returns false and leaves
+// `*elapsed_ns` alone.
+bool aegis_error_elapsed_ns(const struct aegis_error_t *error,
+                            uint64_t *elapsed_ns);
+
 // Creates an error carrying `message`, with code `AEGIS_ERROR_HOST_FUNCTION`.
 // A host callback returns it to trap the guest; the caller of the sandbox
 // then gets an `AEGIS_ERROR_HOST_FUNCTION` error with this message. Owned by
@@ -447,24 +486,70 @@ struct aegis_error_t *aegis_sandbox_register_func(struct aegis_sandbox_t *sandbo
                                                   void *env,
                                                   aegis_finalizer_t finalizer);
 
+// Whether the call this callback serves must stop: its deadline has passed
+// or its sandbox was interrupted. Once true, the call fails with
+// `AEGIS_ERROR_TIMEOUT` or `AEGIS_ERROR_INTERRUPTED` whatever the callback
+// returns, so a long-running callback should check it regularly and return
+// early. False if `caller` is NULL.
+bool aegis_caller_is_cancelled(const struct aegis_caller_t *caller);
+
+// If the call this callback serves has a timeout, stores the time left
+// before its deadline in `*ns_out` (in nanoseconds, 0 once it has passed)
+// and returns true; otherwise (no timeout, or a NULL argument) returns false
+// and leaves `*ns_out` alone.
+bool aegis_caller_time_remaining_ns(const struct aegis_caller_t *caller,
+                                    uint64_t *ns_out);
+
 // Stores the size in bytes of the guest's exported `memory` in `*size_out`.
 // Fails with `AEGIS_ERROR_HOST_FUNCTION` if the guest exports no memory.
 struct aegis_error_t *aegis_caller_memory_size(struct aegis_caller_t *caller,
                                                size_t *size_out);
 
 // Copies `len` bytes at guest address `offset` into `buf`. Out-of-bounds
-// reads fail with `AEGIS_ERROR_HOST_FUNCTION` and copy nothing.
+// reads fail with `AEGIS_ERROR_HOST_FUNCTION` and copy nothing. The range
+// is checked against the guest's memory before `buf` is touched, so a
+// length taken from the guest may be passed as is; still, never size a
+// host allocation by a guest's length before this (or
+// `aegis_caller_memory_size`) has accepted it.
 struct aegis_error_t *aegis_caller_memory_read(struct aegis_caller_t *caller,
                                                uint64_t offset,
                                                uint8_t *buf,
                                                size_t len);
 
 // Copies `data[0..len]` into guest memory at `offset`. Out-of-bounds
-// writes fail with `AEGIS_ERROR_HOST_FUNCTION` and write nothing.
+// writes fail with `AEGIS_ERROR_HOST_FUNCTION` and write nothing; the
+// range is checked before `data` is read.
 struct aegis_error_t *aegis_caller_memory_write(struct aegis_caller_t *caller,
                                                 uint64_t offset,
                                                 const uint8_t *data,
                                                 size_t len);
+
+// A new interrupt handle for `sandbox` (borrowed), or NULL if `sandbox` is
+// NULL. Owned by the caller; free it with `aegis_interrupt_handle_delete`.
+//
+// Never refused as busy: it may be called while a call on `sandbox` is in
+// progress on another thread (or from one of its host callbacks). Typical
+// use: take the handle before the call, hand it to a watchdog thread.
+// `sandbox` itself must still be alive while this function runs.
+struct aegis_interrupt_handle_t *aegis_sandbox_interrupt_handle(const struct aegis_sandbox_t *sandbox);
+
+// Stops the sandbox's call in progress: it returns `AEGIS_ERROR_INTERRUPTED`
+// within a few milliseconds, whether the guest is computing, sleeping in
+// WASI or waiting on the host (a host callback that does not return is
+// waited for; it can check `aegis_caller_is_cancelled`). If no call is in
+// progress, the request is kept and the sandbox's next operation that runs
+// guest code (call, run, load, reset) returns `AEGIS_ERROR_INTERRUPTED`
+// instead; the request is then consumed. Safe from any thread, also after
+// the sandbox was deleted (then it does nothing). NULL is ignored.
+void aegis_interrupt_handle_interrupt(const struct aegis_interrupt_handle_t *handle);
+
+// Whether an interrupt was requested and not yet consumed by a call
+// (false if `handle` is NULL). Safe from any thread.
+bool aegis_interrupt_handle_is_pending(const struct aegis_interrupt_handle_t *handle);
+
+// Frees an interrupt handle (before or after its sandbox, from any thread;
+// not while another thread still uses this same handle). NULL is ignored.
+void aegis_interrupt_handle_delete(struct aegis_interrupt_handle_t *handle);
 
 // Reads and compiles a `.wasm` or `.wat` file; the module goes to
 // `*module_out` (NULL on error). Errors: `AEGIS_ERROR_IO`, `AEGIS_ERROR_INVALID_MODULE`.
@@ -548,8 +633,9 @@ void aegis_sandbox_delete(struct aegis_sandbox_t *sandbox);
 
 // Instantiates `module` (borrowed; the sandbox keeps its own reference),
 // replacing any previous instance, and runs its start function. Host
-// functions must be registered before. Errors include `AEGIS_ERROR_LINK_ERROR`
-// and every limit.
+// functions must be registered before. Errors include `AEGIS_ERROR_LINK_ERROR`,
+// every limit and `AEGIS_ERROR_INTERRUPTED`; after an error the sandbox has
+// no module.
 struct aegis_error_t *aegis_sandbox_load_module(struct aegis_sandbox_t *sandbox,
                                                 const struct aegis_module_t *module);
 
@@ -575,7 +661,10 @@ struct aegis_error_t *aegis_sandbox_call_void(struct aegis_sandbox_t *sandbox,
 struct aegis_error_t *aegis_sandbox_run(struct aegis_sandbox_t *sandbox);
 
 // Discards the instance and instantiates the same module again: memory,
-// globals and tables return to their initial state.
+// globals and tables return to their initial state. Instantiation runs
+// guest code (a start function) under the call limits, and a pending
+// interrupt stops it too; if it fails, the sandbox is left with no module
+// (load it again with `aegis_sandbox_load_module`).
 struct aegis_error_t *aegis_sandbox_reset(struct aegis_sandbox_t *sandbox);
 
 // Copies the metrics of the most recent call (or instantiation) into `*metrics_out`.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # C API suite: header freshness, function coverage, the C test programs run
-# natively and under valgrind memcheck, the C++ header check, the README's
-# example build line, static linking, and install + pkg-config.
+# natively and under valgrind memcheck, the README's C snippet, the C++
+# header check, the README's example build line, static linking, and
+# install + pkg-config.
 # Usage: ./scripts/test-c.sh   (run by ./scripts/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,15 @@ echo "building libaegis (debug)"
 cargo build -q -p aegis-capi
 
 echo "header and coverage"
-check "include/aegis.h matches cbindgen" cargo test -q -p aegis-capi --test header
+# The test writes cbindgen's output to target/generated/aegis.h (never to
+# include/) and fails if the committed header differs; show the difference.
+header_fresh() {
+    cargo test -q -p aegis-capi --test header && return 0
+    local generated="${CARGO_TARGET_DIR:-$root/target}/generated/aegis.h"
+    [ -f "$generated" ] && diff -u include/aegis.h "$generated" | head -60
+    return 1
+}
+check "include/aegis.h matches cbindgen" header_fresh
 printf '#include "aegis.h"\nint main(void) { return 0; }\n' >"$build/c99.c"
 check "aegis.h compiles as strict C99" \
     cc -std=c99 -pedantic-errors -Wall -Wextra -Werror -Iinclude -fsyntax-only "$build/c99.c"
@@ -48,8 +57,8 @@ done
 if [ -z "$missing" ]; then pass "every header function is used by a C test"
 else fail "functions without a C test:$missing"; fi
 
-cflags=(-Wall -Wextra -Werror -g -Iinclude -Itests/c)
-ldflags=(-L"$lib" -laegis -Wl,-rpath,"$lib")
+cflags=(-Wall -Wextra -Werror -g -pthread -Iinclude -Itests/c)
+ldflags=(-L"$lib" -laegis -Wl,-rpath,"$lib" -pthread)
 # Valgrind memcheck: any memory error or a "definitely lost" leak fails the
 # run. tests/c/valgrind.supp explains its one kind of suppression (wasmtime's
 # guard-page bounds checks, deliberate faults in JIT code). Leak kinds other
@@ -57,6 +66,9 @@ ldflags=(-L"$lib" -laegis -Wl,-rpath,"$lib")
 # wasmtime's parallel compiler (rayon's global pool), alive until exit.
 vg=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite
     --show-leak-kinds=definite --suppressions=tests/c/valgrind.supp)
+# Under valgrind, guest code runs many times slower and threads take turns:
+# AEGIS_UNDER_VALGRIND=1 tells the timing tests to relax their upper bounds.
+vgenv=(env AEGIS_UNDER_VALGRIND=1)
 
 echo "C test programs"
 for src in tests/c/test_*.c tests/c/soak.c; do
@@ -68,14 +80,31 @@ for src in tests/c/test_*.c tests/c/soak.c; do
     # AEGIS_HOSTILE_QUICK: under valgrind test_hostile skips the corpus cases
     # that take minutes there (listed in SLOW_CASES in the program; the native
     # run above checks them) and leaves target/hostile/c.tsv to the native run.
-    check "$name under valgrind" env AEGIS_HOSTILE_QUICK=1 "${vg[@]}" "$build/$name"
+    check "$name under valgrind" "${vgenv[@]}" AEGIS_HOSTILE_QUICK=1 "${vg[@]}" "$build/$name"
 done
+
+echo "README C snippet"
+# The ```c block of README's C section that shows interrupt handles, compiled
+# and run by tests/c/readme_interrupt.c (which includes it).
+awk '/^<!-- section:c -->/ { in_c = 1 } /^<!-- \/section:c -->/ { in_c = 0 }
+     in_c && /^```c$/ { block = ""; grab = 1; next }
+     in_c && grab && /^```$/ { grab = 0; if (block ~ /aegis_sandbox_interrupt_handle/) { printf "%s", block; exit } next }
+     grab { block = block $0 "\n" }' README.md >"$build/readme_snippet.c"
+if [ ! -s "$build/readme_snippet.c" ]; then
+    fail "README has a C snippet using aegis_sandbox_interrupt_handle"
+elif cc "${cflags[@]}" -I"$build" -o "$build/readme_interrupt" tests/c/readme_interrupt.c \
+        "${ldflags[@]}" 2>"$build/cc.txt"; then
+    check "README interrupt snippet" "$build/readme_interrupt"
+    check "README interrupt snippet under valgrind" "${vgenv[@]}" "${vg[@]}" "$build/readme_interrupt"
+else
+    fail "README interrupt snippet (compile)"; cat "$build/cc.txt"
+fi
 
 echo "C++"
 if c++ -std=c++17 -Wall -Wextra -Werror -Iinclude -o "$build/header_check" \
     tests/c/header_check.cpp "${ldflags[@]}" 2>"$build/cc.txt"; then
     check "header_check.cpp" "$build/header_check"
-    check "header_check.cpp under valgrind" "${vg[@]}" "$build/header_check"
+    check "header_check.cpp under valgrind" "${vgenv[@]}" "${vg[@]}" "$build/header_check"
 else
     fail "header_check.cpp (compile)"; cat "$build/cc.txt"
 fi

@@ -44,10 +44,23 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize, what: &str) -> Resu
     if len == 0 {
         return Ok(&[]);
     }
-    if ptr.is_null() {
+    check_slice(ptr.is_null(), len, size_of::<T>(), what)?;
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Refuses what no real C array can be: a NULL pointer with a non-zero
+/// length, or more than `isize::MAX` bytes (making a Rust slice of that
+/// would be undefined behaviour, and aborts the process in debug builds).
+fn check_slice(null: bool, len: usize, elem_size: usize, what: &str) -> Result<(), Error> {
+    if null {
         return Err(invalid(format!("`{what}` is NULL but its length is {len}")));
     }
-    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+    match len.checked_mul(elem_size) {
+        Some(bytes) if bytes <= isize::MAX as usize => Ok(()),
+        _ => Err(invalid(format!(
+            "`{what}` has {len} elements, more than any array can hold"
+        ))),
+    }
 }
 
 /// A mutable slice from a pointer and a length; NULL is accepted when `len` is 0.
@@ -62,9 +75,7 @@ pub(crate) unsafe fn slice_mut<'a, T>(
     if len == 0 {
         return Ok(&mut []);
     }
-    if ptr.is_null() {
-        return Err(invalid(format!("`{what}` is NULL but its length is {len}")));
-    }
+    check_slice(ptr.is_null(), len, size_of::<T>(), what)?;
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
 }
 

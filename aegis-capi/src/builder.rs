@@ -159,7 +159,10 @@ pub unsafe extern "C" fn aegis_builder_no_fuel_limit(
 }
 
 /// Sets the wall-clock limit of each call, in milliseconds (default 30 000;
-/// 0 is rejected when building).
+/// 0 is rejected when building). The call fails with `AEGIS_ERROR_TIMEOUT`
+/// at its deadline whether the guest computes or waits on the host (a WASI
+/// sleep, a blocking read); a host callback still running at the deadline
+/// is waited for (see `aegis_caller_is_cancelled`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_timeout_ms(
     builder: *mut aegis_builder_t,
@@ -184,8 +187,11 @@ pub unsafe extern "C" fn aegis_builder_no_timeout(
     }
 }
 
-/// Sets the maximum wasm stack in bytes (default 512 KiB, minimum 4096).
-/// Engine-wide: only `aegis_builder_build` accepts it.
+/// Sets the maximum wasm stack in bytes (default 512 KiB; 4096 to 256 MiB,
+/// otherwise building fails with `AEGIS_ERROR_INVALID_ARGUMENT`).
+/// Engine-wide: only `aegis_builder_build` accepts it. Guest code runs on a
+/// stack of its own (this limit plus room for host callbacks), never on the
+/// calling thread's, so any thread may call into a sandbox.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_stack_limit(
     builder: *mut aegis_builder_t,

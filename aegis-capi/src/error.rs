@@ -203,6 +203,30 @@ pub unsafe extern "C" fn aegis_error_exit_status(
     })
 }
 
+/// If `error` is an `AEGIS_ERROR_TIMEOUT` or an `AEGIS_ERROR_INTERRUPTED`,
+/// stores how long the call ran before it was stopped, in nanoseconds, in
+/// `*elapsed_ns` and returns true; otherwise returns false and leaves
+/// `*elapsed_ns` alone.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_error_elapsed_ns(
+    error: *const aegis_error_t,
+    elapsed_ns: *mut u64,
+) -> bool {
+    guard_value(false, || {
+        let (Some(e), Some(out)) = (unsafe { error.as_ref() }, unsafe { elapsed_ns.as_mut() })
+        else {
+            return false;
+        };
+        match e.error {
+            Error::Timeout { elapsed, .. } | Error::Interrupted { elapsed } => {
+                *out = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+                true
+            }
+            _ => false,
+        }
+    })
+}
+
 /// Creates an error carrying `message`, with code `AEGIS_ERROR_HOST_FUNCTION`.
 /// A host callback returns it to trap the guest; the caller of the sandbox
 /// then gets an `AEGIS_ERROR_HOST_FUNCTION` error with this message. Owned by

@@ -6,7 +6,7 @@ use std::ffi::{c_char, c_void};
 use aegis_core::{Error, FuncType, HostCaller, HostError, ValType, Value};
 
 use crate::args::{self, borrow_mut, text};
-use crate::error::{aegis_error_t, guard};
+use crate::error::{aegis_error_t, guard, guard_value, invalid};
 use crate::sandbox::aegis_sandbox_t;
 use crate::value::{aegis_val_t, aegis_valkind_t, from_value, to_value, types_of};
 
@@ -32,6 +32,15 @@ pub struct aegis_caller_t {
 /// from the callback fails the outer call with `AEGIS_ERROR_HOST_FUNCTION`.
 /// Other sandboxes may be used freely. A callback must return: one that
 /// crashes, longjmps or exits takes the host process with it.
+///
+/// Deadlines: Aegis cannot stop C code, so the call's timeout (and an
+/// interrupt, see `aegis_interrupt_handle_interrupt`) takes effect when the
+/// callback returns: if the deadline passed meanwhile, the call fails with
+/// `AEGIS_ERROR_TIMEOUT` (or `AEGIS_ERROR_INTERRUPTED`) whatever the callback
+/// returned. A callback that may run long should poll
+/// `aegis_caller_is_cancelled` and return early once it is true. The
+/// callback runs on the calling thread, on the guest's own stack (the wasm
+/// stack limit plus 2 MiB of headroom for host code).
 #[allow(non_camel_case_types)]
 pub type aegis_host_callback_t = Option<
     unsafe extern "C" fn(
@@ -169,6 +178,68 @@ unsafe fn host_caller<'a>(
     Ok(unsafe { &mut *handle.caller })
 }
 
+/// Whether the call this callback serves must stop: its deadline has passed
+/// or its sandbox was interrupted. Once true, the call fails with
+/// `AEGIS_ERROR_TIMEOUT` or `AEGIS_ERROR_INTERRUPTED` whatever the callback
+/// returns, so a long-running callback should check it regularly and return
+/// early. False if `caller` is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_caller_is_cancelled(caller: *const aegis_caller_t) -> bool {
+    guard_value(false, || match unsafe { caller.as_ref() } {
+        // SAFETY: `caller` is the handle of a callback that is still running.
+        Some(handle) => unsafe { &*handle.caller }.is_cancelled(),
+        None => false,
+    })
+}
+
+/// If the call this callback serves has a timeout, stores the time left
+/// before its deadline in `*ns_out` (in nanoseconds, 0 once it has passed)
+/// and returns true; otherwise (no timeout, or a NULL argument) returns false
+/// and leaves `*ns_out` alone.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_caller_time_remaining_ns(
+    caller: *const aegis_caller_t,
+    ns_out: *mut u64,
+) -> bool {
+    guard_value(false, || {
+        let (Some(handle), Some(out)) = (unsafe { caller.as_ref() }, unsafe { ns_out.as_mut() })
+        else {
+            return false;
+        };
+        // SAFETY: `caller` is the handle of a callback that is still running.
+        match unsafe { &*handle.caller }.time_remaining() {
+            Some(left) => {
+                *out = u64::try_from(left.as_nanos()).unwrap_or(u64::MAX);
+                true
+            }
+            None => false,
+        }
+    })
+}
+
+/// Fails unless `offset..offset + len` lies inside the guest's `memory`.
+/// Checked before any C buffer of `len` bytes is looked at, so a length
+/// chosen by the guest (say 2^40) is refused without touching (or needing)
+/// a buffer that large.
+fn check_range(c: &mut HostCaller<'static>, offset: u64, len: usize) -> Result<(), Error> {
+    let size = c.memory_size().map_err(memory_error)?;
+    let fits = usize::try_from(offset)
+        .ok()
+        .and_then(|start| start.checked_add(len))
+        .is_some_and(|end| end <= size);
+    if fits {
+        Ok(())
+    } else {
+        Err(Error::HostFunction {
+            message: format!(
+                "guest memory access out of bounds: {len} bytes at offset {offset} \
+                 (memory is {size} bytes)"
+            ),
+            payload: None,
+        })
+    }
+}
+
 /// A guest-memory failure as an error a callback can return.
 fn memory_error(e: HostError) -> Error {
     Error::HostFunction {
@@ -193,7 +264,11 @@ pub unsafe extern "C" fn aegis_caller_memory_size(
 }
 
 /// Copies `len` bytes at guest address `offset` into `buf`. Out-of-bounds
-/// reads fail with `AEGIS_ERROR_HOST_FUNCTION` and copy nothing.
+/// reads fail with `AEGIS_ERROR_HOST_FUNCTION` and copy nothing. The range
+/// is checked against the guest's memory before `buf` is touched, so a
+/// length taken from the guest may be passed as is; still, never size a
+/// host allocation by a guest's length before this (or
+/// `aegis_caller_memory_size`) has accepted it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_caller_memory_read(
     caller: *mut aegis_caller_t,
@@ -203,13 +278,18 @@ pub unsafe extern "C" fn aegis_caller_memory_read(
 ) -> *mut aegis_error_t {
     guard("aegis_caller_memory_read", || {
         let c = unsafe { host_caller(caller) }?;
+        if buf.is_null() && len > 0 {
+            return Err(invalid(format!("`buf` is NULL but its length is {len}")));
+        }
+        check_range(c, offset, len)?;
         let dest = unsafe { args::slice_mut(buf, len, "buf") }?;
         c.read_memory_into(offset, dest).map_err(memory_error)
     })
 }
 
 /// Copies `data[0..len]` into guest memory at `offset`. Out-of-bounds
-/// writes fail with `AEGIS_ERROR_HOST_FUNCTION` and write nothing.
+/// writes fail with `AEGIS_ERROR_HOST_FUNCTION` and write nothing; the
+/// range is checked before `data` is read.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_caller_memory_write(
     caller: *mut aegis_caller_t,
@@ -219,6 +299,10 @@ pub unsafe extern "C" fn aegis_caller_memory_write(
 ) -> *mut aegis_error_t {
     guard("aegis_caller_memory_write", || {
         let c = unsafe { host_caller(caller) }?;
+        if data.is_null() && len > 0 {
+            return Err(invalid(format!("`data` is NULL but its length is {len}")));
+        }
+        check_range(c, offset, len)?;
         let src = unsafe { args::slice(data, len, "data") }?;
         c.write_memory(offset, src).map_err(memory_error)
     })

@@ -13,6 +13,7 @@ mod args;
 pub mod builder;
 pub mod error;
 pub mod host;
+pub mod interrupt;
 pub mod module;
 pub mod runtime;
 pub mod sandbox;

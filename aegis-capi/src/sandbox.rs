@@ -3,7 +3,7 @@
 use std::ffi::{CString, c_char};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
-use aegis_core::{Error, ExternType, Metrics, Sandbox};
+use aegis_core::{Error, ExternType, InterruptHandle, Metrics, Sandbox};
 
 use crate::args::{self, borrow, borrow_mut, out_handle, text};
 use crate::error::{aegis_error_t, c_string, guard, guard_value, invalid};
@@ -17,13 +17,18 @@ use crate::value::{aegis_val_t, from_value, to_value};
 ///
 /// While a call on a sandbox is in progress, any other use of it (from one
 /// of its own host callbacks, or from another thread) is refused with
-/// `AEGIS_ERROR_INVALID_ARGUMENT` ("sandbox is busy").
+/// `AEGIS_ERROR_INVALID_ARGUMENT` ("sandbox is busy"). The one exception is
+/// `aegis_sandbox_interrupt_handle`, which works at any time: its handle
+/// stops the running call from another thread.
 #[allow(non_camel_case_types)]
 pub struct aegis_sandbox_t {
     // Every function reaches the handle through a shared reference and takes
     // this lock without waiting, so a nested or concurrent use is refused
     // instead of aliasing the running call's `&mut Sandbox`.
     state: Mutex<State>,
+    // Outside the lock, so that a handle can be made while a call holds it.
+    // The core's handle is fixed for the sandbox's life (resets included).
+    interrupt: InterruptHandle,
 }
 
 /// What a sandbox handle owns, reached only through its lock.
@@ -38,11 +43,17 @@ pub(crate) struct State {
 impl aegis_sandbox_t {
     pub(crate) fn new(sandbox: Sandbox) -> Self {
         aegis_sandbox_t {
+            interrupt: sandbox.interrupt_handle(),
             state: Mutex::new(State {
                 sandbox,
                 denied: Vec::new(),
             }),
         }
+    }
+
+    /// A handle that stops this sandbox's calls; needs no lock.
+    pub(crate) fn interrupt_handle(&self) -> InterruptHandle {
+        self.interrupt.clone()
     }
 
     /// Exclusive access to the sandbox, or `AEGIS_ERROR_INVALID_ARGUMENT`
@@ -157,8 +168,9 @@ pub unsafe extern "C" fn aegis_sandbox_delete(sandbox: *mut aegis_sandbox_t) {
 
 /// Instantiates `module` (borrowed; the sandbox keeps its own reference),
 /// replacing any previous instance, and runs its start function. Host
-/// functions must be registered before. Errors include `AEGIS_ERROR_LINK_ERROR`
-/// and every limit.
+/// functions must be registered before. Errors include `AEGIS_ERROR_LINK_ERROR`,
+/// every limit and `AEGIS_ERROR_INTERRUPTED`; after an error the sandbox has
+/// no module.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_sandbox_load_module(
     sandbox: *mut aegis_sandbox_t,
@@ -251,7 +263,10 @@ pub unsafe extern "C" fn aegis_sandbox_run(sandbox: *mut aegis_sandbox_t) -> *mu
 }
 
 /// Discards the instance and instantiates the same module again: memory,
-/// globals and tables return to their initial state.
+/// globals and tables return to their initial state. Instantiation runs
+/// guest code (a start function) under the call limits, and a pending
+/// interrupt stops it too; if it fails, the sandbox is left with no module
+/// (load it again with `aegis_sandbox_load_module`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_sandbox_reset(sandbox: *mut aegis_sandbox_t) -> *mut aegis_error_t {
     guard("aegis_sandbox_reset", || {

@@ -1,6 +1,20 @@
 //! `include/aegis.h` must be exactly what cbindgen generates from this crate.
+//!
+//! The test never writes the committed header: it generates the header into
+//! the target directory (`target/generated/aegis.h`) and compares. To update
+//! the committed copy after changing the C API, copy the generated file over
+//! it (`cp target/generated/aegis.h include/aegis.h`) and review the diff.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// `target/generated/aegis.h`, next to cargo's own `target/tmp`.
+fn generated_path() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent()
+        .unwrap_or(tmp)
+        .join("generated")
+        .join("aegis.h")
+}
 
 #[test]
 fn committed_header_is_fresh() {
@@ -14,15 +28,14 @@ fn committed_header_is_fresh() {
         .generate()
         .expect("cbindgen failed")
         .write(&mut generated);
-    let generated = String::from_utf8(generated).unwrap();
-    if std::env::var_os("AEGIS_BLESS_HEADER").is_some() {
-        std::fs::write(&header_path, &generated).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(&header_path).unwrap_or_default();
+    let out = generated_path();
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(&out, &generated).unwrap();
+    let committed = std::fs::read(&header_path).unwrap_or_default();
     assert!(
         committed == generated,
-        "include/aegis.h is stale; regenerate it with \
-         `AEGIS_BLESS_HEADER=1 cargo test -p aegis-capi --test header`"
+        "include/aegis.h is stale: cbindgen generates {out}. See the difference with \
+         `diff -u include/aegis.h {out}`; update with `cp {out} include/aegis.h`",
+        out = out.display()
     );
 }

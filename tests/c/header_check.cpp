@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 namespace {
 
@@ -19,6 +20,9 @@ struct ModuleDeleter {
 };
 struct SandboxDeleter {
     void operator()(aegis_sandbox_t *s) const { aegis_sandbox_delete(s); }
+};
+struct InterruptDeleter {
+    void operator()(aegis_interrupt_handle_t *h) const { aegis_interrupt_handle_delete(h); }
 };
 using Error = std::unique_ptr<aegis_error_t, ErrorDeleter>;
 
@@ -67,8 +71,18 @@ int main() {
     if (aegis_error_t *e = aegis_sandbox_call(sandbox.get(), "f", &arg, 1, &result, 1))
         return fail("call", e);
     Error missing(aegis_sandbox_call_void(sandbox.get(), "missing"));
+
+    // An interrupt handle used from a std::thread stops the next call.
+    std::unique_ptr<aegis_interrupt_handle_t, InterruptDeleter> handle(
+        aegis_sandbox_interrupt_handle(sandbox.get()));
+    std::thread([h = handle.get()] { aegis_interrupt_handle_interrupt(h); }).join();
+    Error interrupted(aegis_sandbox_call(sandbox.get(), "f", &arg, 1, &result, 1));
+    Error after(aegis_sandbox_call(sandbox.get(), "f", &arg, 1, &result, 1));
+
     const bool ok = result.kind == AEGIS_I32 && result.of.i32 == 42 && missing &&
-                    aegis_error_code(missing.get()) == AEGIS_ERROR_EXPORT_NOT_FOUND;
+                    aegis_error_code(missing.get()) == AEGIS_ERROR_EXPORT_NOT_FOUND &&
+                    interrupted &&
+                    aegis_error_code(interrupted.get()) == AEGIS_ERROR_INTERRUPTED && !after;
     std::printf("header_check (C++): %s\n", ok ? "ok" : "FAILED");
     return ok ? 0 : 1;
 }

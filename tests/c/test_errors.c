@@ -164,6 +164,31 @@ static void test_bad_modules(aegis_runtime_t *rt) {
     CHECK(m == NULL);
 }
 
+/* Lengths no real array can have (more than PTRDIFF_MAX bytes) are typed
+ * errors, never an abort (debug builds of libaegis used to abort on them). */
+static void test_impossible_lengths(aegis_runtime_t *rt, aegis_sandbox_t *sb) {
+    const aegis_error_code_t INV = AEGIS_ERROR_INVALID_ARGUMENT;
+    aegis_module_t *m = NULL;
+    const uint8_t bytes[8] = {0};
+    FAILS(aegis_module_load_bytes(rt, bytes, SIZE_MAX, &m), INV, "more than any array");
+    FAILS(aegis_runtime_validate(rt, bytes, (size_t)PTRDIFF_MAX + 1), INV, "bytes");
+    CHECK(m == NULL);
+    aegis_val_t v[2] = {val_i32(1), val_i32(2)}, res;
+    FAILS(aegis_sandbox_call(sb, "add", v, SIZE_MAX / 4, &res, 1), INV, "args");
+    FAILS(aegis_sandbox_call(sb, "add", v, 2, &res, SIZE_MAX), INV, "results");
+    uint8_t buf[4];
+    size_t len = 0;
+    FAILS(aegis_sandbox_stdout(sb, buf, SIZE_MAX, &len), INV, "buf");
+    const aegis_valkind_t kinds[1] = {AEGIS_I32};
+    FAILS(aegis_sandbox_register_func(sb, "env", "f", kinds, SIZE_MAX, NULL, 0, NULL, NULL,
+                                      NULL),
+          INV, "params");
+    const char *argv[1] = {"x"};
+    aegis_builder_t *b = aegis_builder_new();
+    FAILS(aegis_builder_args(b, argv, SIZE_MAX), INV, "argv");
+    aegis_builder_delete(b);
+}
+
 static void test_bad_calls(aegis_sandbox_t *sb) {
     /* Before any module is loaded. */
     FAILS(aegis_sandbox_call_void(sb, "nothing"), AEGIS_ERROR_INVALID_ARGUMENT,
@@ -210,6 +235,7 @@ int main(void) {
     test_bad_calls(sb);
     OK(aegis_sandbox_load_module(sb, m));
     test_wrong_calls(sb);
+    test_impossible_lengths(rt, sb);
     aegis_sandbox_delete(sb);
     aegis_module_delete(m);
     aegis_runtime_delete(rt);

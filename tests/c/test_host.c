@@ -49,6 +49,28 @@ static aegis_error_t *shout(void *env, aegis_caller_t *caller,
     return NULL;
 }
 
+/* read_len(offset, len) / write_len(offset, len): passes a guest-chosen
+ * length straight to aegis_caller_memory_read / _write with a small buffer.
+ * libaegis checks the range against guest memory before it looks at the
+ * buffer, so a huge length is a typed error, never an abort or an overrun. */
+static aegis_error_t *read_len(void *env, aegis_caller_t *caller,
+                               const aegis_val_t *args, size_t nargs,
+                               aegis_val_t *results, size_t nresults) {
+    (void)env, (void)nargs, (void)results, (void)nresults;
+    uint8_t small[16];
+    return aegis_caller_memory_read(caller, (uint64_t)args[0].of.i64, small,
+                                    (size_t)args[1].of.i64);
+}
+
+static aegis_error_t *write_len(void *env, aegis_caller_t *caller,
+                                const aegis_val_t *args, size_t nargs,
+                                aegis_val_t *results, size_t nresults) {
+    (void)env, (void)nargs, (void)results, (void)nresults;
+    static const uint8_t small[16] = {0};
+    return aegis_caller_memory_write(caller, (uint64_t)args[0].of.i64, small,
+                                     (size_t)args[1].of.i64);
+}
+
 static aegis_error_t *fail(void *env, aegis_caller_t *caller,
                            const aegis_val_t *args, size_t nargs,
                            aegis_val_t *results, size_t nresults) {
@@ -71,6 +93,8 @@ static const char *GUEST =
     "  (import \"env\" \"shout\" (func $shout (param i32 i32) (result i64)))\n"
     "  (import \"env\" \"fail\" (func $fail))\n"
     "  (import \"env\" \"wrong_kind\" (func $wrong (result i32)))\n"
+    "  (import \"env\" \"read_len\" (func $read_len (param i64 i64)))\n"
+    "  (import \"env\" \"write_len\" (func $write_len (param i64 i64)))\n"
     "  (memory (export \"memory\") 1)\n"
     "  (data (i32.const 16) \"hello\")\n"
     "  (func (export \"twice\") (param i32) (result i32)\n"
@@ -79,7 +103,9 @@ static const char *GUEST =
     "  (func (export \"shout_oob\") (result i64) (call $shout (i32.const 65534) (i32.const 5)))\n"
     "  (func (export \"byte\") (param i32) (result i32) (i32.load8_u (local.get 0)))\n"
     "  (func (export \"fail\") (call $fail))\n"
-    "  (func (export \"wrong\") (result i32) (call $wrong)))";
+    "  (func (export \"wrong\") (result i32) (call $wrong))\n"
+    "  (func (export \"read_len\") (param i64 i64) (call $read_len (local.get 0) (local.get 1)))\n"
+    "  (func (export \"write_len\") (param i64 i64) (call $write_len (local.get 0) (local.get 1))))";
 
 static void register_all(aegis_sandbox_t *sb, counter_env_t *env) {
     aegis_valkind_t i32 = AEGIS_I32, i64 = AEGIS_I64;
@@ -92,6 +118,39 @@ static void register_all(aegis_sandbox_t *sb, counter_env_t *env) {
                                    NULL, NULL));
     OK(aegis_sandbox_register_func(sb, "env", "wrong_kind", NULL, 0, &i32, 1,
                                    wrong_kind, NULL, NULL));
+    aegis_valkind_t two_i64[2] = {AEGIS_I64, AEGIS_I64};
+    OK(aegis_sandbox_register_func(sb, "env", "read_len", two_i64, 2, NULL, 0,
+                                   read_len, NULL, NULL));
+    OK(aegis_sandbox_register_func(sb, "env", "write_len", two_i64, 2, NULL, 0,
+                                   write_len, NULL, NULL));
+}
+
+/* Guest-chosen lengths (2^40, 2^64 - 1, ...) reach the memory functions
+ * from a callback: each is a typed error before any buffer is used. */
+static void test_guest_chosen_lengths(aegis_sandbox_t *sb) {
+    const int64_t lengths[] = {(int64_t)1 << 40, -1 /* SIZE_MAX */, (int64_t)1 << 62,
+                               65537};
+    const char *entries[] = {"read_len", "write_len"};
+    for (size_t e = 0; e < 2; e++) {
+        for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+            aegis_val_t args[2] = {val_i64(0), val_i64(lengths[i])};
+            FAILS(aegis_sandbox_call(sb, entries[e], args, 2, NULL, 0),
+                  AEGIS_ERROR_HOST_FUNCTION, "out of bounds");
+            /* An offset past the end, with a length that would wrap around. */
+            args[0] = val_i64(-16);
+            args[1] = val_i64(32);
+            FAILS(aegis_sandbox_call(sb, entries[e], args, 2, NULL, 0),
+                  AEGIS_ERROR_HOST_FUNCTION, "out of bounds");
+        }
+        /* In bounds, and at the very end of memory, works. */
+        aegis_val_t args[2] = {val_i64(0), val_i64(16)};
+        OK(aegis_sandbox_call(sb, entries[e], args, 2, NULL, 0));
+        args[0] = val_i64(65536 - 16);
+        OK(aegis_sandbox_call(sb, entries[e], args, 2, NULL, 0));
+        args[0] = val_i64(65536);
+        args[1] = val_i64(0);
+        OK(aegis_sandbox_call(sb, entries[e], args, 2, NULL, 0));
+    }
 }
 
 static void test_callbacks(aegis_runtime_t *rt, aegis_module_t *m) {
@@ -125,6 +184,8 @@ static void test_callbacks(aegis_runtime_t *rt, aegis_module_t *m) {
           "the host refuses");
     FAILS(aegis_sandbox_call(sb, "wrong", NULL, 0, &res, 1),
           AEGIS_ERROR_HOST_FUNCTION, NULL);
+
+    test_guest_chosen_lengths(sb);
 
     /* The env survives reset; the finalizer waits for delete. */
     OK(aegis_sandbox_reset(sb));

@@ -25,7 +25,11 @@
  * 50 MB output flood, 100 000 file opens, loops that spin until a fuel
  * budget or a timeout, recursion to the stack limit), and the native pass
  * already checks their outcome. null_indirect_call is
- * skipped there too (see SLOW_CASES). */
+ * skipped there too (see SLOW_CASES).
+ *
+ * A case expecting `timeout` must also end on time: natively, its call may
+ * run at most TIMEOUT_SLACK_MS past its `timeout_ms` (guests that sleep in
+ * WASI included). Under valgrind (quick mode) only the outcome is checked. */
 #define _XOPEN_SOURCE 700
 
 #include <ftw.h>
@@ -34,6 +38,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -42,6 +47,8 @@
 #define MAX_OPTIONS 16
 #define MAX_ARGS 16
 #define MAX_MODULES 64
+/* How far past its timeout a case expecting `timeout` may end (natively). */
+#define TIMEOUT_SLACK_MS 250
 
 static const char *SLOW_CASES[] = {
     "infinite_loop",     "infinite_loop_timeout", "busy_loop_with_calls",
@@ -271,6 +278,12 @@ static const char *option(const hostile_case_t *c, const char *key) {
 
 static uint64_t number(const char *text) { return strtoull(text, NULL, 10); }
 
+static int64_t now_ms(void) {
+    struct timespec t;
+    CHECK(clock_gettime(CLOCK_MONOTONIC, &t) == 0);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 /* Applies a case's per-sandbox options (everything but `stack`) to `b`. */
 static void configure(aegis_builder_t *b, const hostile_case_t *c, const scratch_t *s,
                       char **argv, size_t *argc, char **args_text) {
@@ -349,7 +362,7 @@ static const char *outcome_of(aegis_error_t *err) {
 
 /* Runs one case; writes the shown outcome into `shown`; returns whether it passed. */
 static bool run_case(const hostile_case_t *c, const aegis_runtime_t *shared, const char *root,
-                     char *shown, size_t shown_size) {
+                     bool timed, char *shown, size_t shown_size) {
     scratch_t s;
     make_scratch(&s);
     aegis_runtime_t *own = NULL;
@@ -368,6 +381,7 @@ static bool run_case(const hostile_case_t *c, const aegis_runtime_t *shared, con
     char *args_text = NULL;
     aegis_sandbox_t *sb = NULL;
     aegis_error_t *err = NULL;
+    int64_t took_ms = -1; /* time the entry call took, -1 if it did not run */
     aegis_module_t *m = module_for(rt, root, c, &err);
     reenter_inner_code = 0;
     if (m == NULL) {
@@ -383,8 +397,10 @@ static bool run_case(const hostile_case_t *c, const aegis_runtime_t *shared, con
         register_host(sb);
         err = aegis_sandbox_load_module(sb, m);
         if (err == NULL) {
+            int64_t start = now_ms();
             err = strcmp(c->entry, "_run") == 0 ? aegis_sandbox_run(sb)
                                                 : aegis_sandbox_call_void(sb, c->entry);
+            took_ms = now_ms() - start;
         }
         if (err != NULL && strcmp(c->name, "host_reenter") == 0) {
             /* The refusal must be libaegis's busy check, not some other failure. */
@@ -400,6 +416,13 @@ static bool run_case(const hostile_case_t *c, const aegis_runtime_t *shared, con
     if (!passed)
         fprintf(stderr, "FAIL %s: expected %s, got %s (secret intact: %s)\n", c->name, c->expect,
                 outcome, intact ? "yes" : "no");
+    const char *timeout_ms = option(c, "timeout_ms");
+    if (passed && timed && timeout_ms != NULL && strcmp(c->expect, "timeout") == 0 &&
+        took_ms > (int64_t)number(timeout_ms) + TIMEOUT_SLACK_MS) {
+        fprintf(stderr, "FAIL %s: timeout after %lld ms, limit %s ms (+%d ms slack)\n", c->name,
+                (long long)took_ms, timeout_ms, TIMEOUT_SLACK_MS);
+        passed = false;
+    }
     aegis_sandbox_delete(sb);
     free(args_text);
     if (own != NULL) {
@@ -537,7 +560,7 @@ int main(int argc, char **argv) {
         char shown[64];
         printf("  %s\n", cases[i].name); /* shows where a crash happened */
         fflush(stdout);
-        bool passed = run_case(&cases[i], shared, root, shown, sizeof shown);
+        bool passed = run_case(&cases[i], shared, root, !quick, shown, sizeof shown);
         checks_run++;
         ran++;
         if (!passed) failed++;

@@ -146,7 +146,7 @@ static void test_stack(void) {
 
     b = aegis_builder_new();
     OK(aegis_builder_stack_limit(b, 100));
-    FAILS(aegis_builder_build(b, &rt), AEGIS_ERROR_INVALID_ARGUMENT, "too small");
+    FAILS(aegis_builder_build(b, &rt), AEGIS_ERROR_INVALID_ARGUMENT, "out of range");
 }
 
 static void test_traps(void) {
