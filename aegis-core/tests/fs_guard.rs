@@ -178,6 +178,41 @@ fn hard_links_stay_inside_the_grant_at_both_ends() {
     }
 }
 
+/// Raw `path_link` calls with `..` at either end, past any guest libc.
+const RAW_LINK: &str = r#"(module
+    (import "wasi_snapshot_preview1" "path_link"
+        (func $link (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 0) "../secret.txt")
+    (data (i32.const 16) "hard")
+    (data (i32.const 32) "inside.txt")
+    (data (i32.const 48) "../hard-out")
+    (func (export "link_in") (result i32)
+        (call $link (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 13)
+            (i32.const 3) (i32.const 16) (i32.const 4)))
+    (func (export "link_out") (result i32)
+        (call $link (i32.const 3) (i32.const 0) (i32.const 32) (i32.const 10)
+            (i32.const 3) (i32.const 48) (i32.const 11))))"#;
+
+#[test]
+fn raw_hard_links_are_confined_to_the_grant_at_both_ends() {
+    let (root, grant) = grant();
+    let rt = Aegis::builder()
+        .map_dir(&grant, "/g", DirAccess::ReadWrite)
+        .build()
+        .unwrap();
+    let module = rt.load_wat(RAW_LINK).unwrap();
+    let mut sb = rt.sandbox().build().unwrap();
+    sb.load_module(&module).unwrap();
+    for export in ["link_in", "link_out"] {
+        let errno: i32 = sb.call(export, ()).unwrap();
+        assert_ne!(errno, 0, "{export}");
+        assert_eq!(sb.last_call_metrics().denied_count, 1, "{export}");
+    }
+    assert!(!grant.join("hard").exists());
+    assert!(!root.path().join("hard-out").exists());
+}
+
 #[test]
 fn a_guest_cannot_hard_link_or_move_a_host_symlink_to_where_it_escapes() {
     // The host's own `deep/up -> ../x` stays inside the grant; the same link
