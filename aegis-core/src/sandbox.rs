@@ -122,12 +122,7 @@ fn new_store(
         wasi: wasi.build_p1(),
         host_calls: 0,
         denied: denied.clone(),
-        preopens: caps
-            .filesystem
-            .grants
-            .iter()
-            .map(|g| g.guest.clone())
-            .collect(),
+        fs: crate::fs_guard::FsState::new(caps),
         control: CallControl::new(signal.clone()),
     };
     // Every open file is a host descriptor: cap how many the guest may hold.
@@ -331,6 +326,7 @@ impl Sandbox {
         if self.component_linker.is_none() {
             let mut linker = wasmtime::component::Linker::new(self.meter.runtime.engine());
             wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+                .and_then(|()| crate::p2_guard::add_guarded_functions(&mut linker))
                 .map_err(|e| Error::invalid_argument(format!("cannot link WASI 0.2: {e}")))?;
             self.component_linker = Some(linker);
         }

@@ -15,8 +15,8 @@ pub struct StoreState {
     pub(crate) wasi: WasiP1Ctx,
     pub(crate) host_calls: u64,
     pub(crate) denied: DeniedLog,
-    /// Guest paths of the directory grants, in preopen order.
-    pub(crate) preopens: std::sync::Arc<[String]>,
+    /// The filesystem guard's state: the clock grant, descriptor paths.
+    pub(crate) fs: crate::fs_guard::FsState,
     /// The running call's deadline and interrupt signal.
     pub(crate) control: crate::call::CallControl,
 }

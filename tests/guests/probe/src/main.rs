@@ -95,6 +95,27 @@ fn main() -> ExitCode {
             std::thread::sleep(std::time::Duration::from_millis(ms));
             Ok(format!("slept {ms} ms"))
         }
+        "symlink" => {
+            #[allow(deprecated)] // the one symlink call that exists for every WASI target
+            std::fs::soft_link(a(2), a(3)).map(|()| "symlinked".into())
+        }
+        "readlink" => std::fs::read_link(a(2)).map(|t| format!("-> {}", t.display())),
+        "stat" => std::fs::metadata(a(2)).map(|m| {
+            let secs = |t: std::io::Result<std::time::SystemTime>| {
+                t.ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_secs())
+            };
+            format!(
+                "type={:?} size={} mtime={}",
+                m.file_type(),
+                m.len(),
+                secs(m.modified())
+            )
+        }),
+        "lstat" => std::fs::symlink_metadata(a(2))
+            .map(|m| format!("symlink={} size={}", m.file_type().is_symlink(), m.len())),
+        "times" => times(&a(2)),
         "exit" => return ExitCode::from(a(2).parse::<u8>().unwrap_or(0)),
         _ => Err(std::io::Error::other(format!("unknown op `{op}`"))),
     };
@@ -117,4 +138,41 @@ fn connect(addr: &str, msg: &str) -> std::io::Result<String> {
     let mut reply = String::new();
     stream.read_to_string(&mut reply)?;
     Ok(format!("reply: {reply}"))
+}
+
+/// Reads every timestamp of `path` three ways (through an open descriptor,
+/// by path following symlinks, by path not following them); fails unless
+/// all of them are zero, i.e. 1970-01-01T00:00:00Z. Creates `path` (an empty
+/// file) first if it does not exist, so the guest can test a file it made.
+fn times(path: &str) -> std::io::Result<String> {
+    if std::fs::symlink_metadata(path).is_err() {
+        std::fs::write(path, "")?;
+    }
+    let views = [
+        ("fd", std::fs::File::open(path)?.metadata()?),
+        ("path", std::fs::metadata(path)?),
+        ("nofollow", std::fs::symlink_metadata(path)?),
+    ];
+    let mut seen = Vec::new();
+    for (how, m) in &views {
+        for (which, t) in [
+            ("atime", m.accessed()),
+            ("mtime", m.modified()),
+            ("ctime", m.created()),
+        ] {
+            // A platform that keeps no such timestamp reports an error: nothing to read.
+            let Ok(t) = t else { continue };
+            let d = t
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(std::io::Error::other)?;
+            if !d.is_zero() {
+                seen.push(format!("{how} {which}={}", d.as_secs()));
+            }
+        }
+    }
+    if seen.is_empty() {
+        Ok("all timestamps are zero".into())
+    } else {
+        Err(std::io::Error::other(format!("host time visible: {}", seen.join(", "))))
+    }
 }
