@@ -109,6 +109,9 @@ pub(crate) struct CallControl {
     pub deadline: Option<Instant>,
     /// The same deadline on the ticker's coarse clock (`u64::MAX`: none).
     pub deadline_coarse: u64,
+    /// A stop a host function already saw through `is_cancelled`: the call
+    /// must end with it even if the coarse clock has not caught up yet.
+    pub observed: std::cell::Cell<Option<Stop>>,
 }
 
 impl CallControl {
@@ -118,18 +121,25 @@ impl CallControl {
             signal,
             deadline: None,
             deadline_coarse: u64::MAX,
+            observed: std::cell::Cell::new(None),
         }
     }
 
-    /// Why the current call must stop now, if it must.
+    /// Why the current call must stop now, if it must (remembered, so the
+    /// call ends with it).
     pub fn check(&self) -> Option<Stop> {
-        if self.signal.requested() {
-            return Some(Stop::Interrupted);
+        let stop = if self.signal.requested() {
+            Some(Stop::Interrupted)
+        } else {
+            match self.deadline {
+                Some(deadline) if Instant::now() >= deadline => Some(Stop::Timeout),
+                _ => None,
+            }
+        };
+        if stop.is_some() {
+            self.observed.set(stop);
         }
-        match self.deadline {
-            Some(deadline) if Instant::now() >= deadline => Some(Stop::Timeout),
-            _ => None,
-        }
+        stop
     }
 }
 
@@ -138,13 +148,16 @@ impl CallControl {
     pub fn set_deadline(&mut self, deadline: Option<Instant>) {
         self.deadline = deadline;
         self.deadline_coarse = deadline.map_or(u64::MAX, crate::ticker::since_base);
+        self.observed.set(None);
     }
 
     /// [`CallControl::check`] against the ticker's coarse clock: two atomic
     /// loads, cheap enough for every host-function return, and late by at
     /// most one tick.
     pub fn check_coarse(&self) -> Option<Stop> {
-        if self.signal.requested() {
+        if let Some(stop) = self.observed.get() {
+            Some(stop)
+        } else if self.signal.requested() {
             Some(Stop::Interrupted)
         } else if crate::ticker::coarse_now() >= self.deadline_coarse {
             Some(Stop::Timeout)
