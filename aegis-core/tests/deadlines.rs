@@ -302,3 +302,30 @@ fn host_work_is_charged_as_fuel() {
         start.elapsed()
     );
 }
+
+#[test]
+fn a_component_waiting_on_a_silent_socket_ends_at_the_deadline() {
+    // A listener that accepts and then says nothing, never closing.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        drop(conn);
+    });
+    let rt = runtime(500);
+    let module = rt.load_file(common::guest("probe-p2.wasm")).unwrap();
+    let target = addr.to_string();
+    let mut sb = rt
+        .sandbox()
+        .allow_net(aegis_core::NetRule::Addr(addr))
+        .with_args(["probe", "connect", &target, "hello"])
+        .build()
+        .unwrap();
+    sb.load_module(&module).unwrap();
+    let start = Instant::now();
+    let err = sb.run().expect_err("must time out");
+    assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
+    assert!(start.elapsed() <= Duration::from_millis(500) + SLACK);
+    server.join().unwrap();
+}
