@@ -17,7 +17,104 @@ export interface Sandbox {
    * when it returns, so the event loop keeps running. The sandbox is busy until
    * then: other calls on it throw `AEGIS_INVALID_ARGUMENT` ("sandbox is busy").
    * JS host functions still run on the main thread; the guest waits for them.
+   *
+   * A trailing options object `{ signal }` (after the guest arguments) stops
+   * the call when the `AbortSignal` aborts; see `CallOptions`. Failures to
+   * start (busy sandbox, bad arguments or options, an aborted signal) reject.
    */
   callAsync<T = any>(name: string, ...args: WasmValue[]): Promise<T>
+  callAsync<T = any>(name: string, ...argsThenOptions: [...args: WasmValue[], options: CallOptions]): Promise<T>
+}
+
+/**
+ * Options of `callAsync(name, ...args, options)` and `runAsync(options)`: a
+ * plain object whose only key is `signal`; anything else is refused with
+ * `AEGIS_INVALID_ARGUMENT`.
+ */
+export interface CallOptions {
+  /**
+   * Aborting it interrupts the guest (as `sandbox.interrupt()` does) and the
+   * promise rejects with `AEGIS_INTERRUPTED`, the signal's `reason` as
+   * `cause`. The rejection is an Aegis error rather than an `AbortError` so
+   * that one `code` check covers every way a call stops, with the same
+   * details (`elapsedMs`); `err.cause` is the `AbortError`/`TimeoutError`.
+   * An already-aborted signal rejects the same way without running the
+   * guest. If the guest returns before the abort takes effect, the promise
+   * settles with its outcome. The listener is removed when the promise
+   * settles, so a signal may outlive many calls.
+   */
+  signal?: AbortSignal
+}
+
+/** Every `code` an Aegis error can carry, in the order `errorCodes()` lists them. */
+export type AegisErrorCode =
+  | 'AEGIS_INVALID_MODULE'
+  | 'AEGIS_LINK_ERROR'
+  | 'AEGIS_EXPORT_NOT_FOUND'
+  | 'AEGIS_SIGNATURE_MISMATCH'
+  | 'AEGIS_OUT_OF_FUEL'
+  | 'AEGIS_TIMEOUT'
+  | 'AEGIS_MEMORY_LIMIT_EXCEEDED'
+  | 'AEGIS_STACK_OVERFLOW'
+  | 'AEGIS_TRAP'
+  | 'AEGIS_HOST_FUNCTION'
+  | 'AEGIS_PERMISSION_DENIED'
+  | 'AEGIS_IO'
+  | 'AEGIS_INVALID_ARGUMENT'
+  | 'AEGIS_EXIT'
+  | 'AEGIS_INTERRUPTED'
+  | 'AEGIS_MODULE_TOO_COMPLEX'
+
+/**
+ * What Aegis throws (or rejects with): an `Error` with a stable `code` and the
+ * details of that code as properties.
+ */
+export interface AegisError extends Error {
+  code: AegisErrorCode
+  /** The stable code in snake case, e.g. `out_of_fuel`. */
+  aegisCode: string
+  /** `INVALID_MODULE`, `PERMISSION_DENIED`, `IO`, `INVALID_ARGUMENT`, `HOST_FUNCTION`: the message. */
+  detail?: string
+  /** `LINK_ERROR`: the import's module. */
+  module?: string
+  /**
+   * `LINK_ERROR`, `EXPORT_NOT_FOUND`, `SIGNATURE_MISMATCH`: the import or
+   * export name (set on the error itself, so it shadows `Error.prototype.name`).
+   */
+  name: string
+  /** `LINK_ERROR`: why the import could not be linked. */
+  reason?: string
+  /** `EXPORT_NOT_FOUND`: the exported functions. */
+  available?: string[]
+  /** `SIGNATURE_MISMATCH`: the export's signature and what was given. */
+  expected?: string
+  given?: string
+  /** `OUT_OF_FUEL`: fuel consumed. */
+  consumed?: number
+  /**
+   * `OUT_OF_FUEL` (fuel), `MEMORY_LIMIT_EXCEEDED` (bytes or elements),
+   * `STACK_OVERFLOW` (bytes), `MODULE_TOO_COMPLEX` (count): the limit.
+   */
+  limit?: number
+  /** `TIMEOUT`, `INTERRUPTED`: how long the call ran, in milliseconds. */
+  elapsedMs?: number
+  /** `TIMEOUT`: the limit in milliseconds. */
+  limitMs?: number
+  /** `MEMORY_LIMIT_EXCEEDED`: `memory`, `table`, `instances`... and the size asked for. */
+  resource?: string
+  requested?: number
+  /** `TRAP`: the trap code, e.g. `unreachable`, and the wasm backtrace. */
+  trapCode?: string
+  backtrace?: string
+  /** `EXIT`: the status passed to `proc_exit`. */
+  status?: number
+  /** `MODULE_TOO_COMPLEX`: what was counted, and the count found. */
+  what?: string
+  found?: number
+  /**
+   * `HOST_FUNCTION`: the value the callback threw. `INTERRUPTED` by a
+   * `CallOptions.signal`: the signal's `reason`.
+   */
+  cause?: unknown
 }
 

@@ -17,8 +17,105 @@ export interface Sandbox {
    * when it returns, so the event loop keeps running. The sandbox is busy until
    * then: other calls on it throw `AEGIS_INVALID_ARGUMENT` ("sandbox is busy").
    * JS host functions still run on the main thread; the guest waits for them.
+   *
+   * A trailing options object `{ signal }` (after the guest arguments) stops
+   * the call when the `AbortSignal` aborts; see `CallOptions`. Failures to
+   * start (busy sandbox, bad arguments or options, an aborted signal) reject.
    */
   callAsync<T = any>(name: string, ...args: WasmValue[]): Promise<T>
+  callAsync<T = any>(name: string, ...argsThenOptions: [...args: WasmValue[], options: CallOptions]): Promise<T>
+}
+
+/**
+ * Options of `callAsync(name, ...args, options)` and `runAsync(options)`: a
+ * plain object whose only key is `signal`; anything else is refused with
+ * `AEGIS_INVALID_ARGUMENT`.
+ */
+export interface CallOptions {
+  /**
+   * Aborting it interrupts the guest (as `sandbox.interrupt()` does) and the
+   * promise rejects with `AEGIS_INTERRUPTED`, the signal's `reason` as
+   * `cause`. The rejection is an Aegis error rather than an `AbortError` so
+   * that one `code` check covers every way a call stops, with the same
+   * details (`elapsedMs`); `err.cause` is the `AbortError`/`TimeoutError`.
+   * An already-aborted signal rejects the same way without running the
+   * guest. If the guest returns before the abort takes effect, the promise
+   * settles with its outcome. The listener is removed when the promise
+   * settles, so a signal may outlive many calls.
+   */
+  signal?: AbortSignal
+}
+
+/** Every `code` an Aegis error can carry, in the order `errorCodes()` lists them. */
+export type AegisErrorCode =
+  | 'AEGIS_INVALID_MODULE'
+  | 'AEGIS_LINK_ERROR'
+  | 'AEGIS_EXPORT_NOT_FOUND'
+  | 'AEGIS_SIGNATURE_MISMATCH'
+  | 'AEGIS_OUT_OF_FUEL'
+  | 'AEGIS_TIMEOUT'
+  | 'AEGIS_MEMORY_LIMIT_EXCEEDED'
+  | 'AEGIS_STACK_OVERFLOW'
+  | 'AEGIS_TRAP'
+  | 'AEGIS_HOST_FUNCTION'
+  | 'AEGIS_PERMISSION_DENIED'
+  | 'AEGIS_IO'
+  | 'AEGIS_INVALID_ARGUMENT'
+  | 'AEGIS_EXIT'
+  | 'AEGIS_INTERRUPTED'
+  | 'AEGIS_MODULE_TOO_COMPLEX'
+
+/**
+ * What Aegis throws (or rejects with): an `Error` with a stable `code` and the
+ * details of that code as properties.
+ */
+export interface AegisError extends Error {
+  code: AegisErrorCode
+  /** The stable code in snake case, e.g. `out_of_fuel`. */
+  aegisCode: string
+  /** `INVALID_MODULE`, `PERMISSION_DENIED`, `IO`, `INVALID_ARGUMENT`, `HOST_FUNCTION`: the message. */
+  detail?: string
+  /** `LINK_ERROR`: the import's module. */
+  module?: string
+  /**
+   * `LINK_ERROR`, `EXPORT_NOT_FOUND`, `SIGNATURE_MISMATCH`: the import or
+   * export name (set on the error itself, so it shadows `Error.prototype.name`).
+   */
+  name: string
+  /** `LINK_ERROR`: why the import could not be linked. */
+  reason?: string
+  /** `EXPORT_NOT_FOUND`: the exported functions. */
+  available?: string[]
+  /** `SIGNATURE_MISMATCH`: the export's signature and what was given. */
+  expected?: string
+  given?: string
+  /** `OUT_OF_FUEL`: fuel consumed. */
+  consumed?: number
+  /**
+   * `OUT_OF_FUEL` (fuel), `MEMORY_LIMIT_EXCEEDED` (bytes or elements),
+   * `STACK_OVERFLOW` (bytes), `MODULE_TOO_COMPLEX` (count): the limit.
+   */
+  limit?: number
+  /** `TIMEOUT`, `INTERRUPTED`: how long the call ran, in milliseconds. */
+  elapsedMs?: number
+  /** `TIMEOUT`: the limit in milliseconds. */
+  limitMs?: number
+  /** `MEMORY_LIMIT_EXCEEDED`: `memory`, `table`, `instances`... and the size asked for. */
+  resource?: string
+  requested?: number
+  /** `TRAP`: the trap code, e.g. `unreachable`, and the wasm backtrace. */
+  trapCode?: string
+  backtrace?: string
+  /** `EXIT`: the status passed to `proc_exit`. */
+  status?: number
+  /** `MODULE_TOO_COMPLEX`: what was counted, and the count found. */
+  what?: string
+  found?: number
+  /**
+   * `HOST_FUNCTION`: the value the callback threw. `INTERRUPTED` by a
+   * `CallOptions.signal`: the signal's `reason`.
+   */
+  cause?: unknown
 }
 
 
@@ -29,6 +126,25 @@ export interface Sandbox {
  * can point the loader at a WASI artifact this package does not build itself.
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/**
+ * Stops the call running in one sandbox. Get one from `sandbox.interruptHandle()`.
+ *
+ * `interrupt()` ends the running call with `AEGIS_INTERRUPTED` within
+ * milliseconds, whether the guest computes or waits in WASI (a sleep, a
+ * read). If no call is running, the request is kept and the sandbox's next
+ * call fails with `AEGIS_INTERRUPTED` at once, without running guest code;
+ * that call consumes it. `pending` tells whether a request is waiting.
+ */
+export declare class InterruptHandle {
+  /**
+   * Stops the sandbox's running call (or, if none runs, its next call)
+   * with `AEGIS_INTERRUPTED`. Never blocks.
+   */
+  interrupt(): void
+  /** Whether an interrupt was requested and no call has consumed it yet. */
+  get pending(): boolean
+}
 
 /**
  * A compiled WebAssembly module (or WASI 0.2 component), loadable into any
@@ -81,6 +197,12 @@ export declare class Sandbox {
    * signature. i64 values arrive and must be returned as BigInt. A thrown
    * exception traps the guest; the caller gets `AEGIS_HOST_FUNCTION` with the
    * exception as `cause`. Takes effect for modules loaded afterwards.
+   *
+   * The function gets the wasm arguments only, no context, so it cannot see
+   * that its call was stopped. The guest stops waiting for it at the call's
+   * timeout (`AEGIS_TIMEOUT`) or interrupt (`AEGIS_INTERRUPTED`) and drops
+   * what it returns; a call queued for the event loop that has not started
+   * by then never runs.
    */
   registerFunc(module: string, name: string, func: (...args: any[]) => any, signature?: Signature): void
   /**
@@ -95,8 +217,30 @@ export declare class Sandbox {
   callVoid(name: string): void
   /** Runs the default entry point (`_start`, else `main`) and returns its results. */
   run(): any
-  /** Like `run`, on a worker thread; the promise settles when the guest returns. */
-  runAsync(): Promise<any>
+  /**
+   * Like `run`, on a worker thread; the promise settles when the guest
+   * returns. `options.signal` stops it as in `callAsync`. Failures to start
+   * (a busy sandbox, bad options) reject.
+   */
+  runAsync(options?: CallOptions): Promise<any>
+  /**
+   * Stops the call running in this sandbox, from JS code that runs while
+   * it does: the promise of `callAsync`/`runAsync` rejects with
+   * `AEGIS_INTERRUPTED` within milliseconds, whether the guest computes or
+   * waits in WASI. A host function may call it to end the call it serves.
+   * Never blocks and never throws "sandbox is busy".
+   *
+   * If no call is running, the request is kept: the sandbox's next call
+   * fails with `AEGIS_INTERRUPTED` at once, without running guest code,
+   * and consumes it (so an interrupt racing with the start of a call is
+   * never lost). Use `interruptHandle().pending` to see whether one waits.
+   */
+  interrupt(): void
+  /**
+   * A handle that stops this sandbox's calls like `interrupt()`, to give to
+   * code that should be able to stop calls but not make them.
+   */
+  interruptHandle(): InterruptHandle
   /** The export `run` calls: `_start` if exported, else `main`. */
   get defaultEntry(): string
   /**

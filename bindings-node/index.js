@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.InterruptHandle = nativeBinding.InterruptHandle
 module.exports.Module = nativeBinding.Module
 module.exports.Runtime = nativeBinding.Runtime
 module.exports.Sandbox = nativeBinding.Sandbox

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Node bindings: build the addon (debug, in the workspace's target/), run the
+# Node bindings: check the committed index.d.ts/index.js against what napi
+# generates, build the addon (debug, in the workspace's target/), run the
 # node:test suite and type-check an example against index.d.ts.
 # Usage: bash scripts/test-node.sh   (run by scripts/test.sh)
 set -euo pipefail
@@ -10,6 +11,22 @@ command -v npm >/dev/null || { echo "npm is required" >&2; exit 1; }
 
 echo "--> npm ci (bindings-node dev dependencies: @napi-rs/cli, typescript)"
 (cd bindings-node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+
+echo "--> index.d.ts and index.js match what napi generates (into target/napi-gen)"
+mkdir -p target/napi-gen
+if ! (cd bindings-node && npx --no-install napi build --platform --output-dir ../target/napi-gen) \
+    >target/napi-gen/build.log 2>&1; then
+    cat target/napi-gen/build.log >&2
+    echo "napi build failed" >&2
+    exit 1
+fi
+for f in index.d.ts index.js; do
+    diff -u "bindings-node/$f" "target/napi-gen/$f" || {
+        echo "bindings-node/$f is stale: run \`npm run build\` in bindings-node and commit it" >&2
+        exit 1
+    }
+done
+echo "generated files are up to date"
 
 echo "--> build the addon (debug)"
 node bindings-node/build.js

@@ -112,3 +112,35 @@ test('a host function may read sandbox metrics only after the call', () => {
   sandbox.call('logTwice', 3)
   assert.equal(sandbox.metrics.hostCalls, 2)
 })
+
+test('JS host functions work in every synchronous path, including a start function', () => {
+  const runtime = new aegis.Runtime()
+  const sandbox = runtime.sandbox()
+  const seen = []
+  sandbox.registerFunc('env', 'note', (n) => { seen.push(n) }, { params: ['i32'] })
+  sandbox.loadModule(runtime.loadWat(`(module
+    (import "env" "note" (func $note (param i32)))
+    (func $init (call $note (i32.const 1)))
+    (start $init)
+    (func (export "_start") (call $note (i32.const 2)))
+    (func (export "go") (call $note (i32.const 3))))`))
+  sandbox.run()
+  sandbox.callVoid('go')
+  sandbox.call('go')
+  sandbox.reset()
+  assert.deepEqual(seen, [1, 2, 3, 3, 1])
+})
+
+test('a callback may call into another sandbox whose guest calls back into JS', () => {
+  const runtime = new aegis.Runtime()
+  const wat = `(module
+    (import "env" "f" (func $f (param i32) (result i32)))
+    (func (export "go") (param i32) (result i32) (call $f (local.get 0))))`
+  const inner = runtime.sandbox()
+  inner.registerFunc('env', 'f', (n) => n * 10, { params: ['i32'], results: ['i32'] })
+  inner.loadModule(runtime.loadWat(wat))
+  const outer = runtime.sandbox()
+  outer.registerFunc('env', 'f', (n) => inner.call('go', n) + 1, { params: ['i32'], results: ['i32'] })
+  outer.loadModule(runtime.loadWat(wat))
+  for (let i = 0; i < 50; i++) assert.equal(outer.call('go', i), i * 10 + 1)
+})

@@ -93,12 +93,31 @@ function modulePath(c) {
     : path.join(ROOT, 'tests', 'hostile', c.module)
 }
 
-/** Runs one case: `{ outcome, denied, error }`, the outcome a stable code or `ok`. */
+function codeOf(err) {
+  assert.ok(err instanceof Error && typeof err.code === 'string' && err.code.startsWith('AEGIS_'), `not an Aegis error: ${err}`)
+  return err.code.slice('AEGIS_'.length).toLowerCase()
+}
+
+/** How far past its limit a `timeout` may arrive (the core promises a few ms; the machine is shared). */
+const TIMEOUT_SLACK_MS = 700
+
+/** The case's `timeout_ms`, if it sets one. */
+function timeoutOf(c) {
+  const opt = c.options.find(([key]) => key === 'timeout_ms')
+  return opt ? Number(opt[1]) : undefined
+}
+
+/** Asserts a `timeout` outcome came on time: `wallMs` measured around the call. */
+function assertOnTime(c, error, wallMs) {
+  const limit = timeoutOf(c)
+  if (c.expect !== 'timeout' || limit === undefined || error?.code !== 'AEGIS_TIMEOUT') return
+  assert.equal(error.limitMs, limit)
+  assert.ok(error.elapsedMs < limit + TIMEOUT_SLACK_MS, `elapsedMs ${error.elapsedMs} for a ${limit} ms limit`)
+  assert.ok(wallMs < limit + TIMEOUT_SLACK_MS, `the call took ${wallMs} ms for a ${limit} ms limit`)
+}
+
+/** Runs one case: `{ outcome, denied, error, wallMs }`, the outcome a stable code or `ok`. */
 function observe(c, scratch, seen) {
-  const codeOf = (err) => {
-    assert.ok(err instanceof Error && typeof err.code === 'string' && err.code.startsWith('AEGIS_'), `not an Aegis error: ${err}`)
-    return err.code.slice('AEGIS_'.length).toLowerCase()
-  }
   const runtime = new aegis.Runtime(runtimeOptions(c, scratch))
   let module
   try {
@@ -115,14 +134,16 @@ function observe(c, scratch, seen) {
     return { outcome: codeOf(err), denied: [], error: err }
   }
   let error
+  const started = performance.now()
   try {
     if (c.entry === '_run') sandbox.run()
     else sandbox.call(c.entry)
   } catch (err) {
     error = err
   }
+  const wallMs = performance.now() - started
   const denied = sandbox.metrics.denied.map((d) => d.capability)
-  return { outcome: error ? codeOf(error) : 'ok', denied, error }
+  return { outcome: error ? codeOf(error) : 'ok', denied, error, wallMs }
 }
 
 const CASES = loadCases()
@@ -146,7 +167,7 @@ for (const c of CASES) {
     const s = makeScratch()
     const seen = {}
     try {
-      const { outcome, denied, error } = observe(c, s.scratch, seen)
+      const { outcome, denied, error, wallMs } = observe(c, s.scratch, seen)
       const cap = c.expect.startsWith('denied:') ? c.expect.slice('denied:'.length) : undefined
       observed.set(c.name, cap && denied.includes(cap) ? `denied:${cap}` : outcome)
 
@@ -163,6 +184,40 @@ for (const c of CASES) {
         assert.equal(error.cause, seen.refusal)
       }
       if (c.name === 'host_panic') assert.ok(error.cause instanceof TypeError)
+      assertOnTime(c, error, wallMs)
+    } finally {
+      fs.rmSync(s.root, { recursive: true, force: true })
+    }
+  })
+}
+
+// The `timeout` cases again through callAsync/runAsync: there the guest runs
+// on a libuv worker thread, and a guest blocked in WASI must be let go on
+// time there too (and leave the event loop free meanwhile).
+for (const c of CASES.filter((c) => c.expect === 'timeout' && timeoutOf(c) !== undefined)) {
+  test(`hostile (async): ${c.name} -> timeout`, async () => {
+    const s = makeScratch()
+    try {
+      const runtime = new aegis.Runtime(runtimeOptions(c, s.scratch))
+      const sandbox = runtime.sandbox()
+      registerHost(sandbox, {})
+      sandbox.loadModule(runtime.loadFile(modulePath(c)))
+      let ticks = 0
+      const timer = setInterval(() => { ticks += 1 }, 10)
+      const started = performance.now()
+      let error
+      try {
+        await (c.entry === '_run' ? sandbox.runAsync() : sandbox.callAsync(c.entry))
+      } catch (err) {
+        error = err
+      } finally {
+        clearInterval(timer)
+      }
+      const wallMs = performance.now() - started
+      assert.equal(error ? codeOf(error) : 'ok', 'timeout', error?.message)
+      assertOnTime(c, error, wallMs)
+      assert.ok(ticks >= 5, `the event loop ticked ${ticks} times while the guest ran`)
+      assert.equal(fs.readFileSync(s.secret, 'utf8'), SECRET, 'the secret was modified')
     } finally {
       fs.rmSync(s.root, { recursive: true, force: true })
     }

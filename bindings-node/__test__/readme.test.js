@@ -29,4 +29,5 @@ test('the README example runs as written', () => {
   assert.match(run.stdout, /fuel used: \d+/)
   assert.match(run.stdout, /out of fuel/)
   assert.match(run.stdout, /metrics: /)
+  assert.match(run.stdout, /AEGIS_INTERRUPTED TimeoutError/)
 })

@@ -3,7 +3,7 @@
 
 use aegis_core::{Error, ErrorCode};
 use napi::bindgen_prelude::{Object, ToNapiValue, Unknown};
-use napi::{Env, JsValue, Status};
+use napi::{Env, JsValue, Status, sys};
 
 /// What can go wrong inside the binding: an Aegis error, or a Node-API failure.
 pub enum Failure {
@@ -53,6 +53,25 @@ pub fn to_js(env: &Env, failure: Failure) -> napi::Error {
             }
             Err(e) => e,
         },
+    }
+}
+
+/// Like `to_js` for an Aegis error, with `cause` set to `cause` (a live value of `env`).
+pub fn to_js_with_cause(env: &Env, err: Error, cause: sys::napi_value) -> napi::Error {
+    let built = build_error(env, err).and_then(|mut obj| {
+        // SAFETY: `cause` is a live value of `env`.
+        obj.set("cause", unsafe {
+            Unknown::from_raw_unchecked(env.raw(), cause)
+        })?;
+        Ok(obj)
+    });
+    match built {
+        Ok(obj) => {
+            // SAFETY: `obj` is a live object of `env`.
+            let unknown = unsafe { Unknown::from_raw_unchecked(env.raw(), obj.raw()) };
+            napi::Error::from_unknown_without_coercion(unknown)
+        }
+        Err(e) => e,
     }
 }
 
@@ -140,6 +159,12 @@ fn set_details(env: &Env, obj: &mut Object<'_>, err: Error) -> napi::Result<()> 
             }
         }
         Error::Exit { status } => obj.set("status", status),
+        Error::Interrupted { elapsed } => obj.set("elapsedMs", elapsed.as_secs_f64() * 1000.0),
+        Error::ModuleTooComplex { what, found, limit } => {
+            obj.set("what", what)?;
+            obj.set("found", found as f64)?;
+            obj.set("limit", limit as f64)
+        }
         _ => Ok(()),
     }
 }

@@ -1,20 +1,29 @@
-//! JS functions as host functions, callable from the JS thread (sync calls)
-//! and from worker threads (`callAsync`).
+//! JS functions as host functions, called by guests running on other threads.
 //!
-//! Node-API values live on the JS thread. A host function called on that
-//! thread runs the JS function directly. Called from a worker, it queues the
-//! call on the JS thread through a threadsafe function and blocks until the
-//! JS thread has run it; the guest waits meanwhile, its wall-clock budget
+//! Node-API values live on the JS thread, and JS must run on that thread's
+//! own stack: aegis-core runs guest code on a fiber (a separate stack), and
+//! V8 throws "Maximum call stack size exceeded" for JS entered from there.
+//! So a guest that may call JS never runs on the JS thread:
+//!
+//! - `callAsync`/`runAsync` run it on a libuv worker. A host call is queued
+//!   on the JS thread through a threadsafe function, and the guest blocks
+//!   until the event loop has run it.
+//! - Synchronous calls run it on a helper thread while the JS thread waits
+//!   in [`JsThread::serve`], running each host call it is sent (a "pump").
+//!
+//! Either way the guest waits for the JS function, its wall-clock budget
 //! still running. A JS exception traps the guest with a `HostError` whose
 //! payload is the original exception (a `napi::Error` keeping a reference to
 //! it), restored as `cause` when the error reaches JS.
 
-use std::sync::Arc;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::ThreadId;
+use std::time::Duration;
 
 use aegis_core::{HostCaller, HostError, ValType, Value};
-use napi::bindgen_prelude::{Function, FunctionRef, Unknown};
+use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, JsObjectValue, Object, Unknown};
 use napi::threadsafe_function::{
     ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
@@ -26,17 +35,69 @@ use crate::values::{js_to_value, type_name, type_of, value_to_js};
 /// Work run on the JS thread.
 type Job = Box<dyn FnOnce(&Env) + Send>;
 
+/// A synchronous call, run on a helper thread (see [`helpers`]).
+type CallJob = Box<dyn FnOnce() + Send>;
+
+/// `process.on(event, listener)`.
+type OnMethod<'env> = Function<'env, FnArgs<(&'static str, Function<'env, (), ()>)>, Unknown<'env>>;
+
 /// A weak threadsafe function that runs `Job`s on the JS thread.
 type Dispatcher = ThreadsafeFunction<Job, (), (), Status, false, true>;
 
 /// A JS function stored for calls from any thread.
 pub type JsCallback = FunctionRef<Unknown<'static>, Unknown<'static>>;
 
-/// The JS thread of one addon instance: its id, env, and a way to run work on it.
+/// What a helper thread sends the JS thread while a synchronous call runs.
+enum PumpMessage {
+    /// Run this host call.
+    Run(Job),
+    /// The guest has returned.
+    Done,
+}
+
+/// Sends `Done` when dropped, so the JS thread stops waiting even if the
+/// guest's thread panics.
+struct DoneOnDrop(mpsc::Sender<PumpMessage>);
+
+impl Drop for DoneOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(PumpMessage::Done);
+    }
+}
+
+/// The JS thread of one addon instance: its id, env, and ways to run work on it.
 pub struct JsThread {
     id: ThreadId,
     env: RawEnv,
     dispatcher: Dispatcher,
+    /// Set while a synchronous call runs its guest on a helper thread: host
+    /// calls go here, to the JS thread waiting in [`JsThread::serve`].
+    pump: Mutex<Option<mpsc::Sender<PumpMessage>>>,
+    /// Set once this env's `process` emits `exit`: its event loop will run no
+    /// more host calls (and Node's exit waits for the worker threads).
+    exiting: Arc<AtomicBool>,
+}
+
+/// The `exiting` flag of one env, kept as its instance data.
+struct ExitFlag(Arc<AtomicBool>);
+
+/// This env's exit flag, created (with its `process.on('exit')` listener) on first use.
+fn exit_flag(env: &Env) -> napi::Result<Arc<AtomicBool>> {
+    if let Some(flag) = env.get_instance_data::<ExitFlag>()? {
+        return Ok(Arc::clone(&flag.0));
+    }
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = Arc::clone(&flag);
+    let listener = env.create_function_from_closure::<(), (), _>("aegisOnExit", move |_ctx| {
+        set.store(true, Ordering::Release);
+        Ok(())
+    })?;
+    let global = env.get_global()?;
+    let process: Object = global.get_named_property("process")?;
+    let on: OnMethod<'_> = process.get_named_property("on")?;
+    on.apply(process, FnArgs::from(("exit", listener)))?;
+    env.set_instance_data(ExitFlag(Arc::clone(&flag)), (), |_| {})?;
+    Ok(flag)
 }
 
 /// The env pointer, only ever dereferenced on its own thread (`JsThread::id`).
@@ -63,33 +124,145 @@ impl JsThread {
             id: std::thread::current().id(),
             env: RawEnv(env.raw()),
             dispatcher,
+            pump: Mutex::new(None),
+            exiting: exit_flag(env)?,
         }))
     }
 
-    /// Runs `job` on the JS thread and returns its result, blocking a worker
-    /// until the JS thread has run it.
+    /// Runs `guest` on a helper thread while this (the JS) thread
+    /// runs the JS host functions it calls; returns what `guest` returned.
+    /// For synchronous calls: the JS thread is blocked either way, but JS
+    /// runs on its own stack instead of the guest's fiber.
+    pub fn serve<T: Send + 'static>(
+        &self,
+        env: &Env,
+        guest: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, std::io::Error> {
+        let (tx, rx) = mpsc::channel();
+        let slot = Arc::new(Mutex::new(None));
+        let out = Arc::clone(&slot);
+        let done = DoneOnDrop(tx.clone());
+        let previous = self
+            .pump
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(tx);
+        let job: CallJob = Box::new(move || {
+            let _done = done;
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(guest));
+            *out.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
+        });
+        let sent = helpers::run(job);
+        if let Err(e) = sent {
+            *self.pump.lock().unwrap_or_else(PoisonError::into_inner) = previous;
+            return Err(e);
+        }
+        // `Done` always comes: it is sent when the job is dropped, run or not.
+        while let Some(PumpMessage::Run(job)) = receive(&rx) {
+            job(env);
+        }
+        *self.pump.lock().unwrap_or_else(PoisonError::into_inner) = previous;
+        let outcome = slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .ok_or_else(|| std::io::Error::other("the call thread stopped"))?;
+        Ok(outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    }
+
+    /// Runs `job` on the JS thread and returns its result, blocking the
+    /// guest's thread until the JS thread has run it, or until `cancelled()`
+    /// (the call's deadline passed or it was interrupted): then the guest
+    /// stops waiting, and the job, if the JS thread has not started it yet,
+    /// never runs. So a busy, blocked or exiting event loop cannot hold a
+    /// call past its limits.
     fn run<R: Send + 'static>(
         &self,
         job: impl FnOnce(&Env) -> R + Send + 'static,
+        cancelled: impl Fn() -> bool,
     ) -> Result<R, HostError> {
         if std::thread::current().id() == self.id {
+            // Not reached by guests (see the module docs); kept for completeness.
             return Ok(job(&Env::from_raw(self.env.0)));
         }
         let (tx, rx) = mpsc::sync_channel(1);
-        let status = self.dispatcher.call(
-            Box::new(move |env: &Env| {
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let skip = Arc::clone(&abandoned);
+        let job: Job = Box::new(move |env: &Env| {
+            if !skip.load(Ordering::Acquire) {
                 let _ = tx.send(job(env));
-            }),
-            ThreadsafeFunctionCallMode::Blocking,
-        );
-        if status != Status::Ok {
-            return Err(HostError::new(format!(
-                "cannot reach the JavaScript thread ({status})"
-            )));
+            }
+        });
+        let pump = self
+            .pump
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        match pump {
+            // A synchronous call: the JS thread is waiting in `serve`.
+            Some(pump) => pump
+                .send(PumpMessage::Run(job))
+                .map_err(|_| HostError::new("the JavaScript thread stopped serving host calls"))?,
+            None => {
+                let status = self
+                    .dispatcher
+                    .call(job, ThreadsafeFunctionCallMode::Blocking);
+                if status != Status::Ok {
+                    return Err(HostError::new(format!(
+                        "cannot reach the JavaScript thread ({status})"
+                    )));
+                }
+            }
         }
-        rx.recv()
-            .map_err(|_| HostError::new("the JavaScript thread dropped the host call"))
+        if let Some(out) = spin(|| rx.try_recv().ok()) {
+            return Ok(out);
+        }
+        loop {
+            match rx.recv_timeout(CANCEL_POLL) {
+                Ok(out) => return Ok(out),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(HostError::new(
+                        "the JavaScript thread dropped the host call",
+                    ));
+                }
+                Err(RecvTimeoutError::Timeout)
+                    if cancelled() || self.exiting.load(Ordering::Acquire) =>
+                {
+                    abandoned.store(true, Ordering::Release);
+                    return Err(HostError::new(
+                        "the call was stopped while waiting for the JavaScript thread",
+                    ));
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
     }
+}
+
+/// How often a guest waiting for the JS thread checks whether its call must stop.
+const CANCEL_POLL: Duration = Duration::from_millis(2);
+
+/// How long a thread handing work to another polls for the answer before it
+/// sleeps: a host call's round trip is usually shorter than two wake-ups.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// Polls `attempt` for up to [`SPIN`], yielding the CPU between tries.
+fn spin<T>(mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(out) = attempt() {
+            return Some(out);
+        }
+        if start.elapsed() >= SPIN {
+            return None;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// The next message for a JS thread in [`JsThread::serve`].
+fn receive(rx: &mpsc::Receiver<PumpMessage>) -> Option<PumpMessage> {
+    spin(|| rx.try_recv().ok()).or_else(|| rx.recv().ok())
 }
 
 /// A registered JS host function: what aegis-core calls.
@@ -108,18 +281,24 @@ impl JsHostFunction {
     /// Calls the JS function with `args` from whatever thread the guest runs on.
     pub fn call(
         &self,
-        _caller: &mut HostCaller<'_>,
+        caller: &mut HostCaller<'_>,
         args: &[Value],
     ) -> Result<Vec<Value>, HostError> {
         let callback = Arc::clone(&self.callback);
         let label = self.label.clone();
         let results = self.results.clone();
         let args = args.to_vec();
-        self.thread.run(move |env| {
-            // A scope per call keeps a long-running guest's host calls from piling up handles.
-            env.run_in_scope(|| Ok(invoke(env, &callback, &label, &args, &results)))
-                .unwrap_or_else(|e| Err(HostError::new(format!("host function `{label}`: {e}"))))
-        })?
+        let caller = &*caller;
+        self.thread.run(
+            move |env| {
+                // A scope per call keeps a long-running guest's host calls from piling up handles.
+                env.run_in_scope(|| Ok(invoke(env, &callback, &label, &args, &results)))
+                    .unwrap_or_else(|e| {
+                        Err(HostError::new(format!("host function `{label}`: {e}")))
+                    })
+            },
+            || caller.is_cancelled(),
+        )?
     }
 }
 
@@ -253,4 +432,92 @@ fn result(
         Failure::Aegis(e) => HostError::new(e.to_string()),
         Failure::Napi(e) => HostError::new(e.to_string()),
     })
+}
+
+/// The threads that run synchronous calls for every JS thread: started on
+/// demand (one per synchronous call in progress, so nested calls from host
+/// functions never wait for each other), reused, and ended after a while idle.
+mod helpers {
+    use std::sync::mpsc::{self, RecvTimeoutError};
+    use std::sync::{Mutex, PoisonError};
+    use std::time::Duration;
+
+    use super::{CallJob, spin};
+
+    /// How long an idle helper waits for work before it ends.
+    const IDLE: Duration = Duration::from_secs(30);
+
+    /// One idle helper: its id and where to send it work.
+    struct Idle {
+        id: u64,
+        jobs: mpsc::Sender<CallJob>,
+    }
+
+    /// Idle helpers, most recently idle last.
+    static IDLE_HELPERS: Mutex<Vec<Idle>> = Mutex::new(Vec::new());
+    /// Ids of helper threads, to find one in the idle list.
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    fn idle() -> std::sync::MutexGuard<'static, Vec<Idle>> {
+        IDLE_HELPERS.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `job` on an idle helper, or on a new one.
+    pub fn run(job: CallJob) -> Result<(), std::io::Error> {
+        let mut job = job;
+        loop {
+            let Some(helper) = idle().pop() else { break };
+            // A helper taken off the list waits for its job (see `serve_jobs`).
+            match helper.jobs.send(job) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::SendError(back)) => job = back,
+            }
+        }
+        let (jobs, queue) = mpsc::channel();
+        jobs.send(job)
+            .map_err(|_| std::io::Error::other("helper channel closed"))?;
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::thread::Builder::new()
+            .name("aegis-call".into())
+            .spawn(move || serve_jobs(id, jobs, queue))?;
+        Ok(())
+    }
+
+    /// A helper's life: run jobs, listing itself as idle between them, until
+    /// it has been idle for [`IDLE`].
+    fn serve_jobs(id: u64, jobs: mpsc::Sender<CallJob>, queue: mpsc::Receiver<CallJob>) {
+        loop {
+            // Calls often come back to back: poll briefly before sleeping.
+            let job = match spin(|| queue.try_recv().ok()) {
+                Some(job) => job,
+                None => match queue.recv_timeout(IDLE) {
+                    Ok(job) => job,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                    Err(RecvTimeoutError::Timeout) => {
+                        let mut list = idle();
+                        match list.iter().position(|h| h.id == id) {
+                            // Still listed: nobody can send to it any more.
+                            Some(at) => {
+                                list.remove(at);
+                                return;
+                            }
+                            // Taken off the list: its job is on the way.
+                            None => {
+                                drop(list);
+                                match queue.recv() {
+                                    Ok(job) => job,
+                                    Err(_) => return,
+                                }
+                            }
+                        }
+                    }
+                },
+            };
+            job();
+            idle().push(Idle {
+                id,
+                jobs: jobs.clone(),
+            });
+        }
+    }
 }

@@ -9,6 +9,7 @@
 
 mod errors;
 mod host;
+mod interrupt;
 mod metrics;
 mod module;
 mod options;
@@ -17,13 +18,12 @@ mod sandbox;
 mod task;
 mod values;
 
-use napi::bindgen_prelude::{
-    ClassInstance, FunctionCallContext, JsObjectValue, Object, ToNapiValue, Unknown,
-};
-use napi::{Env, JsValue, sys};
+use napi::bindgen_prelude::{ClassInstance, FunctionCallContext, JsObjectValue, Object, Unknown};
+use napi::{Env, JsValue};
 use napi_derive::napi;
 
 use crate::errors::{Fallible, boundary, invalid_argument};
+use crate::interrupt::parse_call_options;
 use crate::sandbox::Sandbox;
 
 /// Every error `code` Aegis can throw, e.g. `AEGIS_OUT_OF_FUEL`.
@@ -50,23 +50,6 @@ fn name_and_args<'a>(
         }
     };
     Ok((name, args.into_iter().skip(1).collect()))
-}
-
-/// A promise already rejected with `error`.
-fn rejected(env: &Env, error: napi::Error) -> napi::Result<sys::napi_value> {
-    let mut deferred = std::ptr::null_mut();
-    let mut promise = std::ptr::null_mut();
-    // SAFETY: `env` is live; the deferred is settled exactly once, right here.
-    unsafe {
-        values::check(sys::napi_create_promise(
-            env.raw(),
-            &mut deferred,
-            &mut promise,
-        ))?;
-        let reason = ToNapiValue::to_napi_value(env.raw(), error)?;
-        values::check(sys::napi_reject_deferred(env.raw(), deferred, reason))?;
-    }
-    Ok(promise)
 }
 
 /// Installs the variadic `Sandbox.prototype.call` and `callAsync`, which
@@ -96,16 +79,23 @@ pub fn install_variadic_methods(exports: Object, env: Env) -> napi::Result<()> {
             let env = Env::from_raw(ctx.env.raw());
             let started = (|| {
                 let this: ClassInstance<Sandbox> = ctx.this()?;
-                let (name, args) = name_and_args(&ctx, "callAsync")?;
+                let (name, mut args) = name_and_args(&ctx, "callAsync")?;
+                // Guest arguments are numbers and BigInts, so a trailing object
+                // can only be the options (validated strictly).
+                let options = match args.last() {
+                    Some(last) if last.get_type()? == napi::ValueType::Object => {
+                        let raw = last.raw();
+                        args.pop();
+                        Some(parse_call_options(&env, raw, "callAsync")?)
+                    }
+                    _ => None,
+                };
                 let raw: Vec<_> = args.iter().map(|a| a.raw()).collect();
-                this.call_later(&env, &name, &raw)
+                this.call_later(&env, &name, &raw, options)
             })();
-            // Failures to start (busy sandbox, bad arguments) reject, like the call's own errors.
-            let promise = match started {
-                // SAFETY: `env` is the live env of this callback.
-                Ok(task) => unsafe { ToNapiValue::to_napi_value(env.raw(), task)? },
-                Err(failure) => rejected(&env, errors::to_js(&env, failure))?,
-            };
+            // Failures to start (busy sandbox, bad arguments, an aborted
+            // signal) reject, like the call's own errors.
+            let promise = task::promise(&env, started)?;
             // SAFETY: `promise` was just created in `env`.
             Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), promise) })
         })?;

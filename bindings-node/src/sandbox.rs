@@ -2,17 +2,19 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use aegis_core::{ExternType, FuncType, Value};
 use napi::bindgen_prelude::{AsyncTask, Buffer, Function, Unknown};
-use napi::{Env, sys};
+use napi::{Env, JsValue, sys};
 use napi_derive::napi;
 
-use crate::errors::{Fallible, boundary, invalid_argument};
+use crate::errors::{Failure, Fallible, boundary, invalid_argument, to_js_with_cause};
 use crate::host::{JsHostFunction, JsThread};
+use crate::interrupt::{AbortWatch, CallOptions, InterruptHandle, is_aborted, parse_call_options};
 use crate::metrics::Metrics;
 use crate::module::Module;
-use crate::task::{CallTask, Request};
+use crate::task::{CallTask, Request, promise};
 use crate::values::{js_to_value, parse_types, results_to_js};
 
 /// The state shared by a JS `Sandbox` and its in-flight async call.
@@ -65,12 +67,19 @@ pub struct Signature {
 pub struct Sandbox {
     shared: Arc<Shared>,
     thread: Arc<JsThread>,
+    /// Kept outside `shared`'s busy mark and mutex: interrupting never waits for the call.
+    interrupt: aegis_core::InterruptHandle,
+    /// Whether a JS host function was registered: then synchronous calls run
+    /// the guest on a helper thread (see `host.rs`).
+    js_functions: AtomicBool,
 }
 
 impl Sandbox {
     /// Wraps a built sandbox; called on the JS thread.
     pub fn new(env: &Env, sandbox: aegis_core::Sandbox) -> Fallible<Self> {
         Ok(Sandbox {
+            interrupt: sandbox.interrupt_handle(),
+            js_functions: AtomicBool::new(false),
             shared: Arc::new(Shared {
                 busy: AtomicBool::new(false),
                 sandbox: Mutex::new(sandbox),
@@ -84,6 +93,37 @@ impl Sandbox {
         let _busy = self.shared.enter()?;
         let mut sandbox = self.shared.lock();
         f(&mut sandbox)
+    }
+
+    /// Runs guest code synchronously with the sandbox claimed: on this thread,
+    /// or, if the guest may call JS host functions, on a helper thread while
+    /// this thread runs them.
+    fn with_guest<T: Send + 'static>(
+        &self,
+        env: &Env,
+        f: impl FnOnce(&mut aegis_core::Sandbox) -> Result<T, aegis_core::Error> + Send + 'static,
+    ) -> Fallible<T> {
+        let _busy = self.shared.enter()?;
+        self.guest(env, f)
+    }
+
+    /// `with_guest` for a caller that holds the busy mark.
+    fn guest<T: Send + 'static>(
+        &self,
+        env: &Env,
+        f: impl FnOnce(&mut aegis_core::Sandbox) -> Result<T, aegis_core::Error> + Send + 'static,
+    ) -> Fallible<T> {
+        if !self.js_functions.load(Ordering::Acquire) {
+            return Ok(f(&mut self.shared.lock())?);
+        }
+        let shared = Arc::clone(&self.shared);
+        let outcome = self
+            .thread
+            .serve(env, move || f(&mut shared.lock()))
+            .map_err(|e| aegis_core::Error::Io {
+                message: format!("cannot start a thread for the call: {e}"),
+            })?;
+        Ok(outcome?)
     }
 
     /// Converts JS arguments using the export's parameter types (if it exists).
@@ -116,31 +156,59 @@ impl Sandbox {
         name: &str,
         raw: &[sys::napi_value],
     ) -> Fallible<sys::napi_value> {
-        let results = self.with(|sandbox| {
-            let args = Self::arguments(env, sandbox, name, raw)?;
-            Ok(sandbox.call_dynamic(name, &args)?)
-        })?;
+        let _busy = self.shared.enter()?;
+        let args = Self::arguments(env, &self.shared.lock(), name, raw)?;
+        let name = name.to_string();
+        let results = self.guest(env, move |sandbox| sandbox.call_dynamic(&name, &args))?;
         Ok(results_to_js(env, results)?)
     }
 
-    /// `sandbox.callAsync(name, ...args)` (installed on the prototype by `lib.rs`).
+    /// `sandbox.callAsync(name, ...args, options?)` (installed on the prototype by `lib.rs`).
     pub(crate) fn call_later(
         &self,
         env: &Env,
         name: &str,
         raw: &[sys::napi_value],
+        options: Option<CallOptions>,
     ) -> Fallible<AsyncTask<CallTask>> {
+        let signal = Self::live_signal(env, options)?;
         let busy = self.shared.enter()?;
         let args = Self::arguments(env, &self.shared.lock(), name, raw)?;
-        Ok(self.task(busy, Request::Call(name.to_string(), args)))
+        self.task(env, busy, Request::Call(name.to_string(), args), signal)
     }
 
-    fn task(&self, busy: Busy, request: Request) -> AsyncTask<CallTask> {
-        AsyncTask::new(CallTask {
+    /// The options' `AbortSignal`, if any; an already-aborted one fails with
+    /// `AEGIS_INTERRUPTED` (its `reason` as `cause`) before anything runs.
+    fn live_signal(env: &Env, options: Option<CallOptions>) -> Fallible<Option<sys::napi_value>> {
+        let Some(signal) = options.and_then(|o| o.signal) else {
+            return Ok(None);
+        };
+        if is_aborted(env, signal)? {
+            let err = aegis_core::Error::Interrupted {
+                elapsed: Duration::ZERO,
+            };
+            let reason = crate::interrupt::reason(env, signal)?;
+            return Err(Failure::Napi(to_js_with_cause(env, err, reason)));
+        }
+        Ok(Some(signal))
+    }
+
+    fn task(
+        &self,
+        env: &Env,
+        busy: Busy,
+        request: Request,
+        signal: Option<sys::napi_value>,
+    ) -> Fallible<AsyncTask<CallTask>> {
+        let watch = signal
+            .map(|s| AbortWatch::attach(env, s, self.interrupt.clone()))
+            .transpose()?;
+        Ok(AsyncTask::new(CallTask {
             shared: Arc::clone(&self.shared),
             busy: Some(busy),
             request,
-        })
+            watch,
+        }))
     }
 }
 
@@ -150,6 +218,12 @@ impl Sandbox {
     /// signature. i64 values arrive and must be returned as BigInt. A thrown
     /// exception traps the guest; the caller gets `AEGIS_HOST_FUNCTION` with the
     /// exception as `cause`. Takes effect for modules loaded afterwards.
+    ///
+    /// The function gets the wasm arguments only, no context, so it cannot see
+    /// that its call was stopped. The guest stops waiting for it at the call's
+    /// timeout (`AEGIS_TIMEOUT`) or interrupt (`AEGIS_INTERRUPTED`) and drops
+    /// what it returns; a call queued for the event loop that has not started
+    /// by then never runs.
     #[napi(
         ts_args_type = "module: string, name: string, func: (...args: any[]) => any, signature?: Signature"
     )]
@@ -179,6 +253,7 @@ impl Sandbox {
                 sandbox.register_dynamic(&module, &name, sig, move |caller, args| {
                     host.call(caller, args)
                 })?;
+                self.js_functions.store(true, Ordering::Release);
                 Ok(())
             })
         })
@@ -189,7 +264,8 @@ impl Sandbox {
     #[napi]
     pub fn load_module(&self, env: Env, module: &Module) -> napi::Result<()> {
         boundary(&env, || {
-            self.with(|sandbox| Ok(sandbox.load_module(&module.inner)?))
+            let module = module.inner.clone();
+            self.with_guest(&env, move |sandbox| sandbox.load_module(&module))
         })
     }
 
@@ -197,24 +273,63 @@ impl Sandbox {
     /// `proc_exit(0)` counts as success.
     #[napi]
     pub fn call_void(&self, env: Env, name: String) -> napi::Result<()> {
-        boundary(&env, || self.with(|sandbox| Ok(sandbox.call_void(&name)?)))
+        boundary(&env, || {
+            self.with_guest(&env, move |sandbox| sandbox.call_void(&name))
+        })
     }
 
     /// Runs the default entry point (`_start`, else `main`) and returns its results.
     #[napi(ts_return_type = "any")]
     pub fn run(&self, env: Env) -> napi::Result<Unknown<'_>> {
         boundary(&env, || {
-            let results = self.with(|sandbox| Ok(sandbox.run()?))?;
+            let results = self.with_guest(&env, |sandbox| sandbox.run())?;
             let raw = results_to_js(&env, results)?;
             // SAFETY: `raw` was just created in `env`.
             Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), raw) })
         })
     }
 
-    /// Like `run`, on a worker thread; the promise settles when the guest returns.
-    #[napi(ts_return_type = "Promise<any>")]
-    pub fn run_async(&self, env: Env) -> napi::Result<AsyncTask<CallTask>> {
-        boundary(&env, || Ok(self.task(self.shared.enter()?, Request::Run)))
+    /// Like `run`, on a worker thread; the promise settles when the guest
+    /// returns. `options.signal` stops it as in `callAsync`. Failures to start
+    /// (a busy sandbox, bad options) reject.
+    #[napi(
+        ts_args_type = "options?: CallOptions",
+        ts_return_type = "Promise<any>"
+    )]
+    pub fn run_async(&self, env: Env, options: Option<Unknown<'_>>) -> napi::Result<Unknown<'_>> {
+        let started = (|| {
+            let options = options
+                .map(|o| parse_call_options(&env, o.raw(), "runAsync"))
+                .transpose()?;
+            let signal = Self::live_signal(&env, options)?;
+            let busy = self.shared.enter()?;
+            self.task(&env, busy, Request::Run, signal)
+        })();
+        let raw = promise(&env, started)?;
+        // SAFETY: `raw` was just created in `env`.
+        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), raw) })
+    }
+
+    /// Stops the call running in this sandbox, from JS code that runs while
+    /// it does: the promise of `callAsync`/`runAsync` rejects with
+    /// `AEGIS_INTERRUPTED` within milliseconds, whether the guest computes or
+    /// waits in WASI. A host function may call it to end the call it serves.
+    /// Never blocks and never throws "sandbox is busy".
+    ///
+    /// If no call is running, the request is kept: the sandbox's next call
+    /// fails with `AEGIS_INTERRUPTED` at once, without running guest code,
+    /// and consumes it (so an interrupt racing with the start of a call is
+    /// never lost). Use `interruptHandle().pending` to see whether one waits.
+    #[napi]
+    pub fn interrupt(&self) {
+        self.interrupt.interrupt();
+    }
+
+    /// A handle that stops this sandbox's calls like `interrupt()`, to give to
+    /// code that should be able to stop calls but not make them.
+    #[napi]
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        InterruptHandle::new(self.interrupt.clone())
     }
 
     /// The export `run` calls: `_start` if exported, else `main`.
@@ -229,7 +344,7 @@ impl Sandbox {
     /// globals and tables return to their initial state.
     #[napi]
     pub fn reset(&self, env: Env) -> napi::Result<()> {
-        boundary(&env, || self.with(|sandbox| Ok(sandbox.reset()?)))
+        boundary(&env, || self.with_guest(&env, |sandbox| sandbox.reset()))
     }
 
     /// Metrics summed over every call since the sandbox was created.

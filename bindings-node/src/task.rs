@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use aegis_core::Value;
-use napi::bindgen_prelude::{ToNapiValue, TypeName};
+use aegis_core::{Error, Value};
+use napi::bindgen_prelude::{AsyncTask, ToNapiValue, TypeName};
 use napi::{Env, Task, ValueType, sys};
 
-use crate::errors::to_js;
+use crate::errors::{Fallible, to_js, to_js_with_cause};
+use crate::interrupt::AbortWatch;
 use crate::sandbox::{Busy, Shared};
-use crate::values::results_to_js;
+use crate::values::{check, results_to_js};
 
 /// What an async call does.
 pub enum Request {
@@ -18,12 +19,23 @@ pub enum Request {
     Run,
 }
 
+impl Request {
+    fn run(&self, sandbox: &mut aegis_core::Sandbox) -> Result<Vec<Value>, Error> {
+        match self {
+            Request::Call(name, args) => sandbox.call_dynamic(name, args),
+            Request::Run => sandbox.run(),
+        }
+    }
+}
+
 /// One guest call on a worker thread. Holds the sandbox's busy mark until the
 /// guest returns, so the sandbox is never used by two calls at once.
 pub struct CallTask {
     pub(crate) shared: Arc<Shared>,
     pub(crate) busy: Option<Busy>,
     pub(crate) request: Request,
+    /// The call's `AbortSignal` wiring, if it was given one.
+    pub(crate) watch: Option<AbortWatch>,
 }
 
 /// Call results, converted to JS on the JS thread.
@@ -50,18 +62,70 @@ impl Task for CallTask {
     type JsValue = CallResults;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
-        let outcome = {
-            let mut sandbox = self.shared.lock();
-            match &self.request {
-                Request::Call(name, args) => sandbox.call_dynamic(name, args),
-                Request::Run => sandbox.run(),
-            }
-        };
+        if let Some(watch) = &self.watch {
+            watch.started();
+        }
+        let mut sandbox = self.shared.lock();
+        let outcome = self.request.run(&mut sandbox);
+        let stale = self.watch.as_ref().is_some_and(AbortWatch::finished);
+        if stale && !matches!(outcome, Err(Error::Interrupted { .. })) {
+            // The signal aborted just as the guest returned: its request
+            // would stop the sandbox's next, unrelated call. aegis-core cannot
+            // withdraw a request, but a call consumes a pending one before
+            // running any guest code, so issuing the same request again
+            // (the sandbox still held) uses it up and runs nothing. Its only
+            // trace is a call of ~0 ms in the metrics.
+            let _ = self.request.run(&mut sandbox);
+        }
+        drop(sandbox);
         self.busy = None;
         Ok(outcome)
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<CallResults> {
-        output.map(CallResults).map_err(|e| to_js(&env, e.into()))
+        output.map(CallResults).map_err(|e| match &self.watch {
+            // Stopped by its signal: the signal's reason is the cause.
+            Some(watch) if matches!(e, Error::Interrupted { .. }) && watch.aborted() => {
+                match watch.reason(&env) {
+                    Ok(reason) => to_js_with_cause(&env, e, reason),
+                    Err(napi_failure) => napi_failure,
+                }
+            }
+            _ => to_js(&env, e.into()),
+        })
     }
+
+    fn finally(self, env: Env) -> napi::Result<()> {
+        match self.watch {
+            Some(watch) => watch.detach(&env),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The promise of an async call: the task's, or one already rejected with
+/// the reason it could not start (busy sandbox, bad arguments, aborted signal).
+pub fn promise(env: &Env, started: Fallible<AsyncTask<CallTask>>) -> napi::Result<sys::napi_value> {
+    match started {
+        // SAFETY: `env` is the live env of the calling JS callback.
+        Ok(task) => unsafe { ToNapiValue::to_napi_value(env.raw(), task) },
+        Err(failure) => rejected(env, to_js(env, failure)),
+    }
+}
+
+/// A promise already rejected with `error`.
+fn rejected(env: &Env, error: napi::Error) -> napi::Result<sys::napi_value> {
+    let mut deferred = std::ptr::null_mut();
+    let mut promise = std::ptr::null_mut();
+    // SAFETY: `env` is live; the deferred is settled exactly once, right here.
+    unsafe {
+        check(sys::napi_create_promise(
+            env.raw(),
+            &mut deferred,
+            &mut promise,
+        ))?;
+        let reason = ToNapiValue::to_napi_value(env.raw(), error)?;
+        check(sys::napi_reject_deferred(env.raw(), deferred, reason))?;
+    }
+    Ok(promise)
 }

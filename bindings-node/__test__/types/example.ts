@@ -1,5 +1,5 @@
 // Type-checked against index.d.ts by scripts/test-node.sh (`tsc --noEmit`); not run.
-import { Runtime, Sandbox, Module, Metrics, Options, WasmValue, errorCodes, validate } from 'aegis'
+import { Runtime, Sandbox, Module, Metrics, Options, WasmValue, errorCodes, validate, InterruptHandle, CallOptions, AegisError, AegisErrorCode } from 'aegis'
 
 const options: Options = { memoryLimit: 1 << 24, fuelLimit: Infinity, timeout: 500, allowRead: ['/tmp'], env: { A: 'b' } }
 const runtime: Runtime = new Runtime(options)
@@ -19,8 +19,22 @@ const anything = sandbox.call('add', ...args)
 async function later(): Promise<number> {
   const value: number = await sandbox.callAsync<number>('add', 1, 2)
   await sandbox.runAsync()
+  const controller = new AbortController()
+  const options: CallOptions = { signal: controller.signal }
+  await sandbox.callAsync('add', 1, 2, options)
+  await sandbox.callAsync('spin', { signal: AbortSignal.timeout(100) })
+  await sandbox.callAsync<number>('add', ...args, { signal: controller.signal })
+  await sandbox.runAsync({ signal: controller.signal })
+  // @ts-expect-error: the options come after the guest arguments
+  await sandbox.callAsync('add', { signal: controller.signal }, 1, 2)
+  // @ts-expect-error: the only option is `signal`
+  await sandbox.callAsync('add', 1, 2, { timeout: 5 })
   return value
 }
+const handle: InterruptHandle = sandbox.interruptHandle()
+handle.interrupt()
+const pending: boolean = handle.pending
+sandbox.interrupt()
 const metrics: Metrics = sandbox.metrics
 const fuel: number = metrics.fuelConsumed + sandbox.lastCallMetrics.wallTimeMs
 const out: string = sandbox.stdout.toString() + sandbox.stderr.toString()
@@ -33,6 +47,10 @@ try {
   sandbox.call('spin')
 } catch (err) {
   if (err instanceof Error && 'code' in err && err.code === 'AEGIS_OUT_OF_FUEL') console.log(err.message)
+  const aegisErr = err as AegisError
+  const code: AegisErrorCode = aegisErr.code
+  if (code === 'AEGIS_INTERRUPTED') console.log(aegisErr.elapsedMs, aegisErr.cause)
+  if (code === 'AEGIS_MODULE_TOO_COMPLEX') console.log(aegisErr.what, aegisErr.found, aegisErr.limit)
 }
 
 // @ts-expect-error: call needs the export name
@@ -40,4 +58,4 @@ sandbox.call()
 // @ts-expect-error: arguments are numbers or BigInts
 sandbox.call('add', 'one')
 
-export { kinds, sum, anything, later, fuel, out, codes, busy, bytes }
+export { kinds, sum, anything, later, fuel, out, codes, busy, bytes, pending }
