@@ -627,21 +627,15 @@ impl Meter {
         is_call: bool,
         f: impl AsyncFnOnce(&mut Store<StoreState>) -> wasmtime::Result<T>,
     ) -> Result<T> {
-        let started = self.begin(store)?;
-        let busy = self.runtime.inner.ticker.enter();
-        let outcome = if started.signal.take() {
-            Err(wasmtime::Error::new(Stop::Interrupted))
-        } else {
-            match crate::call::drive(f(store), started.deadline, &started.signal) {
-                Ok(outcome) => outcome,
-                Err(stop) => Err(wasmtime::Error::new(stop)),
+        let inherits_output = self.inherits_output;
+        self.guarded(store, is_call, |store, started| {
+            let outcome = crate::call::drive(f(store), started.deadline, &started.signal)
+                .unwrap_or_else(|stop| Err(wasmtime::Error::new(stop)));
+            if inherits_output {
+                crate::output::drain_host_pipes(started.deadline);
             }
-        };
-        if self.inherits_output {
-            crate::output::drain_host_pipes(started.deadline);
-        }
-        drop(busy);
-        self.end(store, is_call, started, outcome)
+            outcome
+        })
     }
 
     /// Like [`Meter::execute`], but runs the guest directly on this thread:
@@ -653,15 +647,26 @@ impl Meter {
         store: &mut Store<StoreState>,
         f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<T>,
     ) -> Result<T> {
+        self.guarded(store, true, |store, _| f(store))
+    }
+
+    /// Sets up the call's limits, runs `run` unless an interrupt is already
+    /// pending, keeps the ticker going meanwhile, and records the outcome.
+    fn guarded<T>(
+        &mut self,
+        store: &mut Store<StoreState>,
+        is_call: bool,
+        run: impl FnOnce(&mut Store<StoreState>, &Started) -> wasmtime::Result<T>,
+    ) -> Result<T> {
         let started = self.begin(store)?;
         let busy = self.runtime.inner.ticker.enter();
         let outcome = if started.signal.take() {
             Err(wasmtime::Error::new(Stop::Interrupted))
         } else {
-            f(store)
+            run(store, &started)
         };
         drop(busy);
-        self.end(store, true, started, outcome)
+        self.end(store, is_call, started, outcome)
     }
 
     /// Whether a call into `module` may skip the fiber: the module cannot
