@@ -13,23 +13,32 @@ thread_local! {
 
 /// The lowest usable address of the current thread's stack, if the platform tells.
 fn stack_low() -> usize {
-    STACK_LOW.with(|low| {
-        *low.get().get_or_insert_with(|| {
-            // SAFETY: `attr` is initialised by pthread_getattr_np before use
-            // and destroyed after; the out-pointers are valid locals.
-            unsafe {
-                let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-                if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
-                    return 0;
-                }
-                let mut addr: *mut libc::c_void = std::ptr::null_mut();
-                let mut size: libc::size_t = 0;
-                let ok = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
-                libc::pthread_attr_destroy(&mut attr);
-                if ok { addr as usize } else { 0 }
-            }
-        })
+    STACK_LOW.with(|cached| {
+        if let Some(low) = cached.get() {
+            return low;
+        }
+        let low = look_up_stack_low();
+        cached.set(Some(low));
+        low
     })
+}
+
+/// Asks the C library for the current thread's stack bounds (for the main
+/// thread this reads `/proc/self/maps`, so it is done once per thread).
+fn look_up_stack_low() -> usize {
+    // SAFETY: `attr` is initialised by pthread_getattr_np before use and
+    // destroyed after; the out-pointers are valid locals.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return 0;
+        }
+        let mut addr: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let ok = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
+        libc::pthread_attr_destroy(&mut attr);
+        if ok { addr as usize } else { 0 }
+    }
 }
 
 /// Whether the current thread has at least `bytes` of stack left below here.
