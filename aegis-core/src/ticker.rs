@@ -83,7 +83,7 @@ fn shared() -> &'static Shared {
         spawn_thread(shared);
         shared
     });
-    if FORKED.swap(false, Ordering::SeqCst) {
+    if FORKED.load(Ordering::Relaxed) && FORKED.swap(false, Ordering::SeqCst) {
         shared.parked.store(false, Ordering::SeqCst);
         spawn_thread(shared);
     }
