@@ -76,6 +76,8 @@ macro_rules! with_memory {
     }};
 }
 
+pub(crate) use with_memory;
+
 /// Copies `len` bytes at `ptr` out of guest memory. An out-of-bounds range
 /// traps, as in wasmtime-wasi; a path longer than any OS accepts is refused
 /// with `ENAMETOOLONG` before anything is copied.

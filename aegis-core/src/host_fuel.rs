@@ -75,22 +75,10 @@ pub(crate) fn add_metered_functions(linker: &mut Linker<StoreState>) -> wasmtime
                     Box::new(async move {
                         let before: u64 = $before;
                         charge(&mut caller, HOST_CALL_FUEL + before)?;
-                        let fuel = caller.as_context_mut().hostcall_fuel();
-                        let errno = match caller.get_export("memory") {
-                            Some(Extern::Memory(memory)) => {
-                                let (data, state) = memory.data_and_store_mut(&mut caller);
-                                state.wasi.set_hostcall_fuel(fuel);
-                                let mut mem = GuestMemory::Unshared(data);
-                                call!($mode p1::$name(&mut state.wasi, &mut mem, $($a),*))?
-                            }
-                            Some(Extern::SharedMemory(memory)) => {
-                                let state = caller.data_mut();
-                                state.wasi.set_hostcall_fuel(fuel);
-                                let mut mem = GuestMemory::Shared(memory.data());
-                                call!($mode p1::$name(&mut state.wasi, &mut mem, $($a),*))?
-                            }
-                            _ => return Err(wasmtime::format_err!("missing required memory export")),
-                        };
+                        let errno = crate::fs_audit::with_memory!(caller, |state, mem, fuel| {
+                            state.wasi.set_hostcall_fuel(fuel);
+                            Ok(call!($mode p1::$name(&mut state.wasi, &mut mem, $($a),*))?)
+                        })?;
                         let after: fn(&mut Caller<'_, StoreState>, i32, &[i32]) -> u64 = $after;
                         let used = after(&mut caller, errno, &[$($a as i32),*]);
                         charge(&mut caller, used)?;
