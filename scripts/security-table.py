@@ -3,7 +3,9 @@
 
 Reads tests/hostile/expectations.tsv and the per-front-end results that the
 corpus runners write to target/hostile/<frontend>.tsv (name<TAB>outcome).
-Run by scripts/test.sh after every suite.
+Run by scripts/test.sh after every suite with `--check`: the table is written
+to target/generated/security.md and compared with the committed
+docs/security.md, which only a run without `--check` rewrites.
 """
 import pathlib
 import sys
@@ -56,9 +58,27 @@ def main():
         out.append(f"| {name} | `{module}` | `{expect}` | " + " | ".join(cells) + " |")
     ran = [fe for fe in FRONTENDS if results[fe] is not None]
     out += ["", f"{len(cases)} cases; front-ends run: {', '.join(ran) or 'none'}; mismatches: {mismatches}.", ""]
-    (ROOT / "docs").mkdir(exist_ok=True)
-    (ROOT / "docs/security.md").write_text("\n".join(out))
-    print(f"docs/security.md: {len(cases)} cases x {len(ran)} front-ends, {mismatches} mismatches")
+    text = "\n".join(out)
+    committed = ROOT / "docs/security.md"
+    summary = f"{len(cases)} cases x {len(ran)} front-ends, {mismatches} mismatches"
+    if "--check" in sys.argv[1:]:
+        rendered = ROOT / "target/generated/security.md"
+        rendered.parent.mkdir(parents=True, exist_ok=True)
+        rendered.write_text(text)
+        print(f"{rendered.relative_to(ROOT)}: {summary}")
+        if mismatches:
+            return 1
+        if not committed.exists() or committed.read_text() != text:
+            print(
+                "docs/security.md is stale: run `python3 scripts/security-table.py` "
+                f"after the suites and commit it (diff against {rendered.relative_to(ROOT)})",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    committed.parent.mkdir(exist_ok=True)
+    committed.write_text(text)
+    print(f"docs/security.md: {summary}")
     return 1 if mismatches else 0
 
 

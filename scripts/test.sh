@@ -29,6 +29,6 @@ for suite in scripts/test-*.sh; do
 done
 
 step "hostile corpus table (docs/security.md)"
-python3 scripts/security-table.py
+python3 scripts/security-table.py --check
 
 step "all test suites passed"

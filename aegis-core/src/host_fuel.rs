@@ -1,17 +1,20 @@
 //! Fuel for the work WASI does on the guest's behalf.
 //!
-//! Wasmtime charges fuel for wasm instructions only: a `random_get` of 60 MiB
-//! or a read of a large file costs the guest a handful of units while the
-//! host does all the work. The preview-1 functions whose cost grows with a
-//! guest-chosen size are shadowed here by wrappers that call wasmtime-wasi's
-//! own implementation and charge [`HOST_CALL_FUEL`] plus one unit per byte
-//! read or written ([`RANDOM_FUEL_PER_BYTE`] per byte of randomness). Randomness is charged *before* it is generated, so
-//! a guest without the fuel for it gets `out_of_fuel` and no work is done.
+//! Wasmtime charges fuel for wasm code only: a `random_get` of 60 MiB, a
+//! write of 60 MiB to a discarded stdout or a read of a large file costs the
+//! guest a handful of units while the host does all the work. The preview-1
+//! functions whose cost grows with a guest-chosen size are shadowed here by
+//! wrappers that call wasmtime-wasi's own implementation and charge
+//! [`HOST_CALL_FUEL`] plus one unit per byte read or written
+//! ([`RANDOM_FUEL_PER_BYTE`] per byte of randomness). Randomness is charged
+//! *before* it is generated, so a guest without the fuel for it gets
+//! `out_of_fuel` and no work is done.
 //!
 //! One unit of fuel is about one wasm instruction, or one byte of data moved
-//! by the host for the guest. Bulk-memory instructions (`memory.fill`,
-//! `memory.copy`) cost one unit whatever their length (wasmtime's metering);
-//! the wall-clock limit bounds them.
+//! for the guest: wasmtime's own metering charges bulk-memory and table
+//! instructions (`memory.fill`, `memory.copy`, `memory.init`, `table.*`) one
+//! unit per byte or element on top of the instruction, and this module does
+//! the same for the host's reads and writes.
 
 use wasmtime::{AsContextMut, Caller, Extern, Linker, Trap};
 use wasmtime_wasi::p1::wasi_snapshot_preview1 as p1;
@@ -97,6 +100,7 @@ pub(crate) fn add_metered_functions(linker: &mut Linker<StoreState>) -> wasmtime
     }
     metered!(sync random_get(a0: i32, a1: i32), before = RANDOM_FUEL_PER_BYTE * u64::from(a1 as u32), after = |_, _, _| 0);
     metered!(async fd_read(a0: i32, a1: i32, a2: i32, a3: i32), before = 0, after = moved(3));
+    metered!(async fd_write(a0: i32, a1: i32, a2: i32, a3: i32), before = 0, after = moved(3));
     metered!(async fd_pread(a0: i32, a1: i32, a2: i32, a3: i64, a4: i32), before = 0, after = moved(4));
     metered!(async fd_pwrite(a0: i32, a1: i32, a2: i32, a3: i64, a4: i32), before = 0, after = moved(4));
     metered!(async fd_readdir(a0: i32, a1: i32, a2: i32, a3: i64, a4: i32), before = 0, after = moved(4));

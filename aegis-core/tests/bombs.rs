@@ -785,3 +785,211 @@ fn measure_sandbox_density() {
         );
     }
 }
+
+/// Resets the process's peak resident memory (`VmHWM`), so the next
+/// measurement sees only its own peak.
+fn reset_peak_rss() {
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+}
+
+/// Runs `f` once and prints a BENCHMARKS.md row: what, input size, wall
+/// time, peak resident memory, outcome.
+fn cost_row(what: &str, size: usize, f: impl FnOnce() -> String) {
+    reset_peak_rss();
+    let start = Instant::now();
+    let outcome = f();
+    let took = start.elapsed();
+    println!(
+        "| {what} | {:.1} KiB | {took:.2?} | {} MiB | {outcome} |",
+        size as f64 / 1024.0,
+        peak_rss_mib()
+    );
+}
+
+fn outcome<T, E: std::borrow::Borrow<Error>>(result: Result<T, E>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(e) => format!("`{}`", e.borrow().code().as_str()),
+    }
+}
+
+/// Calls `entry` of `wat` under `rt` until it ends; the outcome and fuel used.
+fn call_until_stopped(rt: &Runtime, wat: &str, entry: &str) -> String {
+    let module = rt.load_wat(wat).unwrap();
+    let mut sandbox = rt.sandbox().build().unwrap();
+    sandbox.load_module(&module).unwrap();
+    let result = sandbox.call_void(entry);
+    format!(
+        "{} after {} fuel",
+        outcome(result),
+        sandbox.last_call_metrics().fuel_consumed
+    )
+}
+
+/// The table of issue 14: each bomb class before (no structural limits, or
+/// the input at the size the old defaults accepted) and after (defaults),
+/// and real modules (`scripts/build-programs.sh`) loaded and instantiated.
+#[test]
+#[ignore]
+fn measure_cost_table() {
+    println!("| input | size | time | peak RSS | outcome |\n|---|---|---|---|---|");
+    let locals = locals_bomb(50_000);
+    cost_row("50 000 locals, defaults", locals.len(), || {
+        outcome(runtime().load_bytes(&locals))
+    });
+    let locals = locals_bomb(10_000);
+    cost_row("10 000 locals, no module limits", locals.len(), || {
+        outcome(unlimited().load_bytes(&locals))
+    });
+    let funcs = functions_bomb(400_000);
+    cost_row("400 000 empty functions, defaults", funcs.len(), || {
+        outcome(runtime().load_bytes(&funcs))
+    });
+    cost_row(
+        "400 000 empty functions, no module limits",
+        funcs.len(),
+        || outcome(unlimited().load_bytes(&funcs)),
+    );
+    let text = component_bomb(40);
+    cost_row(
+        "component, 2^40 instances, defaults: validate",
+        text.len(),
+        || outcome(runtime().validate(text.as_bytes())),
+    );
+    cost_row(
+        "component, 2^40 instances, defaults: load",
+        text.len(),
+        || outcome(runtime().load_bytes(text.as_bytes())),
+    );
+    let text = component_bomb(20);
+    cost_row(
+        "component, 2^20 instances, no module limits: validate",
+        text.len(),
+        || outcome(unlimited().validate(text.as_bytes())),
+    );
+    let text = format!(
+        "(module {} (func (export \"noop\")))",
+        "(memory 0) ".repeat(100)
+    );
+    cost_row(
+        "100 zero-page memories, defaults: instantiate",
+        text.len(),
+        || {
+            let rt = runtime();
+            let module = rt.load_wat(&text).unwrap();
+            outcome(rt.sandbox().build().unwrap().load_module(&module))
+        },
+    );
+    cost_row("throw/catch loop, defaults", THROW_LOOP.len(), || {
+        outcome(runtime().load_wat(THROW_LOOP))
+    });
+    cost_row(
+        "throw/catch loop, exceptions on, 1e9 fuel",
+        THROW_LOOP.len(),
+        || {
+            let rt = Aegis::builder().with_wasm_exceptions(true).build().unwrap();
+            call_until_stopped(&rt, THROW_LOOP, "spin")
+        },
+    );
+    for (name, wat) in [
+        (
+            "random_get 60 MiB loop",
+            include_str!("../../tests/hostile/corpus/random_flood.wat"),
+        ),
+        (
+            "fd_write 60 MiB loop",
+            include_str!("../../tests/hostile/corpus/write_flood.wat"),
+        ),
+    ] {
+        cost_row(&format!("{name}, defaults"), wat.len(), || {
+            call_until_stopped(&runtime(), wat, "spin")
+        });
+    }
+    let realistic = realistic_module(10_000);
+    real_module_rows("synthetic, 10 000 functions", &realistic);
+    let programs =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guests/out/programs");
+    let mut paths: Vec<_> = std::fs::read_dir(&programs)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    paths.sort();
+    for path in paths {
+        let bytes = std::fs::read(&path).unwrap();
+        real_module_rows(&path.file_name().unwrap().to_string_lossy(), &bytes);
+    }
+}
+
+/// Rows for loading (compiling) and instantiating one real module.
+fn real_module_rows(name: &str, bytes: &[u8]) {
+    let rt = runtime();
+    let mut module = None;
+    cost_row(&format!("{name}: load"), bytes.len(), || {
+        let loaded = rt.load_bytes(bytes);
+        let text = outcome(loaded.as_ref());
+        module = loaded.ok();
+        text
+    });
+    if let Some(module) = module {
+        cost_row(&format!("{name}: instantiate"), bytes.len(), || {
+            outcome(rt.sandbox().build().unwrap().load_module(&module))
+        });
+    }
+}
+
+/// Fuel per second of wall time for kinds of guest work, and how long the
+/// default budget (1e9) lasts for each.
+#[test]
+#[ignore]
+fn measure_fuel_rates() {
+    const WORK: &str = r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+      (memory (export "memory") 16)
+      (func (export "tight") (loop $l (br $l)))
+      (func (export "arith") (local i32 i32)
+        (loop $l
+          (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+          (local.set 1 (i32.xor (local.get 1) (i32.mul (local.get 0) (i32.const 2654435761))))
+          (br $l)))
+      (func (export "fill") (loop $l (memory.fill (i32.const 0) (i32.const 1) (i32.const 65536)) (br $l)))
+      (func (export "copy") (loop $l (memory.copy (i32.const 0) (i32.const 65536) (i32.const 65536)) (br $l)))
+      (func (export "write_4k")
+        (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 4096))
+        (loop $l (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))) (br $l)))
+      (func (export "write_1b")
+        (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 1))
+        (loop $l (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))) (br $l)))
+      (func (export "random_4k") (loop $l (drop (call $random (i32.const 0) (i32.const 4096))) (br $l))))"#;
+    let rt = Aegis::builder()
+        .with_wasm_exceptions(true)
+        .with_timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    println!("| work | fuel per second | default 1e9 fuel lasts |\n|---|---|---|");
+    let mut rows: Vec<(&str, &str, &str)> = [
+        "tight",
+        "arith",
+        "fill",
+        "copy",
+        "write_4k",
+        "write_1b",
+        "random_4k",
+    ]
+    .into_iter()
+    .map(|e| (e, WORK, e))
+    .collect();
+    rows.push(("throw/catch", THROW_LOOP, "spin"));
+    for (label, wat, entry) in rows {
+        let module = rt.load_wat(wat).unwrap();
+        let mut sandbox = rt.sandbox().build().unwrap();
+        sandbox.load_module(&module).unwrap();
+        let start = Instant::now();
+        let err = sandbox.call_void(entry).unwrap_err();
+        let took = start.elapsed();
+        assert_eq!(err.code(), ErrorCode::OutOfFuel, "{label}: {err}");
+        println!(
+            "| {label} | {:.3e} | {took:.2?} |",
+            1e9 / took.as_secs_f64()
+        );
+    }
+}
