@@ -32,17 +32,19 @@ pub(crate) const RANDOM_FUEL_PER_BYTE: u64 = 16;
 
 const MODULE: &str = "wasi_snapshot_preview1";
 
-/// Takes `units` of fuel from the caller's store; `out_of_fuel` if it has
-/// fewer left. A store without fuel metering is not charged.
-pub(crate) fn charge(caller: &mut Caller<'_, StoreState>, units: u64) -> wasmtime::Result<()> {
-    let Ok(left) = caller.get_fuel() else {
+/// Takes `units` of fuel from the store (a preview-1 `Caller` or a
+/// component's `StoreContextMut`); `out_of_fuel` if it has fewer left. A
+/// store without fuel metering is not charged.
+pub(crate) fn charge(store: &mut impl AsContextMut, units: u64) -> wasmtime::Result<()> {
+    let mut store = store.as_context_mut();
+    let Ok(left) = store.get_fuel() else {
         return Ok(());
     };
     if left < units {
-        caller.set_fuel(0)?;
+        store.set_fuel(0)?;
         return Err(wasmtime::Error::new(Trap::OutOfFuel));
     }
-    caller.set_fuel(left - units)
+    store.set_fuel(left - units)
 }
 
 /// The little-endian u32 the guest's memory holds at `ptr` (0 if out of bounds).

@@ -36,6 +36,7 @@ mod linker;
 mod metrics;
 mod module;
 mod output;
+mod p2_fuel;
 mod p2_guard;
 mod runtime;
 mod sandbox;

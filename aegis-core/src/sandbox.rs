@@ -327,6 +327,7 @@ impl Sandbox {
             let mut linker = wasmtime::component::Linker::new(self.meter.runtime.engine());
             wasmtime_wasi::p2::add_to_linker_async(&mut linker)
                 .and_then(|()| crate::p2_guard::add_guarded_functions(&mut linker))
+                .and_then(|()| crate::p2_fuel::add_metered_functions(&mut linker))
                 .map_err(|e| Error::invalid_argument(format!("cannot link WASI 0.2: {e}")))?;
             self.component_linker = Some(linker);
         }

@@ -1,7 +1,11 @@
 //! What one unit of fuel buys: work whose size the guest chooses costs fuel in
 //! proportion to that size, whether wasm code or the host does it.
 
-use aegis_core::{Aegis, Sandbox};
+use std::time::{Duration, Instant};
+
+use aegis_core::{Aegis, ErrorCode, Sandbox};
+
+mod common;
 
 /// A guest whose `work(n)` makes one operation of `n` bytes, through wasm's
 /// bulk-memory instructions or through WASI.
@@ -79,4 +83,106 @@ fn every_metered_host_call_has_a_fixed_cost() {
         write >= wasm_only + 100,
         "fd_write of 0 bytes: {write} fuel"
     );
+}
+
+/// Runs the WASI 0.2 probe with `args` under the default fuel and a 20 s
+/// timeout, after `grant` has added capabilities: its outcome, the fuel it
+/// used and how long it took.
+fn run_component(
+    args: &[&str],
+    grant: impl FnOnce(aegis_core::SandboxBuilder) -> aegis_core::SandboxBuilder,
+) -> (aegis_core::Result<()>, u64, Duration) {
+    let rt = Aegis::builder()
+        .with_timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let module = rt.load_file(common::guest("probe-p2.wasm")).unwrap();
+    let argv = std::iter::once("probe").chain(args.iter().copied());
+    let mut sb = grant(rt.sandbox().with_args(argv)).build().unwrap();
+    sb.load_module(&module).unwrap();
+    let start = Instant::now();
+    let result = sb.run().map(|_| ());
+    (
+        result,
+        sb.last_call_metrics().fuel_consumed,
+        start.elapsed(),
+    )
+}
+
+/// Endless component loops whose work the host does (1 MiB of randomness,
+/// secure or not, per call; 1 MiB writes to a discarded stdout) run out of
+/// fuel instead of lasting until the timeout: the default budget for
+/// randomness (62 MiB of it), a fifth of it for writes (200 MB, about 3 s in
+/// a debug build, whose host copies guest bytes at some 70 MB/s).
+#[test]
+fn component_host_work_loops_run_out_of_fuel() {
+    let default = aegis_core::limits::DEFAULT_FUEL_LIMIT;
+    for (op, budget) in [
+        ("random", default),
+        ("insecure", default),
+        ("spam", default / 5),
+    ] {
+        let (result, fuel, took) = run_component(&[op, "1048576"], |b| b.with_fuel_limit(budget));
+        let err = result.expect_err("an endless loop cannot succeed");
+        assert_eq!(
+            err.code(),
+            ErrorCode::OutOfFuel,
+            "{op}: {err} after {took:?}"
+        );
+        assert_eq!(fuel, budget, "{op}");
+    }
+}
+
+/// Fuel per byte of the component's `op N COUNT`, from the difference between
+/// 9 and 1 operations of 1 MiB (which removes the run's fixed cost).
+fn component_per_byte(op: &str) -> f64 {
+    let n = (1u64 << 20).to_string();
+    let fuel = |count: &str| {
+        let (result, fuel, _) = run_component(&[op, &n, count], |b| b);
+        result.unwrap_or_else(|e| panic!("{op} {n} {count}: {e}"));
+        fuel
+    };
+    let (one, nine) = (fuel("1"), fuel("9"));
+    (nine - one) as f64 / (8u64 << 20) as f64
+}
+
+#[test]
+fn component_randomness_costs_sixteen_units_per_byte() {
+    for op in ["random", "insecure"] {
+        let cost = component_per_byte(op);
+        assert!((15.9..16.2).contains(&cost), "{op}: {cost} fuel per byte");
+    }
+}
+
+#[test]
+fn component_writes_cost_one_unit_per_byte_even_to_a_discarded_stdout() {
+    let cost = component_per_byte("spam");
+    assert!((0.99..1.2).contains(&cost), "stdout: {cost} fuel per byte");
+}
+
+#[test]
+fn component_file_reads_cost_one_unit_per_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let fuel = |len: usize| {
+        let path = dir.path().join(format!("{len}"));
+        std::fs::write(&path, vec![b'x'; len]).unwrap();
+        let path = path.display().to_string();
+        let (result, fuel, _) = run_component(&["size", &path], |b| b.allow_read(dir.path()));
+        result.unwrap();
+        fuel
+    };
+    let cost = (fuel((1 << 20) + 16) - fuel(16)) as f64 / f64::from(1 << 20);
+    // One unit for the host's read, one for the copy wasi-libc makes from
+    // the stream's buffer into the guest's (`memory.copy`).
+    assert!(
+        (1.95..2.2).contains(&cost),
+        "file read: {cost} fuel per byte"
+    );
+}
+
+#[test]
+fn components_without_a_fuel_limit_are_not_charged() {
+    // 100 MiB of randomness: 1.6e9 units at the metered rate.
+    let (result, _, _) = run_component(&["random", "1048576", "100"], |b| b.without_fuel_limit());
+    result.unwrap();
 }

@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     let op = args.get(1).map(String::as_str).unwrap_or("");
     let a = |i: usize| args.get(i).cloned().unwrap_or_default();
     let result: std::io::Result<String> = match op {
+        "size" => std::fs::read(a(2)).map(|b| format!("read {} bytes", b.len())),
         "read" => std::fs::read_to_string(a(2)).map(|s| format!("read {} bytes: {s}", s.len())),
         "write" => std::fs::write(a(2), a(3)).map(|()| "written".into()),
         "append" => std::fs::OpenOptions::new()
@@ -117,6 +118,26 @@ fn main() -> ExitCode {
             .map(|m| format!("symlink={} size={}", m.file_type().is_symlink(), m.len())),
         "times" => times(&a(2)),
         "exit" => return ExitCode::from(a(2).parse::<u8>().unwrap_or(0)),
+        "random" | "insecure" => {
+            let (n, count) = (a(2).parse().unwrap_or(0), a(3).parse().unwrap_or(u64::MAX));
+            (0..count)
+                .try_for_each(|_| random(op == "insecure", n).map(|b| drop(std::hint::black_box(b))))
+                .map(|()| format!("{count} x {n} random bytes"))
+        }
+        "spam" => {
+            let (n, count) = (a(2).parse().unwrap_or(0), a(3).parse().unwrap_or(u64::MAX));
+            let chunk = vec![b'x'; n];
+            // Descriptor 1 itself: std's line-buffered stdout would scan every byte.
+            use std::os::fd::FromRawFd;
+            let mut out = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) });
+            for _ in 0..count {
+                if let Err(e) = out.write_all(&chunk) {
+                    eprintln!("error: write: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            return ExitCode::SUCCESS;
+        }
         _ => Err(std::io::Error::other(format!("unknown op `{op}`"))),
     };
     match result {
@@ -127,6 +148,35 @@ fn main() -> ExitCode {
         Err(e) => {
             println!("error: {:?}: {e}", e.kind());
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `n` bytes from WASI's generator: `random_get` in preview 1,
+/// `get-random-bytes` or `get-insecure-random-bytes` in WASI 0.2.
+fn random(insecure: bool, n: u64) -> std::io::Result<Vec<u8>> {
+    #[cfg(target_env = "p2")]
+    return Ok(if insecure {
+        wasip2::random::insecure::get_insecure_random_bytes(n)
+    } else {
+        wasip2::random::random::get_random_bytes(n)
+    });
+    #[cfg(not(target_env = "p2"))]
+    {
+        #[link(wasm_import_module = "wasi_snapshot_preview1")]
+        extern "C" {
+            fn random_get(buf: *mut u8, len: usize) -> u16;
+        }
+        if insecure {
+            return Err(std::io::Error::other("no insecure generator in preview 1"));
+        }
+        let mut buf = Vec::with_capacity(n as usize);
+        match unsafe { random_get(buf.as_mut_ptr(), n as usize) } {
+            0 => {
+                unsafe { buf.set_len(n as usize) };
+                Ok(buf)
+            }
+            errno => Err(std::io::Error::other(format!("random_get: errno {errno}"))),
         }
     }
 }
