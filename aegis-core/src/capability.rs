@@ -297,6 +297,8 @@ pub struct Capabilities {
     pub args: Vec<String>,
     /// Outbound network allowlist (WASI 0.2 components).
     pub network: NetworkCapability,
+    /// What a denied operation does to the call.
+    pub on_denied: crate::policy::OnDenied,
     /// Fixed seed for the guest's random source; `None` uses the OS's CSPRNG.
     pub random_seed: Option<u64>,
 }

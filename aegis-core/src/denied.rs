@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::details::{Capability, Operation};
 use crate::metrics::{DeniedOperation, MAX_DENIED_RECORDED};
 
 #[derive(Debug, Default)]
@@ -29,7 +30,8 @@ impl DeniedLog {
     }
 
     /// Records one refused operation.
-    pub fn record(&self, capability: &'static str, operation: &str, target: impl Into<String>) {
+    /// `operation` is the name of an [`Operation`](crate::details::Operation).
+    pub fn record(&self, capability: Capability, operation: &str, target: impl Into<String>) {
         let mut log = self.lock();
         self.0.dirty.store(true, Ordering::Release);
         log.count += 1;
@@ -38,7 +40,7 @@ impl DeniedLog {
             truncate_utf8(&mut target, 256);
             log.entries.push(DeniedOperation {
                 capability,
-                operation: operation.to_string(),
+                operation: Operation::from_name(operation).unwrap_or(Operation::Other),
                 target,
             });
         }
@@ -76,7 +78,7 @@ mod tests {
     fn keeps_count_exact_and_entries_bounded() {
         let log = DeniedLog::default();
         for i in 0..1000 {
-            log.record("filesystem", "path_open", format!("/x/{i}"));
+            log.record(Capability::Filesystem, "path_open", format!("/x/{i}"));
         }
         let (count, entries) = log.drain();
         assert_eq!(count, 1000);
@@ -88,7 +90,7 @@ mod tests {
     #[test]
     fn long_targets_are_truncated_on_char_boundaries() {
         let log = DeniedLog::default();
-        log.record("filesystem", "path_open", "é".repeat(300));
+        log.record(Capability::Filesystem, "path_open", "é".repeat(300));
         let (_, entries) = log.drain();
         assert!(entries[0].target.len() <= 256);
     }

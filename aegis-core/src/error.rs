@@ -49,11 +49,14 @@ pub enum ErrorCode {
     /// The module's structure would make compilation or instantiation cost
     /// more than the configured complexity limits allow.
     ModuleTooComplex = 16,
+    /// The sandbox was already running a call (re-entry from one of its own
+    /// host functions, or use from another thread while a call runs).
+    Busy = 17,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::InvalidModule,
         ErrorCode::LinkError,
         ErrorCode::ExportNotFound,
@@ -70,6 +73,7 @@ impl ErrorCode {
         ErrorCode::Exit,
         ErrorCode::Interrupted,
         ErrorCode::ModuleTooComplex,
+        ErrorCode::Busy,
     ];
 
     /// The stable snake_case name of the code, e.g. `out_of_fuel`.
@@ -91,6 +95,7 @@ impl ErrorCode {
             ErrorCode::Exit => "exit",
             ErrorCode::Interrupted => "interrupted",
             ErrorCode::ModuleTooComplex => "module_too_complex",
+            ErrorCode::Busy => "busy",
         }
     }
 }
@@ -158,8 +163,8 @@ pub enum Error {
     /// The guest tried to allocate memory or table space beyond its limit.
     #[error("memory limit exceeded: {resource} would need {requested} bytes, limit {limit}")]
     MemoryLimitExceeded {
-        /// What was growing: `memory`, `table`, `instances`...
-        resource: &'static str,
+        /// What ran out.
+        resource: crate::details::Resource,
         /// Size the guest asked for (bytes for memories, elements for tables).
         requested: u64,
         /// The limit in the same unit.
@@ -174,8 +179,8 @@ pub enum Error {
     /// The guest trapped.
     #[error("trap: {message}{}", if .backtrace.is_empty() { String::new() } else { format!("\nwasm backtrace:\n{}", .backtrace) })]
     Trap {
-        /// Short stable trap name, e.g. `unreachable`, `memory_out_of_bounds`.
-        code: &'static str,
+        /// Why it trapped, e.g. `unreachable`, `memory_out_of_bounds`.
+        code: crate::details::TrapCode,
         /// Human-readable description.
         message: String,
         /// Wasm frames, innermost first, one per line (may be empty).
@@ -190,10 +195,14 @@ pub enum Error {
         payload: Option<crate::host::HostPayload>,
     },
     /// The guest attempted an operation it was not granted.
-    #[error("permission denied: {message}")]
+    #[error("permission denied: {capability} {operation} {target}")]
     PermissionDenied {
-        /// What was refused.
-        message: String,
+        /// The capability the guest lacked.
+        capability: crate::details::Capability,
+        /// What it tried.
+        operation: crate::details::Operation,
+        /// On what (a path, an address, a stream, a module digest).
+        target: String,
     },
     /// A host I/O operation failed.
     #[error("I/O error: {message}")]
@@ -219,6 +228,11 @@ pub enum Error {
         /// Time the call ran before it stopped.
         elapsed: Duration,
     },
+    /// The sandbox is running a call already (see [`crate::SharedSandbox`]).
+    #[error(
+        "sandbox is busy: a call is already running in it (a host function calling its own sandbox, or another thread while a call runs)"
+    )]
+    Busy,
     /// The module exceeds a complexity limit checked before compiling.
     #[error("module too complex: {what} is {found}, limit {limit}")]
     ModuleTooComplex {
@@ -251,6 +265,7 @@ impl Error {
             Error::Exit { .. } => ErrorCode::Exit,
             Error::Interrupted { .. } => ErrorCode::Interrupted,
             Error::ModuleTooComplex { .. } => ErrorCode::ModuleTooComplex,
+            Error::Busy => ErrorCode::Busy,
         }
     }
 
@@ -263,6 +278,91 @@ impl Error {
                 | ErrorCode::MemoryLimitExceeded
                 | ErrorCode::StackOverflow
         )
+    }
+
+    /// The error's fields beyond its code and message, as (name, value)
+    /// pairs with the same names in every front-end (`snake_case`; Node and
+    /// C use the same words in their own casing).
+    pub fn details(&self) -> Vec<(&'static str, crate::details::Detail)> {
+        use crate::details::Detail;
+        match self {
+            Error::InvalidModule { .. } | Error::Io { .. } | Error::InvalidArgument { .. } => {
+                vec![]
+            }
+            Error::Link {
+                module,
+                name,
+                reason,
+            } => vec![
+                ("module", module.as_str().into()),
+                ("name", name.as_str().into()),
+                ("reason", reason.as_str().into()),
+            ],
+            Error::ExportNotFound { name, available } => vec![
+                ("name", name.as_str().into()),
+                ("available", Detail::Names(available.clone())),
+            ],
+            Error::SignatureMismatch {
+                name,
+                expected,
+                given,
+            } => vec![
+                ("name", name.as_str().into()),
+                ("expected", expected.as_str().into()),
+                ("given", given.as_str().into()),
+            ],
+            Error::OutOfFuel { consumed, limit } => {
+                vec![("consumed", (*consumed).into()), ("limit", (*limit).into())]
+            }
+            Error::Timeout { elapsed, limit } => {
+                vec![("elapsed", (*elapsed).into()), ("limit", (*limit).into())]
+            }
+            Error::MemoryLimitExceeded {
+                resource,
+                requested,
+                limit,
+            } => vec![
+                ("resource", resource.as_str().into()),
+                ("requested", (*requested).into()),
+                ("limit", (*limit).into()),
+            ],
+            Error::StackOverflow { limit } => vec![("limit", (*limit as u64).into())],
+            Error::Trap {
+                code, backtrace, ..
+            } => vec![
+                ("trap_code", code.as_str().into()),
+                ("backtrace", backtrace.as_str().into()),
+            ],
+            Error::HostFunction { .. } | Error::Busy => vec![],
+            Error::PermissionDenied {
+                capability,
+                operation,
+                target,
+            } => vec![
+                ("capability", capability.as_str().into()),
+                ("operation", operation.as_str().into()),
+                ("target", target.as_str().into()),
+            ],
+            Error::Exit { status } => vec![("status", Detail::Int(i64::from(*status)))],
+            Error::Interrupted { elapsed } => vec![("elapsed", (*elapsed).into())],
+            Error::ModuleTooComplex { what, found, limit } => vec![
+                ("what", (*what).into()),
+                ("found", (*found).into()),
+                ("limit", (*limit).into()),
+            ],
+        }
+    }
+
+    /// The error as a JSON object: `code`, `message`, then each of
+    /// [`details`](Self::details) (durations in seconds).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        map.insert("code".into(), self.code().as_str().into());
+        map.insert("message".into(), self.to_string().into());
+        for (name, value) in self.details() {
+            map.insert(name.into(), value.to_json());
+        }
+        serde_json::Value::Object(map)
     }
 
     pub(crate) fn invalid_argument(message: impl Into<String>) -> Self {

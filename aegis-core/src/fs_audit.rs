@@ -171,8 +171,27 @@ fn describe(state: &StoreState, fd: i32, path: &[u8]) -> String {
 }
 
 /// Records a refusal of `operation` on the given target.
+/// The target of an operation on an open descriptor: its path if known.
+fn describe_fd(state: &StoreState, fd: i32) -> String {
+    match state.fs.path_of(fd) {
+        Some(path) => format!("{path} (fd {fd})"),
+        None => format!("fd {fd}"),
+    }
+}
+
+/// Records `operation` on descriptor `fd` as refused if `errno` says so:
+/// the audit of a function shadowed elsewhere (`fd_write`, metered by
+/// `crate::host_fuel`).
+pub(crate) fn audit_fd(state: &StoreState, operation: &'static str, errno: i32, fd: i32) {
+    if is_denial(errno) {
+        record(state, operation, describe_fd(state, fd));
+    }
+}
+
 fn record(state: &StoreState, operation: &'static str, target: String) {
-    state.denied.record("filesystem", operation, target);
+    state
+        .denied
+        .record(crate::details::Capability::Filesystem, operation, target);
 }
 
 /// What kind of file `path` (relative to `dirfd`) names, asked the way
@@ -505,10 +524,7 @@ pub(crate) fn add_audited_functions(linker: &mut Linker<StoreState>) -> wasmtime
                                             .unwrap_or_else(|_| b"<invalid pointer>".to_vec());
                                         describe(state, $fd, &bytes)
                                     }
-                                    None => match state.fs.path_of($fd) {
-                                        Some(path) => format!("{path} (fd {})", $fd),
-                                        None => format!("fd {}", $fd),
-                                    },
+                                    None => describe_fd(state, $fd),
                                 };
                                 record(state, stringify!($name), target);
                             }
@@ -566,7 +582,7 @@ pub(crate) fn add_audited_functions(linker: &mut Linker<StoreState>) -> wasmtime
     audited!(path_unlink_file(a0: i32, a1: i32, a2: i32), fd = a0, path = Some((a1, a2)));
     audited!(path_filestat_set_times(a0: i32, a1: i32, a2: i32, a3: i32, a4: i64, a5: i64, a6: i32), fd = a0, path = Some((a2, a3)));
     audited!(path_readlink(a0: i32, a1: i32, a2: i32, a3: i32, a4: i32, a5: i32), fd = a0, path = Some((a1, a2)));
-    audited!(fd_write(a0: i32, a1: i32, a2: i32, a3: i32), fd = a0, path = None);
+    // fd_write is audited by its metered wrapper (crate::host_fuel).
     audited!(fd_filestat_set_size(a0: i32, a1: i64), fd = a0, path = None);
     audited!(fd_filestat_set_times(a0: i32, a1: i64, a2: i64, a3: i32), fd = a0, path = None);
     linker.allow_shadowing(false);

@@ -102,7 +102,11 @@ pub(crate) fn add_metered_functions(linker: &mut Linker<StoreState>) -> wasmtime
     }
     metered!(sync random_get(a0: i32, a1: i32), before = RANDOM_FUEL_PER_BYTE * u64::from(a1 as u32), after = |_, _, _| 0);
     metered!(async fd_read(a0: i32, a1: i32, a2: i32, a3: i32), before = 0, after = moved(3));
-    metered!(async fd_write(a0: i32, a1: i32, a2: i32, a3: i32), before = 0, after = moved(3));
+    // Shadows fs_audit's fd_write too, so it also audits.
+    metered!(async fd_write(a0: i32, a1: i32, a2: i32, a3: i32), before = 0, after = |c, errno, a| {
+        crate::fs_audit::audit_fd(c.data(), "fd_write", errno, a[0]);
+        moved(3)(c, errno, a)
+    });
     metered!(async fd_pread(a0: i32, a1: i32, a2: i32, a3: i64, a4: i32), before = 0, after = moved(4));
     metered!(async fd_pwrite(a0: i32, a1: i32, a2: i32, a3: i64, a4: i32), before = 0, after = moved(4));
     metered!(async fd_readdir(a0: i32, a1: i32, a2: i32, a3: i64, a4: i32), before = 0, after = moved(4));

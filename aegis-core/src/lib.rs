@@ -26,6 +26,7 @@ mod call;
 pub mod capability;
 pub mod complexity;
 mod denied;
+pub mod details;
 mod error;
 mod fs_audit;
 mod fs_guard;
@@ -38,14 +39,17 @@ mod module;
 mod output;
 mod p2_fuel;
 mod p2_guard;
+pub mod policy;
 mod runtime;
 mod sandbox;
+mod shared;
 mod source;
 mod stack;
 mod store;
 mod ticker;
 mod trap;
 mod typed;
+pub mod units;
 mod value;
 mod wasi;
 
@@ -55,17 +59,20 @@ pub use capability::{
     Capabilities, DirAccess, DirGrant, FilesystemCapability, Logging, NetRule, NetworkCapability,
 };
 pub use complexity::ModuleLimits;
+pub use details::{Capability, Detail, Operation, Resource, TrapCode};
 pub use error::{Error, ErrorCode, Result};
 pub use host::{
     HostCaller, HostError, HostPayload, HostResults, HostType, IntoHostFunc, IntoHostFuncWithCaller,
 };
 pub use limits::Limits;
-pub use metrics::{DeniedOperation, MAX_DENIED_RECORDED, Metrics};
+pub use metrics::{DeniedOperation, MAX_DENIED_RECORDED, METRIC_NAMES, MetricValue, Metrics};
 pub use module::{
-    Export, ExternType, GlobalType, Import, MemoryType, Module, ModuleInfo, TableType,
+    Export, ExternType, GlobalType, Import, MemoryType, Module, ModuleInfo, TableType, sha256_hex,
 };
+pub use policy::{OPTIONS, OnDenied, Policy};
 pub use runtime::{Aegis, DEFAULT_MAX_MODULE_SIZE, Runtime, RuntimeBuilder};
 pub use sandbox::{Sandbox, SandboxBuilder};
+pub use shared::{Entered, SharedSandbox};
 pub use store::StoreState;
 pub use typed::{CallParams, CallResults};
 pub use value::{FuncType, ValType, Value};

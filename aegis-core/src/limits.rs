@@ -1,5 +1,6 @@
 //! Resource limits and the wasmtime `ResourceLimiter` that enforces memory and table caps.
 
+use crate::details::Resource;
 use std::time::Duration;
 
 /// Default memory limit: 64 MiB.
@@ -179,7 +180,7 @@ pub(crate) fn resource_error(err: &wasmtime::Error, limits: &Limits) -> Option<c
             .nth(1)
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
-        return exceeded("gc_heap", needed, limits.memory);
+        return exceeded(Resource::GcHeap, needed, limits.memory);
     }
     for cause in err.chain() {
         let text = cause.to_string();
@@ -188,9 +189,9 @@ pub(crate) fn resource_error(err: &wasmtime::Error, limits: &Limits) -> Option<c
             let (what, at) = rest.split_once(" count too high at ")?;
             let at = at.trim().parse().unwrap_or(0);
             return match what {
-                "memory" => exceeded("memories", at, limits.memories as u64),
-                "table" => exceeded("tables", at, limits.instances as u64),
-                _ => exceeded("instances", at, limits.instances as u64),
+                "memory" => exceeded(Resource::Memories, at, limits.memories as u64),
+                "table" => exceeded(Resource::Tables, at, limits.instances as u64),
+                _ => exceeded(Resource::Instances, at, limits.instances as u64),
             };
         }
         // wasmtime: "mmap failed to reserve 0x104000000 bytes"
@@ -200,7 +201,7 @@ pub(crate) fn resource_error(err: &wasmtime::Error, limits: &Limits) -> Option<c
                 .nth(1)
                 .and_then(|hex| u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok())
                 .unwrap_or(0);
-            return exceeded("address_space", bytes, limits.memory);
+            return exceeded(Resource::AddressSpace, bytes, limits.memory);
         }
     }
     None
@@ -222,7 +223,7 @@ pub(crate) fn check_fits_pool(binary: &[u8], limits: &Limits) -> crate::error::R
             let bytes = memory.initial.saturating_mul(page);
             if bytes > limits.memory {
                 return Err(crate::error::Error::MemoryLimitExceeded {
-                    resource: "memory",
+                    resource: Resource::Memory,
                     requested: bytes,
                     limit: limits.memory,
                 });
@@ -232,7 +233,7 @@ pub(crate) fn check_fits_pool(binary: &[u8], limits: &Limits) -> crate::error::R
     let most = limits.memories as u64;
     if defined > most {
         return Err(crate::error::Error::MemoryLimitExceeded {
-            resource: "memories",
+            resource: Resource::Memories,
             requested: defined,
             limit: most,
         });
@@ -243,7 +244,7 @@ pub(crate) fn check_fits_pool(binary: &[u8], limits: &Limits) -> crate::error::R
 /// Raised (as a trap) by the limiter when the guest asks for more than allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LimitHit {
-    pub resource: &'static str,
+    pub resource: crate::details::Resource,
     pub requested: u64,
     pub limit: u64,
 }
@@ -320,7 +321,7 @@ impl wasmtime::ResourceLimiter for Limiter {
         let total = others.saturating_add(desired as u64);
         if total > self.memory_limit {
             return Err(wasmtime::Error::new(LimitHit {
-                resource: "memory",
+                resource: Resource::Memory,
                 requested: total,
                 limit: self.memory_limit,
             }));
@@ -343,7 +344,7 @@ impl wasmtime::ResourceLimiter for Limiter {
         };
         self.memory_bytes = before;
         Err(wasmtime::Error::new(LimitHit {
-            resource: "address_space",
+            resource: Resource::AddressSpace,
             requested: after,
             limit: self.memory_limit,
         }))
@@ -359,7 +360,7 @@ impl wasmtime::ResourceLimiter for Limiter {
         let total = others.saturating_add(desired as u64);
         if total > self.table_limit {
             return Err(wasmtime::Error::new(LimitHit {
-                resource: "table",
+                resource: Resource::Table,
                 requested: total,
                 limit: self.table_limit,
             }));

@@ -33,15 +33,87 @@ pub const MAX_DENIED_RECORDED: usize = 64;
 /// One operation a guest attempted and was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeniedOperation {
-    /// The capability involved: `filesystem`, `network`, `clock`, `env`, `logging`.
-    pub capability: &'static str,
-    /// The operation, e.g. `path_open`, `connect`, `clock_time_get`.
-    pub operation: String,
+    /// The capability involved.
+    pub capability: crate::details::Capability,
+    /// The operation, e.g. `path_open`, `tcp_connect`, `clock_time_get`.
+    pub operation: crate::details::Operation,
     /// What it targeted: a path, an address, a clock id.
     pub target: String,
 }
 
+/// The value of one metric, in the unit its kind has everywhere.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetricValue {
+    /// A count (calls, fuel units, refusals).
+    Count(u64),
+    /// Bytes.
+    Bytes(u64),
+    /// A duration: seconds (as a float) in every front-end but Rust.
+    Seconds(Duration),
+    /// Refused operations.
+    Denied(Vec<DeniedOperation>),
+}
+
+/// The metric names, in the order [`Metrics::fields`] gives them: the one
+/// shape every front-end reports (Node uses their camelCase form).
+pub const METRIC_NAMES: &[&str] = &[
+    "calls",
+    "wall_time",
+    "fuel_consumed",
+    "memory_current",
+    "memory_peak",
+    "host_calls",
+    "denied_count",
+    "denied",
+];
+
+impl DeniedOperation {
+    /// `{"capability", "operation", "target"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "capability": self.capability.as_str(),
+            "operation": self.operation.as_str(),
+            "target": self.target,
+        })
+    }
+}
+
 impl Metrics {
+    /// Every metric as (name, value), named as in [`METRIC_NAMES`]. The unit
+    /// rule: durations are seconds, memory is bytes, fuel is units.
+    pub fn fields(&self) -> Vec<(&'static str, MetricValue)> {
+        use MetricValue::*;
+        vec![
+            ("calls", Count(self.calls)),
+            ("wall_time", Seconds(self.wall_time)),
+            ("fuel_consumed", Count(self.fuel_consumed)),
+            ("memory_current", Bytes(self.memory_current)),
+            ("memory_peak", Bytes(self.memory_peak)),
+            ("host_calls", Count(self.host_calls)),
+            ("denied_count", Count(self.denied_count)),
+            ("denied", Denied(self.denied.clone())),
+        ]
+    }
+
+    /// The metrics as a JSON object (durations in seconds).
+    pub fn to_json(&self) -> serde_json::Value {
+        let map = self
+            .fields()
+            .into_iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    MetricValue::Count(n) | MetricValue::Bytes(n) => n.into(),
+                    MetricValue::Seconds(d) => d.as_secs_f64().into(),
+                    MetricValue::Denied(list) => {
+                        list.iter().map(DeniedOperation::to_json).collect()
+                    }
+                };
+                (name.to_string(), value)
+            })
+            .collect();
+        serde_json::Value::Object(map)
+    }
+
     /// Adds one call's figures to these cumulative ones.
     pub(crate) fn accumulate(&mut self, call: &Metrics) {
         self.calls += call.calls;

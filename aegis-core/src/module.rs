@@ -273,8 +273,60 @@ fn check(runtime: &Runtime, binary: &[u8]) -> Result<wasmparser::types::Types> {
         .map_err(|e| invalid(e.to_string()))
 }
 
+/// Parses a SHA-256 digest written as 64 hex digits, optionally prefixed
+/// with `sha256:`.
+pub(crate) fn parse_digest(text: &str) -> Result<[u8; 32]> {
+    let hex = text.strip_prefix("sha256:").unwrap_or(text);
+    let mut digest = [0u8; 32];
+    let valid = hex.len() == 64 && hex.is_ascii();
+    for (i, byte) in digest.iter_mut().enumerate().take_while(|_| valid) {
+        match u8::from_str_radix(&hex[2 * i..2 * i + 2], 16) {
+            Ok(b) => *byte = b,
+            Err(_) => return Err(bad_digest(text)),
+        }
+    }
+    if !valid {
+        return Err(bad_digest(text));
+    }
+    Ok(digest)
+}
+
+fn bad_digest(text: &str) -> Error {
+    Error::invalid_argument(format!(
+        "`{}` is not a SHA-256 digest (64 hex digits, optionally prefixed with sha256:)",
+        crate::error::bounded_message(text.to_string())
+    ))
+}
+
+/// The SHA-256 digest of `bytes` as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Refuses `bytes` unless the runtime allows every module or lists its digest.
+fn check_allowed(runtime: &Runtime, bytes: &[u8]) -> Result<()> {
+    let Some(allowed) = &runtime.inner.allowed_modules else {
+        return Ok(());
+    };
+    use sha2::Digest;
+    let digest: [u8; 32] = sha2::Sha256::digest(bytes).into();
+    if allowed.contains(&digest) {
+        return Ok(());
+    }
+    Err(Error::PermissionDenied {
+        capability: crate::details::Capability::Module,
+        operation: crate::details::Operation::Load,
+        target: format!("sha256:{}", sha256_hex(bytes)),
+    })
+}
+
 impl Module {
     pub(crate) fn from_bytes(runtime: &Runtime, bytes: &[u8]) -> Result<Self> {
+        check_allowed(runtime, bytes)?;
         let binary = to_binary(runtime, bytes)?;
         // Before compiling: compile time must stay linear in the input.
         crate::complexity::scan(&binary, &runtime.inner.module_limits)?;

@@ -91,7 +91,7 @@ impl Accept for DeniedOutput {
     fn accept(&self, bytes: &[u8]) {
         if !bytes.is_empty() {
             self.log.record(
-                "logging",
+                crate::details::Capability::Logging,
                 "write",
                 format!("{} ({} bytes)", self.stream, bytes.len()),
             );

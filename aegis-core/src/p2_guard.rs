@@ -63,7 +63,9 @@ fn finish<T>(
         Err(e) => {
             let code = fs::Host::convert_error_code(&mut state.filesystem(), e)?;
             if is_denial(&code) {
-                state.denied.record("filesystem", operation, target());
+                state
+                    .denied
+                    .record(crate::details::Capability::Filesystem, operation, target());
             }
             Ok((Err(code),))
         }
@@ -72,7 +74,9 @@ fn finish<T>(
 
 /// Aegis's own refusal: recorded, answered with `not-permitted`.
 fn refuse<T>(state: &StoreState, operation: &'static str, target: String) -> FsResult<T> {
-    state.denied.record("filesystem", operation, target);
+    state
+        .denied
+        .record(crate::details::Capability::Filesystem, operation, target);
     Ok((Err(ErrorCode::NotPermitted),))
 }
 

@@ -136,6 +136,12 @@ macro_rules! configure_methods {
             self.capabilities.network.rules.push(rule);
             self
         }
+        /// Sets what a denied capability does: an error number for the
+        /// guest (the default) or a `permission_denied` error for the call.
+        pub fn with_on_denied(mut self, on_denied: $crate::policy::OnDenied) -> Self {
+            self.capabilities.on_denied = on_denied;
+            self
+        }
         /// Makes the guest's random source deterministic.
         pub fn with_random_seed(mut self, seed: u64) -> Self {
             self.capabilities.random_seed = Some(seed);
@@ -157,6 +163,7 @@ pub struct RuntimeBuilder {
     module_limits: ModuleLimits,
     wasm_exceptions: bool,
     wasm_gc: bool,
+    allowed_modules: Option<Vec<String>>,
 }
 
 impl RuntimeBuilder {
@@ -238,6 +245,19 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Allows only the modules whose SHA-256 digests (64 hex digits, of the
+    /// bytes as given to `load_*`) are listed: any other is refused with
+    /// `permission_denied` (capability `module`) before it is parsed. A bad
+    /// digest makes [`build`](Self::build) fail with `invalid_argument`.
+    pub fn with_allowed_modules<S: AsRef<str>>(
+        mut self,
+        digests: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let list = self.allowed_modules.get_or_insert_with(Vec::new);
+        list.extend(digests.into_iter().map(|d| d.as_ref().to_string()));
+        self
+    }
+
     /// Sets the maximum wasm stack in bytes (engine-wide; 4 KiB to 256 MiB).
     ///
     /// Guest code runs on a stack of its own (this limit plus room for host
@@ -296,6 +316,14 @@ impl RuntimeBuilder {
                 max_module_size: self.max_module_size.unwrap_or(DEFAULT_MAX_MODULE_SIZE),
                 compile_cache,
                 module_limits: self.module_limits,
+                allowed_modules: self
+                    .allowed_modules
+                    .map(|list| {
+                        list.iter()
+                            .map(|d| crate::module::parse_digest(d))
+                            .collect()
+                    })
+                    .transpose()?,
                 features,
             }),
         })
@@ -327,6 +355,8 @@ pub(crate) struct RuntimeInner {
     pub module_limits: ModuleLimits,
     /// The wasm features the engine accepts, for validating without it.
     pub features: wasmparser::WasmFeatures,
+    /// SHA-256 digests of the only modules that may be loaded, if limited.
+    pub allowed_modules: Option<Vec<[u8; 32]>>,
 }
 
 impl Runtime {

@@ -76,6 +76,7 @@ impl SandboxBuilder {
         let denied = DeniedLog::default();
         let signal = Arc::new(Signal::default());
         let inherits_output = matches!(self.capabilities.logging, Logging::Inherit);
+        let on_denied = self.capabilities.on_denied;
         let store = new_store(
             &self.runtime,
             &self.limits,
@@ -99,6 +100,7 @@ impl SandboxBuilder {
             signal,
             meter: Meter {
                 inherits_output,
+                on_denied,
                 runtime: self.runtime,
                 limits: self.limits,
                 last: Metrics::default(),
@@ -172,6 +174,8 @@ struct Meter {
     limits: Limits,
     /// Whether guest output goes to the host's stdout/stderr.
     inherits_output: bool,
+    /// Whether a refused operation fails the call.
+    on_denied: crate::policy::OnDenied,
     last: Metrics,
     total: Metrics,
 }
@@ -389,7 +393,16 @@ impl Sandbox {
 
     /// Calls an export with typed arguments and results, e.g.
     /// `sandbox.call::<(i32, i32), i32>("add", (2, 3))`.
-    pub fn call<P: CallParams, R: CallResults>(&mut self, name: &str, args: P) -> Result<R> {
+    ///
+    /// A WASI `proc_exit(0)` ends a call successfully when the export has no
+    /// results (see [`clean_exit`]); with results it is an `exit` error with
+    /// status 0, since there are none to return. The same rule holds for
+    /// every way of calling, in every front-end.
+    pub fn call<P: CallParams, R: CallResults + 'static>(
+        &mut self,
+        name: &str,
+        args: P,
+    ) -> Result<R> {
         let func = self.func(name)?;
         let typed = match func.typed::<P, R>(&self.store) {
             Ok(t) => t,
@@ -397,10 +410,15 @@ impl Sandbox {
                 return Err(self.mismatch(name, &func, format_signature(&P::types(), &R::types())));
             }
         };
-        self.meter
+        let outcome = self
+            .meter
             .execute(&mut self.store, true, async move |store| {
                 typed.call_async(store, args).await
-            })
+            });
+        clean_exit(outcome, || {
+            let unit: Box<dyn std::any::Any> = Box::new(());
+            unit.downcast::<R>().ok().map(|r| *r)
+        })
     }
 
     /// Calls an export with arguments checked against its signature at run time.
@@ -430,25 +448,24 @@ impl Sandbox {
             .iter()
             .map(|t| Value::default_for(*t).to_wasmtime())
             .collect();
-        if self.meter.can_run_on_thread(self.module.as_ref()) {
+        let outcome = if self.meter.can_run_on_thread(self.module.as_ref()) {
             self.meter.execute_on_thread(&mut self.store, |store| {
                 func.call(store, &params, &mut results)
-            })?;
+            })
         } else {
             self.meter.execute(&mut self.store, true, async |store| {
                 func.call_async(store, &params, &mut results).await
-            })?;
-        }
+            })
+        };
+        clean_exit(outcome, || sig.results.is_empty().then_some(()))?;
         results.iter().map(Value::from_wasmtime).collect()
     }
 
     /// Calls an export that takes no arguments, discarding its results.
     /// A WASI `proc_exit(0)` counts as success.
     pub fn call_void(&mut self, name: &str) -> Result<()> {
-        match self.call_dynamic(name, &[]) {
-            Ok(_) | Err(Error::Exit { status: 0 }) => Ok(()),
-            Err(e) => Err(e),
-        }
+        // No results are wanted, so `proc_exit(0)` is success whatever the export returns.
+        clean_exit(self.call_dynamic(name, &[]).map(drop), || Some(()))
     }
 
     /// Runs the module's default entry point: `_start` if exported, else `main`.
@@ -470,10 +487,7 @@ impl Sandbox {
             };
         }
         let entry = self.default_entry()?;
-        match self.call_dynamic(entry, &[]) {
-            Err(Error::Exit { status: 0 }) => Ok(Vec::new()),
-            other => other,
-        }
+        clean_exit(self.call_dynamic(entry, &[]), || Some(Vec::new()))
     }
 
     /// The name `run` would call: `_start` if exported, else `main`.
@@ -729,6 +743,16 @@ impl Meter {
             denied,
         };
         self.total.accumulate(&self.last);
+        if self.on_denied == crate::policy::OnDenied::Error
+            && let Some(first) = self.last.denied.first()
+        {
+            // The first refusal is the cause, whatever the guest did next.
+            return Err(Error::PermissionDenied {
+                capability: first.capability,
+                operation: first.operation,
+                target: first.target.clone(),
+            });
+        }
         let pool = self.runtime.inner.instance_pool;
         outcome.map_err(|err| {
             let err = classify(err, &self.limits, pool, wall_time, fuel_consumed);
@@ -737,6 +761,19 @@ impl Meter {
             }
             err
         })
+    }
+}
+
+/// The rule for WASI `proc_exit(0)`: it ends a call successfully with the
+/// value `no_results` gives when the export has no results (`Some`); with
+/// results it stays an `exit` error with status 0.
+pub(crate) fn clean_exit<T>(
+    outcome: Result<T>,
+    no_results: impl FnOnce() -> Option<T>,
+) -> Result<T> {
+    match outcome {
+        Err(Error::Exit { status: 0 }) => no_results().ok_or(Error::Exit { status: 0 }),
+        other => other,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Maps wasmtime's errors and traps onto Aegis's error variants.
 
+use crate::details::{Resource, TrapCode};
 use std::time::Duration;
 
 use wasmtime::Trap;
@@ -28,7 +29,7 @@ pub(crate) fn classify(
     if err.is::<wasmtime::PoolConcurrencyLimitError>() {
         let limit = u64::from(instance_pool.unwrap_or(0));
         return Error::MemoryLimitExceeded {
-            resource: "instances",
+            resource: Resource::Instances,
             requested: limit + 1,
             limit,
         };
@@ -36,7 +37,7 @@ pub(crate) fn classify(
     if let Some(wasmtime::component::ResourceTableError::Full) = err.downcast_ref() {
         let limit = limits.handles as u64;
         return Error::MemoryLimitExceeded {
-            resource: "handles",
+            resource: Resource::Handles,
             requested: limit + 1,
             limit,
         };
@@ -74,7 +75,7 @@ pub(crate) fn classify(
         .unwrap_or_default();
     if err.is::<wasmtime::ThrownException>() {
         return Error::Trap {
-            code: "uncaught_exception",
+            code: TrapCode::UncaughtException,
             message: "a wasm exception was thrown and not caught".into(),
             backtrace,
         };
@@ -97,7 +98,7 @@ pub(crate) fn classify(
             backtrace,
         },
         None => Error::Trap {
-            code: "host_error",
+            code: TrapCode::HostError,
             message: error_chain(&err),
             backtrace,
         },
@@ -105,22 +106,22 @@ pub(crate) fn classify(
 }
 
 /// A short, stable snake_case name for a trap.
-pub(crate) fn trap_code(trap: Trap) -> &'static str {
+pub(crate) fn trap_code(trap: Trap) -> TrapCode {
     match trap {
-        Trap::StackOverflow => "stack_overflow",
-        Trap::MemoryOutOfBounds => "memory_out_of_bounds",
-        Trap::HeapMisaligned => "heap_misaligned",
-        Trap::TableOutOfBounds => "table_out_of_bounds",
-        Trap::IndirectCallToNull => "indirect_call_to_null",
-        Trap::BadSignature => "bad_signature",
-        Trap::IntegerOverflow => "integer_overflow",
-        Trap::IntegerDivisionByZero => "integer_division_by_zero",
-        Trap::BadConversionToInteger => "bad_conversion_to_integer",
-        Trap::UnreachableCodeReached => "unreachable",
-        Trap::Interrupt => "interrupt",
-        Trap::OutOfFuel => "out_of_fuel",
-        Trap::NullReference => "null_reference",
-        Trap::AllocationTooLarge => "allocation_too_large",
-        _ => "other",
+        Trap::StackOverflow => TrapCode::StackOverflow,
+        Trap::MemoryOutOfBounds => TrapCode::MemoryOutOfBounds,
+        Trap::HeapMisaligned => TrapCode::HeapMisaligned,
+        Trap::TableOutOfBounds => TrapCode::TableOutOfBounds,
+        Trap::IndirectCallToNull => TrapCode::IndirectCallToNull,
+        Trap::BadSignature => TrapCode::BadSignature,
+        Trap::IntegerOverflow => TrapCode::IntegerOverflow,
+        Trap::IntegerDivisionByZero => TrapCode::IntegerDivisionByZero,
+        Trap::BadConversionToInteger => TrapCode::BadConversionToInteger,
+        Trap::UnreachableCodeReached => TrapCode::Unreachable,
+        Trap::Interrupt => TrapCode::Interrupt,
+        Trap::OutOfFuel => TrapCode::OutOfFuel,
+        Trap::NullReference => TrapCode::NullReference,
+        Trap::AllocationTooLarge => TrapCode::AllocationTooLarge,
+        _ => TrapCode::Other,
     }
 }

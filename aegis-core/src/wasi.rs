@@ -38,7 +38,11 @@ impl HostWallClock for FrozenClock {
         Duration::from_secs(1)
     }
     fn now(&self) -> Duration {
-        self.0.record("clock", "clock_time_get", "realtime");
+        self.0.record(
+            crate::details::Capability::Clock,
+            "clock_time_get",
+            "realtime",
+        );
         Duration::ZERO
     }
 }
@@ -48,7 +52,11 @@ impl HostMonotonicClock for FrozenClock {
         1_000_000_000
     }
     fn now(&self) -> u64 {
-        self.0.record("clock", "clock_time_get", "monotonic");
+        self.0.record(
+            crate::details::Capability::Clock,
+            "clock_time_get",
+            "monotonic",
+        );
         0
     }
 }
@@ -116,7 +124,11 @@ fn apply_network(b: &mut WasiCtxBuilder, rules: &[NetRule], denied: &DeniedLog) 
     b.socket_addr_check(move |addr, usage| {
         let ok = allow.permits(addr, usage);
         if !ok {
-            denied.record("network", usage_name(usage), addr.to_string());
+            denied.record(
+                crate::details::Capability::Network,
+                usage_name(usage),
+                addr.to_string(),
+            );
         }
         Box::pin(async move { ok })
     });

@@ -12,7 +12,7 @@ fn denied_ops(o: &common::Outcome) -> Vec<(String, String)> {
         .denied
         .iter()
         .filter(|d| d.capability == "filesystem")
-        .map(|d| (d.operation.clone(), d.target.clone()))
+        .map(|d| (d.operation.to_string(), d.target.clone()))
         .collect()
 }
 

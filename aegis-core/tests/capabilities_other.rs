@@ -18,7 +18,10 @@ fn stdout_with_logging_denied_is_discarded_and_recorded() {
     assert!(o.stdout.is_empty() && o.stderr.is_empty());
     assert!(o.metrics.denied_count >= 1);
     let d = &o.metrics.denied[0];
-    assert_eq!((d.capability, d.operation.as_str()), ("logging", "write"));
+    assert_eq!(
+        (d.capability.as_str(), d.operation.as_str()),
+        ("logging", "write")
+    );
     assert!(d.target.starts_with("stdout"), "{d:?}");
 }
 

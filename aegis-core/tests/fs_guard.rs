@@ -20,7 +20,7 @@ fn filesystem_denials(o: &Outcome) -> Vec<(String, String)> {
         .denied
         .iter()
         .filter(|d| d.capability == "filesystem")
-        .map(|d| (d.operation.clone(), d.target.clone()))
+        .map(|d| (d.operation.to_string(), d.target.clone()))
         .collect()
 }
 

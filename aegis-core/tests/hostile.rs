@@ -156,7 +156,7 @@ fn observe(case: &Case) -> (String, Vec<&'static str>, bool) {
         .metrics()
         .denied
         .iter()
-        .map(|d| d.capability)
+        .map(|d| d.capability.as_str())
         .collect();
     let outcome = match result {
         Ok(()) => "ok".to_string(),
