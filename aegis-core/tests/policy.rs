@@ -369,3 +369,52 @@ fn inspect_with_a_policy_names_denied_and_unsatisfied_imports() {
         ]
     );
 }
+
+/// The README's options table, as the options list renders it.
+fn options_table() -> String {
+    let mut out = String::from("| option | scope | default | unit or form | meaning |\n|---|---|---|---|---|\n");
+    for o in OPTIONS {
+        let scope = match o.scope {
+            Scope::Both => "both",
+            Scope::Runtime => "runtime",
+        };
+        out.push_str(&format!(
+            "| `{}` | {scope} | {} | {} | {} |\n",
+            o.name,
+            o.default,
+            o.unit.replace('|', "\\|"),
+            o.doc
+        ));
+    }
+    out
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap()
+}
+
+#[test]
+fn the_readme_options_table_is_the_options_list() {
+    let text = readme();
+    let begin = "<!-- options:begin -->\n";
+    let start = text.find(begin).expect("README has the options table markers") + begin.len();
+    let end = text.find("<!-- options:end -->").unwrap();
+    let generated = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/generated/options.md");
+    std::fs::create_dir_all(generated.parent().unwrap()).unwrap();
+    std::fs::write(&generated, options_table()).unwrap();
+    assert!(
+        text[start..end] == options_table(),
+        "README.md's options table is stale: replace it with {}",
+        generated.display()
+    );
+}
+
+#[test]
+fn the_readme_policy_file_parses() {
+    let text = readme();
+    let start = text.find("```toml\n# policy.toml\n").expect("README has the policy example") + 8;
+    let end = start + text[start..].find("```").unwrap();
+    let policy = Policy::from_toml(&text[start..end]).unwrap();
+    policy.runtime_builder().unwrap();
+    assert_eq!(policy.env["PLUGIN_MODE"], "strict");
+}
