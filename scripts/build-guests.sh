@@ -31,3 +31,6 @@ for src in tests/guests/c/*.c tests/guests/bench/*.c; do
     clang --target=wasm32-wasi -O2 -Wall -Wextra -Werror -o "$out/$name.wasm" "$src"
 done
 echo "guests built in $out: $(ls "$out" | tr '\n' ' ')"
+
+# Real programs (a JavaScript interpreter among them), for the load tests.
+./scripts/build-programs.sh

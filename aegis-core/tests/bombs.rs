@@ -498,6 +498,29 @@ fn a_realistic_multi_megabyte_module_loads() {
     assert_eq!(module.exports(), info.exports());
 }
 
+#[test]
+fn a_real_interpreter_loads_and_runs_under_default_limits() {
+    // boa, a JavaScript engine, built for wasm32-wasip1 by
+    // scripts/build-programs.sh: about 7 MB, 20 000+ functions.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/guests/out/programs/interp.wasm");
+    assert!(path.exists(), "run ./scripts/build-programs.sh first");
+    let rt = Aegis::builder()
+        .capture_output(4096)
+        .without_fuel_limit()
+        .build()
+        .unwrap();
+    let bytes = rt.read_module_file(&path).unwrap();
+    assert!(bytes.len() > 4_000_000, "{} bytes", bytes.len());
+    rt.validate(&bytes).unwrap();
+    let module = rt.load_bytes(&bytes).unwrap();
+    let mut sandbox = rt.sandbox().with_args(["interp"]).build().unwrap();
+    sandbox.load_module(&module).unwrap();
+    sandbox.run().unwrap();
+    let out = String::from_utf8(sandbox.stdout()).unwrap();
+    assert!(out.starts_with("interp: n=25 fib=75025"), "{out}");
+}
+
 /// Compiles `bytes` with no structural limits and returns the time taken.
 fn compile_time(bytes: &[u8]) -> Duration {
     let rt = unlimited();
