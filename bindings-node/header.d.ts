@@ -15,12 +15,12 @@ export interface Sandbox {
   /**
    * Like `call`, but the guest runs on a worker thread and the promise settles
    * when it returns, so the event loop keeps running. The sandbox is busy until
-   * then: other calls on it throw `AEGIS_INVALID_ARGUMENT` ("sandbox is busy").
+   * then: other uses of it throw (or reject with) `AEGIS_BUSY` at once.
    * JS host functions still run on the main thread; the guest waits for them.
    *
    * A trailing options object `{ signal }` (after the guest arguments) stops
    * the call when the `AbortSignal` aborts; see `CallOptions`. Failures to
-   * start (busy sandbox, bad arguments or options, an aborted signal) reject.
+   * start (`AEGIS_BUSY`, bad arguments or options, an aborted signal) reject.
    */
   callAsync<T = any>(name: string, ...args: WasmValue[]): Promise<T>
   callAsync<T = any>(name: string, ...argsThenOptions: [...args: WasmValue[], options: CallOptions]): Promise<T>
@@ -37,7 +37,7 @@ export interface CallOptions {
    * promise rejects with `AEGIS_INTERRUPTED`, the signal's `reason` as
    * `cause`. The rejection is an Aegis error rather than an `AbortError` so
    * that one `code` check covers every way a call stops, with the same
-   * details (`elapsedMs`); `err.cause` is the `AbortError`/`TimeoutError`.
+   * details (`elapsed`, in seconds); `err.cause` is the `AbortError`/`TimeoutError`.
    * An already-aborted signal rejects the same way without running the
    * guest. If the guest returns before the abort takes effect, the promise
    * settles with its outcome. The listener is removed when the promise
@@ -46,7 +46,7 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
-/** Every `code` an Aegis error can carry, in the order `errorCodes()` lists them. */
+/** Every `code` an Aegis error can carry, in the order of `ERROR_CODES`. */
 export type AegisErrorCode =
   | 'AEGIS_INVALID_MODULE'
   | 'AEGIS_LINK_ERROR'
@@ -64,17 +64,24 @@ export type AegisErrorCode =
   | 'AEGIS_EXIT'
   | 'AEGIS_INTERRUPTED'
   | 'AEGIS_MODULE_TOO_COMPLEX'
+  | 'AEGIS_BUSY'
+
+/** The type of `ERROR_CODES`. */
+export type ErrorCodeList = readonly AegisErrorCode[]
+/** The type of `DETAIL_NAMES` and `METRIC_NAMES`. */
+export type NameList = readonly string[]
+/** The type of `OPTIONS`. */
+export type OptionList = readonly PolicyOption[]
 
 /**
- * What Aegis throws (or rejects with): an `Error` with a stable `code` and the
- * details of that code as properties.
+ * What Aegis throws (or rejects with): an `Error` with a stable `code` and,
+ * as properties, the core's details of that error (`DETAIL_NAMES`: the
+ * core's names in camelCase; durations in seconds).
  */
 export interface AegisError extends Error {
   code: AegisErrorCode
   /** The stable code in snake case, e.g. `out_of_fuel`. */
   aegisCode: string
-  /** `INVALID_MODULE`, `PERMISSION_DENIED`, `IO`, `INVALID_ARGUMENT`, `HOST_FUNCTION`: the message. */
-  detail?: string
   /** `LINK_ERROR`: the import's module. */
   module?: string
   /**
@@ -86,30 +93,39 @@ export interface AegisError extends Error {
   reason?: string
   /** `EXPORT_NOT_FOUND`: the exported functions. */
   available?: string[]
-  /** `SIGNATURE_MISMATCH`: the export's signature and what was given. */
+  /** `SIGNATURE_MISMATCH`: the export's signature. */
   expected?: string
+  /** `SIGNATURE_MISMATCH`: the types given. */
   given?: string
   /** `OUT_OF_FUEL`: fuel consumed. */
   consumed?: number
   /**
-   * `OUT_OF_FUEL` (fuel), `MEMORY_LIMIT_EXCEEDED` (bytes or elements),
-   * `STACK_OVERFLOW` (bytes), `MODULE_TOO_COMPLEX` (count): the limit.
+   * The limit that was hit: `OUT_OF_FUEL` (fuel units), `TIMEOUT` (seconds),
+   * `MEMORY_LIMIT_EXCEEDED` (bytes or elements), `STACK_OVERFLOW` (bytes),
+   * `MODULE_TOO_COMPLEX` (count).
    */
   limit?: number
-  /** `TIMEOUT`, `INTERRUPTED`: how long the call ran, in milliseconds. */
-  elapsedMs?: number
-  /** `TIMEOUT`: the limit in milliseconds. */
-  limitMs?: number
-  /** `MEMORY_LIMIT_EXCEEDED`: `memory`, `table`, `instances`... and the size asked for. */
+  /** `TIMEOUT`, `INTERRUPTED`: how long the call ran, in seconds. */
+  elapsed?: number
+  /** `MEMORY_LIMIT_EXCEEDED`: what ran out (`memory`, `table`, `instances`, `handles`, ...). */
   resource?: string
+  /** `MEMORY_LIMIT_EXCEEDED`: the size asked for. */
   requested?: number
-  /** `TRAP`: the trap code, e.g. `unreachable`, and the wasm backtrace. */
+  /** `TRAP`: the trap code, e.g. `unreachable`, `integer_division_by_zero`. */
   trapCode?: string
+  /** `TRAP`: the wasm backtrace, one frame per line (may be empty). */
   backtrace?: string
+  /** `PERMISSION_DENIED`: the capability refused (`filesystem`, `network`, `clock`, `logging`, `module`). */
+  capability?: string
+  /** `PERMISSION_DENIED`: what the guest tried, e.g. `path_open`, `load`. */
+  operation?: string
+  /** `PERMISSION_DENIED`: on what (a path, an address, a module digest). */
+  target?: string
   /** `EXIT`: the status passed to `proc_exit`. */
   status?: number
-  /** `MODULE_TOO_COMPLEX`: what was counted, and the count found. */
+  /** `MODULE_TOO_COMPLEX`: what was counted. */
   what?: string
+  /** `MODULE_TOO_COMPLEX`: the count found. */
   found?: number
   /**
    * `HOST_FUNCTION`: the value the callback threw. `INTERRUPTED` by a
@@ -117,4 +133,3 @@ export interface AegisError extends Error {
    */
   cause?: unknown
 }
-

@@ -15,12 +15,12 @@ export interface Sandbox {
   /**
    * Like `call`, but the guest runs on a worker thread and the promise settles
    * when it returns, so the event loop keeps running. The sandbox is busy until
-   * then: other calls on it throw `AEGIS_INVALID_ARGUMENT` ("sandbox is busy").
+   * then: other uses of it throw (or reject with) `AEGIS_BUSY` at once.
    * JS host functions still run on the main thread; the guest waits for them.
    *
    * A trailing options object `{ signal }` (after the guest arguments) stops
    * the call when the `AbortSignal` aborts; see `CallOptions`. Failures to
-   * start (busy sandbox, bad arguments or options, an aborted signal) reject.
+   * start (`AEGIS_BUSY`, bad arguments or options, an aborted signal) reject.
    */
   callAsync<T = any>(name: string, ...args: WasmValue[]): Promise<T>
   callAsync<T = any>(name: string, ...argsThenOptions: [...args: WasmValue[], options: CallOptions]): Promise<T>
@@ -37,7 +37,7 @@ export interface CallOptions {
    * promise rejects with `AEGIS_INTERRUPTED`, the signal's `reason` as
    * `cause`. The rejection is an Aegis error rather than an `AbortError` so
    * that one `code` check covers every way a call stops, with the same
-   * details (`elapsedMs`); `err.cause` is the `AbortError`/`TimeoutError`.
+   * details (`elapsed`, in seconds); `err.cause` is the `AbortError`/`TimeoutError`.
    * An already-aborted signal rejects the same way without running the
    * guest. If the guest returns before the abort takes effect, the promise
    * settles with its outcome. The listener is removed when the promise
@@ -46,7 +46,7 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
-/** Every `code` an Aegis error can carry, in the order `errorCodes()` lists them. */
+/** Every `code` an Aegis error can carry, in the order of `ERROR_CODES`. */
 export type AegisErrorCode =
   | 'AEGIS_INVALID_MODULE'
   | 'AEGIS_LINK_ERROR'
@@ -64,17 +64,24 @@ export type AegisErrorCode =
   | 'AEGIS_EXIT'
   | 'AEGIS_INTERRUPTED'
   | 'AEGIS_MODULE_TOO_COMPLEX'
+  | 'AEGIS_BUSY'
+
+/** The type of `ERROR_CODES`. */
+export type ErrorCodeList = readonly AegisErrorCode[]
+/** The type of `DETAIL_NAMES` and `METRIC_NAMES`. */
+export type NameList = readonly string[]
+/** The type of `OPTIONS`. */
+export type OptionList = readonly PolicyOption[]
 
 /**
- * What Aegis throws (or rejects with): an `Error` with a stable `code` and the
- * details of that code as properties.
+ * What Aegis throws (or rejects with): an `Error` with a stable `code` and,
+ * as properties, the core's details of that error (`DETAIL_NAMES`: the
+ * core's names in camelCase; durations in seconds).
  */
 export interface AegisError extends Error {
   code: AegisErrorCode
   /** The stable code in snake case, e.g. `out_of_fuel`. */
   aegisCode: string
-  /** `INVALID_MODULE`, `PERMISSION_DENIED`, `IO`, `INVALID_ARGUMENT`, `HOST_FUNCTION`: the message. */
-  detail?: string
   /** `LINK_ERROR`: the import's module. */
   module?: string
   /**
@@ -86,30 +93,39 @@ export interface AegisError extends Error {
   reason?: string
   /** `EXPORT_NOT_FOUND`: the exported functions. */
   available?: string[]
-  /** `SIGNATURE_MISMATCH`: the export's signature and what was given. */
+  /** `SIGNATURE_MISMATCH`: the export's signature. */
   expected?: string
+  /** `SIGNATURE_MISMATCH`: the types given. */
   given?: string
   /** `OUT_OF_FUEL`: fuel consumed. */
   consumed?: number
   /**
-   * `OUT_OF_FUEL` (fuel), `MEMORY_LIMIT_EXCEEDED` (bytes or elements),
-   * `STACK_OVERFLOW` (bytes), `MODULE_TOO_COMPLEX` (count): the limit.
+   * The limit that was hit: `OUT_OF_FUEL` (fuel units), `TIMEOUT` (seconds),
+   * `MEMORY_LIMIT_EXCEEDED` (bytes or elements), `STACK_OVERFLOW` (bytes),
+   * `MODULE_TOO_COMPLEX` (count).
    */
   limit?: number
-  /** `TIMEOUT`, `INTERRUPTED`: how long the call ran, in milliseconds. */
-  elapsedMs?: number
-  /** `TIMEOUT`: the limit in milliseconds. */
-  limitMs?: number
-  /** `MEMORY_LIMIT_EXCEEDED`: `memory`, `table`, `instances`... and the size asked for. */
+  /** `TIMEOUT`, `INTERRUPTED`: how long the call ran, in seconds. */
+  elapsed?: number
+  /** `MEMORY_LIMIT_EXCEEDED`: what ran out (`memory`, `table`, `instances`, `handles`, ...). */
   resource?: string
+  /** `MEMORY_LIMIT_EXCEEDED`: the size asked for. */
   requested?: number
-  /** `TRAP`: the trap code, e.g. `unreachable`, and the wasm backtrace. */
+  /** `TRAP`: the trap code, e.g. `unreachable`, `integer_division_by_zero`. */
   trapCode?: string
+  /** `TRAP`: the wasm backtrace, one frame per line (may be empty). */
   backtrace?: string
+  /** `PERMISSION_DENIED`: the capability refused (`filesystem`, `network`, `clock`, `logging`, `module`). */
+  capability?: string
+  /** `PERMISSION_DENIED`: what the guest tried, e.g. `path_open`, `load`. */
+  operation?: string
+  /** `PERMISSION_DENIED`: on what (a path, an address, a module digest). */
+  target?: string
   /** `EXIT`: the status passed to `proc_exit`. */
   status?: number
-  /** `MODULE_TOO_COMPLEX`: what was counted, and the count found. */
+  /** `MODULE_TOO_COMPLEX`: what was counted. */
   what?: string
+  /** `MODULE_TOO_COMPLEX`: the count found. */
   found?: number
   /**
    * `HOST_FUNCTION`: the value the callback threw. `INTERRUPTED` by a
@@ -117,7 +133,6 @@ export interface AegisError extends Error {
    */
   cause?: unknown
 }
-
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -168,8 +183,21 @@ export declare class Module {
  * Create one per process and share it.
  */
 export declare class Runtime {
-  /** Builds the engine. Throws `AEGIS_INVALID_ARGUMENT` for bad options. */
+  /**
+   * Builds the engine from options (see `Options` and `OPTIONS`). Throws
+   * `AEGIS_INVALID_ARGUMENT` for unknown keys and bad values.
+   */
   constructor(options?: Options | undefined | null)
+  /**
+   * Builds the engine from a policy: `source` is the path of an existing
+   * policy file (TOML, or JSON if the name ends in `.json`), or the
+   * policy's text itself (JSON if it starts with `{`, else TOML). A
+   * one-line `source` ending in `.toml` or `.json` is always a path (a
+   * missing file is `AEGIS_IO`). Option names in the policy are the
+   * core's (`memory_limit`); `overrides` is an options object (camelCase,
+   * as for `new Runtime`) whose options replace the policy's.
+   */
+  static fromPolicy(source: string, overrides?: Options | undefined | null): Runtime
   /** Reads and compiles a `.wasm` or `.wat` file. */
   loadFile(path: string): Module
   /** Compiles binary wasm (or WAT text given as bytes). */
@@ -181,7 +209,11 @@ export declare class Runtime {
    * `AEGIS_INVALID_MODULE` otherwise.
    */
   validate(bytes: Uint8Array): void
-  /** Creates a sandbox; `options` override this runtime's limits and capabilities. */
+  /**
+   * Creates a sandbox; `options` override this runtime's limits and
+   * capabilities (options of scope `'both'` only: a runtime option such as
+   * `stackLimit` throws `AEGIS_INVALID_ARGUMENT`).
+   */
   sandbox(options?: Options | undefined | null): Sandbox
   /** The default limits of this runtime's sandboxes. */
   get limits(): LimitsInfo
@@ -189,7 +221,9 @@ export declare class Runtime {
 
 /**
  * An isolated place to run guest code: one instance at a time, every call
- * under the sandbox's limits. Use it from one call at a time.
+ * under the sandbox's limits. It runs one call at a time: a call started
+ * while another runs (a `callAsync` in flight, or from one of its own host
+ * functions) throws, or rejects, with `AEGIS_BUSY` at once.
  */
 export declare class Sandbox {
   /**
@@ -212,7 +246,7 @@ export declare class Sandbox {
   loadModule(module: Module): void
   /**
    * Calls an export that takes no arguments, discarding its results; a WASI
-   * `proc_exit(0)` counts as success.
+   * `proc_exit(0)` counts as success (the core's rule).
    */
   callVoid(name: string): void
   /** Runs the default entry point (`_start`, else `main`) and returns its results. */
@@ -220,7 +254,7 @@ export declare class Sandbox {
   /**
    * Like `run`, on a worker thread; the promise settles when the guest
    * returns. `options.signal` stops it as in `callAsync`. Failures to start
-   * (a busy sandbox, bad options) reject.
+   * (`AEGIS_BUSY`, bad options) reject.
    */
   runAsync(options?: CallOptions): Promise<any>
   /**
@@ -228,7 +262,7 @@ export declare class Sandbox {
    * it does: the promise of `callAsync`/`runAsync` rejects with
    * `AEGIS_INTERRUPTED` within milliseconds, whether the guest computes or
    * waits in WASI. A host function may call it to end the call it serves.
-   * Never blocks and never throws "sandbox is busy".
+   * Never blocks and never throws `AEGIS_BUSY`.
    *
    * If no call is running, the request is kept: the sandbox's next call
    * fails with `AEGIS_INTERRUPTED` at once, without running guest code,
@@ -258,32 +292,45 @@ export declare class Sandbox {
   get stderr(): Buffer
   /**
    * Whether a call is running in this sandbox (an async call, or the call a
-   * host function is running inside).
+   * host function is running inside): then every other use throws, or
+   * rejects, with `AEGIS_BUSY`.
    */
   get busy(): boolean
 }
 
 /** One refused operation. */
 export interface DeniedOperation {
-  /** `filesystem`, `network`, `clock`, `env` or `logging`. */
+  /** The capability involved: `filesystem`, `network`, `clock`, `logging` or `module`. */
   capability: string
-  /** The operation, e.g. `path_open`. */
+  /** The operation, e.g. `path_open`, `tcp_connect`, `clock_time_get`. */
   operation: string
   /** What it targeted: a path, an address, a clock id. */
   target: string
 }
 
-/** One directory grant under another guest path. */
+/**
+ * Every detail property an Aegis error can carry (the core's detail names
+ * in camelCase: `trapCode`, `elapsed`, ...).
+ */
+export declare const DETAIL_NAMES: NameList
+
+/** One directory shown to the guest under another path (`mapDirs`). */
 export interface DirMapping {
   /** Directory on the host. */
   host: string
   /** Path under which the guest sees it. */
   guest: string
-  /** `"read"` (default) or `"write"`. */
-  access?: string
+  /** `'read'` (default) or `'write'`. */
+  access?: 'read' | 'write'
 }
 
-/** Every error `code` Aegis can throw, e.g. `AEGIS_OUT_OF_FUEL`. */
+/**
+ * Every error `code` Aegis can throw (`AEGIS_` + the core's code in upper
+ * case, e.g. `AEGIS_OUT_OF_FUEL`), in the core's order.
+ */
+export declare const ERROR_CODES: ErrorCodeList
+
+/** A new array of `ERROR_CODES`. */
 export declare function errorCodes(): Array<string>
 
 /** One import or export and its type. */
@@ -308,7 +355,7 @@ export interface LimitsInfo {
   memoryLimit: number
   /** Fuel per call; `Infinity` when metering is off. */
   fuelLimit: number
-  /** Wall-clock limit per call in milliseconds; `Infinity` when off. */
+  /** Wall-clock limit per call in seconds; `Infinity` when off. */
   timeout: number
   /** Maximum wasm stack in bytes. */
   stackLimit: number
@@ -316,66 +363,168 @@ export interface LimitsInfo {
   tableElementsLimit: number
 }
 
-/** Resource usage of one call, or summed over a sandbox's life. */
+/**
+ * Every property of `sandbox.metrics` / `lastCallMetrics`, in order (the
+ * core's metric names in camelCase: `calls`, `wallTime`, ...).
+ */
+export declare const METRIC_NAMES: NameList
+
+/**
+ * Resource usage of one call, or summed over a sandbox's life: the core's
+ * metrics (`METRIC_NAMES`, camelCase). Durations are seconds, memory is
+ * bytes, fuel is units.
+ */
 export interface Metrics {
   /** Calls counted (failed calls count too). */
   calls: number
-  /** Wall-clock time inside the guest, host functions included, in milliseconds. */
-  wallTimeMs: number
+  /** Wall-clock time inside the guest, host functions included, in SECONDS. */
+  wallTime: number
   /** Fuel consumed (0 when fuel metering is off). */
   fuelConsumed: number
   /** Linear memory allocated now, in bytes. */
   memoryCurrent: number
   /** Highest linear memory allocated, in bytes. */
   memoryPeak: number
-  /** Calls the guest made into host functions. */
+  /** Calls the guest made into host functions (WASI calls excluded). */
   hostCalls: number
   /** Operations the guest attempted that its capabilities refused. */
   deniedCount: number
-  /** The first refused operations. */
+  /** The first refused operations (at most 64). */
   denied: Array<DeniedOperation>
 }
 
 /**
- * Limits and capabilities. Every field is optional; omitted fields keep the
- * runtime's value (for a sandbox) or Aegis's default (for a runtime).
+ * Structural limits checked before compiling (`moduleLimits`); each
+ * missing field keeps its default.
+ */
+export interface ModuleLimits {
+  /** Functions defined in a module or component. */
+  functions?: number
+  /** Locals declared in one function. */
+  localsPerFunction?: number
+  /** Bytes of one function body. */
+  functionSize?: number
+  /** Nesting depth of blocks in one function. */
+  blockDepth?: number
+  /** Merge work (branch × local) in one function. */
+  mergeWorkPerFunction?: number
+  /** Merge work across a module, beyond ordinary code. */
+  mergeWork?: number
+  /** Nesting depth of components and types. */
+  componentDepth?: number
+  /** Instances a component's instantiation creates. */
+  instantiations?: number
+}
+
+/**
+ * Limits and capabilities: every option of the core's options list
+ * (`OPTIONS`), in camelCase. Each is optional: a missing one keeps Aegis's
+ * default (for a runtime) or the runtime's value (for a sandbox). Unknown
+ * keys, bad values and runtime options given to a sandbox throw
+ * `AEGIS_INVALID_ARGUMENT`.
  */
 export interface Options {
-  /** Total linear memory in bytes (default 64 MiB). */
-  memoryLimit?: number
-  /** Fuel per call (default 1e9); `Infinity` turns fuel metering off. */
-  fuelLimit?: number
-  /** Wall-clock limit per call in milliseconds (default 30000); `Infinity` turns it off. */
-  timeout?: number
-  /** Maximum wasm stack in bytes (default 512 KiB). Runtime-wide: a sandbox may not change it. */
-  stackLimit?: number
-  /** Total table elements (default 1e6). */
+  /**
+   * Total linear memory of a sandbox. Bytes, or text with a unit
+   * (`'64MiB'`, `'512KiB'`, `'1GiB'`, `'100MB'`); default 64 MiB.
+   */
+  memoryLimit?: number | string
+  /**
+   * Fuel per call (about one wasm instruction or one byte moved per unit).
+   * Default 1e9; `Infinity`, `null` or `'off'` turns fuel metering off.
+   */
+  fuelLimit?: number | 'off' | null
+  /**
+   * Wall-clock limit per call. In SECONDS (fractions allowed: `0.25`);
+   * default 30; `Infinity`, `null` or `'off'` turns it off.
+   */
+  timeout?: number | 'off' | null
+  /**
+   * Maximum wasm stack. Bytes or text with a unit, 4 KiB to 256 MiB;
+   * default 512 KiB. Runtime only: refused on a sandbox.
+   */
+  stackLimit?: number | string
+  /** Total table elements of a sandbox. Default 1e6. */
   tableElementsLimit?: number
-  /** WASI handles (open files, directories, streams) held at once (default 1024). */
+  /** WASI handles (files, directories, sockets) held at once. Default 1024. */
   handleLimit?: number
-  /** Directories the guest may read, seen at the same path. */
-  allowRead?: string | Array<string>
-  /** Directories the guest may read and write, seen at the same path. */
-  allowWrite?: string | Array<string>
-  /** Host directories mapped to other guest paths. */
-  mapDirs?: Array<DirMapping>
-  /** `true`: guest stdout/stderr go to this process's stdout/stderr. */
+  /** Directories the guest may read, at the same path. */
+  allowRead?: string[]
+  /** Directories the guest may read and write, at the same path. */
+  allowWrite?: string[]
+  /** Host directories shown under other guest paths. */
+  mapDirs?: DirMapping[]
+  /** Guest stdout/stderr go to the host's stdout/stderr. */
   allowLogging?: boolean
   /**
-   * Keep guest stdout/stderr in memory (`sandbox.stdout`/`stderr`): `true` for
-   * up to 1 MiB per stream, or a byte limit.
+   * Guest stdout/stderr are kept in memory. Read them as
+   * `sandbox.stdout`/`stderr`; `true` keeps up to 1 MiB per stream, a
+   * number or text with a unit sets the limit per stream.
    */
-  captureOutput?: boolean | number
-  /** Grant the real wall and monotonic clocks. */
+  captureOutput?: boolean | number | string
+  /** The guest may read the real wall and monotonic clocks. */
   allowClock?: boolean
-  /** Outbound network allowlist, e.g. `["127.0.0.1:8080", "10.0.0.0/8:443"]`. */
-  allowNet?: Array<string>
-  /** Environment variables visible to the guest (none are inherited). */
+  /**
+   * Outbound network destinations (WASI 0.2 components). Rules such as
+   * `['127.0.0.1:8080', '10.0.0.0/8:443', 'example.com:443']`.
+   */
+  allowNet?: string[]
+  /** Environment variables the guest sees (none are inherited). */
   env?: Record<string, string>
-  /** Command-line arguments of a WASI command, `argv[0]` included. */
-  args?: Array<string>
-  /** Fixed seed for the guest's random source. */
-  randomSeed?: number
+  /** Command-line arguments of a WASI command. `argv[0]` first. */
+  args?: string[]
+  /** Fixed seed for the guest's random source. A number or a BigInt. */
+  randomSeed?: number | bigint
+  /**
+   * What a denied capability does: an error number for the guest, or a
+   * permission_denied error for the call. `'errno'` (default) or `'error'`
+   * (`AEGIS_PERMISSION_DENIED` with `capability`, `operation`, `target`).
+   */
+  onDenied?: 'errno' | 'error'
+  /** Pre-allocated instance slots (pooling allocator). Runtime only. */
+  instancePool?: number
+  /** On-disk cache of compiled modules. A directory. Runtime only. */
+  compileCache?: string
+  /**
+   * Largest module accepted, checked before parsing. Bytes or text with a
+   * unit; default 256 MiB. Runtime only.
+   */
+  maxModuleSize?: number | string
+  /** Structural limits checked before compiling. Runtime only. */
+  moduleLimits?: ModuleLimits
+  /** The exception-handling proposal. Runtime only. */
+  wasmExceptions?: boolean
+  /** The garbage-collection proposal. Runtime only. */
+  wasmGc?: boolean
+  /**
+   * The only modules the runtime may load. SHA-256 digests (hex,
+   * optionally prefixed `sha256:`); any other module is refused with
+   * `AEGIS_PERMISSION_DENIED`. Runtime only.
+   */
+  allowedModules?: string[]
+}
+
+/**
+ * Every option of `new Runtime(options)` and `runtime.sandbox(options)`, as
+ * the core lists them: camelCase `name`, `coreName` (policy files), `doc`,
+ * `default`, `unit` and `scope` (`'runtime'` options are refused on a sandbox).
+ */
+export declare const OPTIONS: OptionList
+
+/** One entry of `OPTIONS`: an option as the core describes it. */
+export interface PolicyOption {
+  /** The option's key in an options object, e.g. `memoryLimit`. */
+  name: string
+  /** Its name in policy files and the other front-ends, e.g. `memory_limit`. */
+  coreName: string
+  /** One line of documentation. */
+  doc: string
+  /** The default, as text. */
+  default: string
+  /** The unit of a number, or the value's form. */
+  unit: string
+  /** `'both'` (a runtime or a sandbox) or `'runtime'` (a runtime only). */
+  scope: 'both' | 'runtime'
 }
 
 /** The signature of a host function: wasm type names such as `"i32"`. */

@@ -1,13 +1,13 @@
 //! Command-line definitions (clap derive): `aegis run`, `validate`, `inspect`.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 
-use aegis_core::{DirAccess, DirGrant, NetRule};
+use aegis_core::policy::{Access, Capture, DirMap, Off, OnDenied, Size, Switch};
+use aegis_core::{DirAccess, DirGrant, Error, NetRule, Policy};
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::cache::CacheArgs;
-use crate::size::{parse_seconds, parse_size};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -20,9 +20,12 @@ Examples:
   aegis run client.wasm --allow-net 127.0.0.1:8080 --allow-net example.com:443
   aegis run add.wat -e add -f json -- 7 8
   aegis run hello.wasm -f json --capture-output -- first
+  aegis run plugin.wasm --policy policy.toml --timeout 2
+  aegis run tool.wasm --on-denied error    # a refusal fails the run (exit 5)
   aegis compile plugin.wasm          # later runs skip compilation
   aegis validate plugin.wasm
-  aegis inspect plugin.wasm --exports";
+  aegis inspect plugin.wasm --exports
+  aegis inspect plugin.wasm --policy policy.toml   # each import's verdict";
 
 /// Run, validate and inspect untrusted WebAssembly in the Aegis sandbox.
 ///
@@ -154,6 +157,9 @@ pub enum Command {
 ///
 /// The guest's arguments come only after `--`: an unknown flag, or a flag
 /// given after a guest argument, is a usage error rather than guest input.
+///
+/// Each option flag sets the `aegis_core::Policy` option of the same name
+/// (`--memory-limit` sets `memory_limit`): see [`RunArgs::flags_policy`].
 #[derive(Debug, Args)]
 #[command(after_help = format!("{EXAMPLES}\n\n{RUN_RULES}\n\n{}", crate::exit_code::TABLE))]
 pub struct RunArgs {
@@ -166,25 +172,32 @@ pub struct RunArgs {
     #[arg(short = 'e', long = "function", value_name = "NAME")]
     pub function: Option<String>,
 
+    /// Read the options from a policy file (TOML, or JSON when the name ends
+    /// in .json; the option names of the flags below, with `_`). A flag
+    /// given on the command line overrides the file's value (a list or map
+    /// flag replaces the file's list or map).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
     /// Memory limit in bytes; units allowed: 64MiB, 512KiB, 1GiB (binary), 100MB (decimal).
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
-    pub memory_limit: Option<u64>,
+    pub memory_limit: Option<Size>,
 
-    /// Fuel (instruction budget) per call.
-    #[arg(long, value_name = "UNITS")]
-    pub fuel_limit: Option<u64>,
+    /// Fuel (instruction budget) per call, or `off`.
+    #[arg(long, value_name = "UNITS|off", value_parser = parse_fuel)]
+    pub fuel_limit: Option<Switch<u64>>,
 
-    /// Turn fuel metering off (the wall-clock timeout still applies).
+    /// Same as `--fuel-limit off` (the wall-clock timeout still applies).
     #[arg(long, conflicts_with = "fuel_limit")]
     pub no_fuel_limit: bool,
 
-    /// Wall-clock limit per call, in seconds (fractions allowed: 0.5).
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
-    pub timeout: Option<Duration>,
+    /// Wall-clock limit per call, in seconds (fractions allowed: 0.5), or `off`.
+    #[arg(long, value_name = "SECONDS|off", value_parser = parse_timeout)]
+    pub timeout: Option<Switch<f64>>,
 
     /// Maximum wasm stack in bytes (units allowed, at least 4KiB).
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
-    pub stack_limit: Option<u64>,
+    pub stack_limit: Option<Size>,
 
     /// Maximum number of table elements across all tables (default 1000000).
     #[arg(long, value_name = "ELEMENTS")]
@@ -193,7 +206,7 @@ pub struct RunArgs {
     /// Maximum WASI handles (open files, directories, streams, sockets) held
     /// at once (default 1024).
     #[arg(long, value_name = "HANDLES")]
-    pub handle_limit: Option<usize>,
+    pub handle_limit: Option<u64>,
 
     /// Grant read-only access to a host directory: HOST is seen by the guest
     /// at the same path, HOST::GUEST at GUEST. A single `:` is part of the
@@ -208,14 +221,23 @@ pub struct RunArgs {
     pub allow_write: Vec<DirGrant>,
 
     /// Let the guest write to the terminal's stdout and stderr (human format
-    /// only: JSON formats own stdout, use --capture-output there).
-    #[arg(long, conflicts_with = "capture_output")]
+    /// only: JSON formats own stdout, use --capture-output there). Cannot be
+    /// combined with --capture-output.
+    #[arg(long)]
     pub allow_logging: bool,
 
-    /// Capture the guest's stdout and stderr (at most 1 MiB each) into the
-    /// JSON document's `stdout` and `stderr` (JSON formats only).
-    #[arg(long)]
-    pub capture_output: bool,
+    /// Capture the guest's stdout and stderr (at most 1 MiB each, or
+    /// `--capture-output=BYTES`): into the JSON document's `stdout` and
+    /// `stderr`, or, in the human format, printed when the guest is done.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = parse_capture
+    )]
+    pub capture_output: Option<Capture>,
 
     /// Let the guest read the real wall and monotonic clocks (otherwise they read zero).
     #[arg(long)]
@@ -224,11 +246,40 @@ pub struct RunArgs {
     /// Allow outbound connections to HOST:PORT (also IP:PORT, NET/PREFIX[:PORT]).
     /// Only WASI 0.2 components have sockets. Repeatable.
     #[arg(long, value_name = "HOST:PORT", value_parser = parse_net)]
-    pub allow_net: Vec<NetRule>,
+    pub allow_net: Vec<String>,
 
     /// Set an environment variable for the guest (none are inherited). Repeatable.
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+
+    /// Seed the guest's random source, for reproducible runs (default: OS randomness).
+    #[arg(long, value_name = "N")]
+    pub random_seed: Option<u64>,
+
+    /// What a refused capability does: `errno` (default) gives the guest an
+    /// error number and lists the refusal in the metrics; `error` also makes
+    /// the run fail with `permission_denied` (exit code 5), naming the first
+    /// refusal.
+    #[arg(long, value_name = "errno|error", value_parser = parse_on_denied)]
+    pub on_denied: Option<OnDenied>,
+
+    /// Largest module accepted, in bytes (units allowed), checked before parsing.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_module_size: Option<Size>,
+
+    /// Enable the exception-handling proposal (`throw`, `try_table`).
+    #[arg(long)]
+    pub wasm_exceptions: bool,
+
+    /// Enable the garbage-collection proposal (`struct`, `array`, `i31`).
+    #[arg(long)]
+    pub wasm_gc: bool,
+
+    /// Run the module only if its SHA-256 digest (64 hex digits, optionally
+    /// `sha256:`-prefixed) is listed; any other is refused with
+    /// permission_denied (exit code 5). Repeatable.
+    #[arg(long, visible_alias = "allow-module", value_name = "DIGEST")]
+    pub allowed_modules: Vec<String>,
 
     /// Print the call's metrics (fuel, time, memory, host calls, denied
     /// operations). Cannot be combined with -q.
@@ -255,33 +306,20 @@ const RUN_RULES: &str = "\
 Command line:
   Guest arguments come only after `--`; every word before it is an aegis
   option. An unknown option, an option given twice, or options that contradict
-  each other (--allow-logging with -f json, --capture-output with -f human,
-  --metrics with -q, one --env KEY or one guest directory given twice) are
-  usage errors (exit 2): aegis never runs with a setting it did not understand.
+  each other (--metrics with -q, one --env KEY or one guest directory given
+  twice) are usage errors (exit 2): aegis never runs with a setting it did not
+  understand. --allow-logging with --capture-output, and --allow-logging with
+  -f json (stdout holds the one JSON document), are invalid_argument (exit 2).
   Directory grants are HOST or HOST::GUEST; `--allow-read /x/job:42` grants
-  the directory `/x/job:42` (a single `:` is part of the path).";
+  the directory `/x/job:42` (a single `:` is part of the path).
+  With --policy FILE, the file gives the options and the flags override them.";
 
 impl RunArgs {
-    /// Refuses choices that contradict each other or the output format,
-    /// instead of letting one silently override the other.
+    /// Refuses choices that contradict each other, instead of letting one
+    /// silently override the other. (Rules about the options themselves, such
+    /// as logging with capture, are the core's: see `aegis_core::Policy`.)
     pub fn check(&self) -> Result<(), String> {
-        let json = self.output.format != Format::Human;
-        let quiet = self.output.quiet;
-        if self.allow_logging && json {
-            return Err(
-                "--allow-logging writes the guest's output to stdout, which \
-                 -f json reserves for one JSON document; use --capture-output to put \
-                 the guest's output into the document"
-                    .into(),
-            );
-        }
-        if self.capture_output && !json {
-            return Err("--capture-output puts the guest's output into the JSON \
-                 document of -f json or -f json-compact; use --allow-logging to see \
-                 it on the terminal"
-                .into());
-        }
-        if self.metrics && quiet {
+        if self.metrics && self.output.quiet {
             return Err("--metrics asks for metrics and -q for none; choose one".into());
         }
         for (i, (key, value)) in self.env.iter().enumerate() {
@@ -294,6 +332,84 @@ impl RunArgs {
         }
         Ok(())
     }
+
+    /// The policy the flags give: each flag sets the option of its name, and
+    /// a flag not given leaves its option unset (so that the policy file's
+    /// value, else Aegis's default, applies). `file` is the `--policy` file's
+    /// policy, whose `args` stand when no guest arguments are given.
+    ///
+    /// Every field is listed, so that a new option of the core is a compile
+    /// error here until the CLI decides how to spell it.
+    pub fn flags_policy(&self, file: &Policy) -> Policy {
+        let same_path = |g: &DirGrant| g.host.as_os_str() == OsStr::new(&g.guest);
+        let hosts = |grants: &[DirGrant]| -> Vec<PathBuf> {
+            let same = grants.iter().filter(|g| same_path(g));
+            same.map(|g| g.host.clone()).collect()
+        };
+        let map_dirs = (self.allow_read.iter().map(|g| (g, Access::Read)))
+            .chain(self.allow_write.iter().map(|g| (g, Access::Write)))
+            .filter(|(g, _)| !same_path(g))
+            .map(|(g, access)| DirMap {
+                host: g.host.clone(),
+                guest: g.guest.clone(),
+                access,
+            })
+            .collect();
+        Policy {
+            memory_limit: self.memory_limit,
+            fuel_limit: match self.no_fuel_limit {
+                true => Some(Switch::Off(Off::Off)),
+                false => self.fuel_limit,
+            },
+            timeout: self.timeout,
+            stack_limit: self.stack_limit,
+            table_elements_limit: self.table_elements_limit,
+            handle_limit: self.handle_limit,
+            allow_read: hosts(&self.allow_read),
+            allow_write: hosts(&self.allow_write),
+            map_dirs,
+            allow_logging: self.allow_logging.then_some(true),
+            capture_output: self.capture_output,
+            allow_clock: self.allow_clock.then_some(true),
+            allow_net: self.allow_net.clone(),
+            env: self.env.iter().cloned().collect(),
+            args: self.guest_argv(file),
+            random_seed: self.random_seed,
+            on_denied: self.on_denied,
+            // One run, one sandbox: a pool would only reserve address space.
+            instance_pool: None,
+            // `--cache-dir` / `--no-cache`: see `CacheArgs::dir`.
+            compile_cache: None,
+            max_module_size: self.max_module_size,
+            // Eight structural limits: set them in a policy file.
+            module_limits: None,
+            wasm_exceptions: self.wasm_exceptions.then_some(true),
+            wasm_gc: self.wasm_gc.then_some(true),
+            allowed_modules: self.allowed_modules.clone(),
+        }
+    }
+
+    /// argv of a WASI command: the module's file name, then the guest
+    /// arguments (not with `-e`, whose arguments are typed values). `None`
+    /// keeps the policy file's `args` when the command line gives none.
+    fn guest_argv(&self, file: &Policy) -> Option<Vec<String>> {
+        let typed = self.function.is_some();
+        if file.args.is_some() && (typed || self.args.is_empty()) {
+            return None;
+        }
+        let mut argv = vec![argv0(&self.module)];
+        if !typed {
+            argv.extend(self.args.iter().cloned());
+        }
+        Some(argv)
+    }
+}
+
+/// argv[0] of a WASI command: the module's file name.
+fn argv0(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string_lossy().into_owned())
 }
 
 /// Exits with a clap-formatted usage error of `aegis run` (exit code 2).
@@ -330,6 +446,12 @@ pub struct ValidateArgs {
     #[arg(value_name = "MODULE")]
     pub module: PathBuf,
 
+    /// Check the module as a runtime with this policy would load it: its
+    /// wasm features, module size and structure limits, and pinned
+    /// `allowed_modules` (a module not listed: permission_denied, exit 5).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
     /// Output format and verbosity.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -354,6 +476,13 @@ pub struct InspectArgs {
     #[arg(long)]
     pub all: bool,
 
+    /// Also tell, for each import, what this policy makes of it before
+    /// anything runs: `granted`, `denied: <capability>` or `unsatisfied`
+    /// (nothing in Aegis provides it). The module is checked as with
+    /// `aegis validate --policy`.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
     /// Output format and verbosity.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -370,6 +499,58 @@ impl InspectArgs {
     }
 }
 
+/// An error of aegis-core as the text of a clap usage error (without the
+/// `invalid argument: ` prefix clap's own message makes redundant).
+fn reason(err: Error) -> String {
+    match err {
+        Error::InvalidArgument { message } => message,
+        other => other.to_string(),
+    }
+}
+
+/// Parses a byte size with aegis-core's grammar (`65536`, `64MiB`, `100MB`).
+fn parse_size(text: &str) -> Result<Size, String> {
+    aegis_core::units::parse_size(text)
+        .map(Size)
+        .map_err(reason)
+}
+
+/// `off`, or a number of fuel units.
+fn parse_fuel(text: &str) -> Result<Switch<u64>, String> {
+    match text {
+        "off" => Ok(Switch::Off(Off::Off)),
+        _ => text
+            .parse()
+            .map(Switch::On)
+            .map_err(|_| format!("`{text}` is not a number of fuel units or `off`")),
+    }
+}
+
+/// `off`, or seconds with aegis-core's grammar (`2`, `0.5`).
+fn parse_timeout(text: &str) -> Result<Switch<f64>, String> {
+    match text {
+        "off" => Ok(Switch::Off(Off::Off)),
+        _ => aegis_core::units::parse_seconds("timeout", text)
+            .map(|d| Switch::On(d.as_secs_f64()))
+            .map_err(reason),
+    }
+}
+
+/// `true` (the default limit), `false`, or a byte limit per stream.
+fn parse_capture(text: &str) -> Result<Capture, String> {
+    match text {
+        "true" => Ok(Capture::Enabled(true)),
+        "false" => Ok(Capture::Enabled(false)),
+        _ => parse_size(text).map(Capture::Limit),
+    }
+}
+
+/// `errno` or `error`, as aegis-core spells them.
+fn parse_on_denied(text: &str) -> Result<OnDenied, String> {
+    serde_json::from_value(serde_json::Value::from(text))
+        .map_err(|_| format!("`{text}` is not `errno` or `error`"))
+}
+
 /// Parses a read-only `HOST[::GUEST]` grant with aegis-core's parser.
 fn parse_read(text: &str) -> Result<DirGrant, String> {
     DirGrant::parse(text, DirAccess::ReadOnly).map_err(|e| e.to_string())
@@ -380,9 +561,11 @@ fn parse_write(text: &str) -> Result<DirGrant, String> {
     DirGrant::parse(text, DirAccess::ReadWrite).map_err(|e| e.to_string())
 }
 
-/// Parses a network rule with aegis-core's parser.
-fn parse_net(text: &str) -> Result<NetRule, String> {
-    text.parse::<NetRule>().map_err(|e| e.to_string())
+/// Checks a network rule with aegis-core's parser.
+fn parse_net(text: &str) -> Result<String, String> {
+    text.parse::<NetRule>()
+        .map(|_| text.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Parses `KEY=VALUE` (the value may be empty or contain `=`).
@@ -459,15 +642,126 @@ mod tests {
         assert!(check(&["run", "m.wat", "-f", "json", "--capture-output"]).is_ok());
         assert!(check(&["run", "m.wat", "--env", "A=1", "--env", "B=1"]).is_ok());
         for argv in [
-            &["run", "m.wat", "-f", "json", "--allow-logging"][..],
-            &["run", "m.wat", "--capture-output"],
-            &["run", "m.wat", "--metrics", "-q"],
+            &["run", "m.wat", "--metrics", "-q"][..],
             &["run", "m.wat", "--env", "A=1", "--env", "A=2"],
             &["run", "m.wat", "--env", "A=1", "--env", "A=1"],
         ] {
             assert!(check(argv).is_err(), "{argv:?}");
         }
-        assert!(run_args(&["run", "m.wat", "--allow-logging", "--capture-output"]).is_err());
+        // Logging with capture is the core's rule, not a clap conflict.
+        assert!(run_args(&["run", "m.wat", "--allow-logging", "--capture-output"]).is_ok());
+    }
+
+    fn policy_of(argv: &[&str]) -> Policy {
+        run_args(argv).unwrap().flags_policy(&Policy::default())
+    }
+
+    #[test]
+    fn each_flag_sets_the_option_of_its_name() {
+        let p = policy_of(&[
+            "run",
+            "m.wat",
+            "--memory-limit",
+            "16MiB",
+            "--fuel-limit",
+            "off",
+            "--timeout",
+            "0.5",
+            "--stack-limit",
+            "256KiB",
+            "--table-elements-limit",
+            "10",
+            "--handle-limit",
+            "20",
+            "--allow-read",
+            "/r",
+            "--allow-read",
+            "/r2::/data",
+            "--allow-write",
+            "/w",
+            "--allow-write",
+            "/w2::/out",
+            "--capture-output=4KiB",
+            "--allow-clock",
+            "--allow-net",
+            "127.0.0.1:80",
+            "--env",
+            "A=1",
+            "--random-seed",
+            "7",
+            "--on-denied",
+            "error",
+            "--max-module-size",
+            "1MiB",
+            "--wasm-exceptions",
+            "--wasm-gc",
+            "--allow-module",
+            "sha256:ab",
+            "--",
+            "x",
+        ]);
+        let expected = Policy::from_json(
+            r#"{
+                "memory_limit": 16777216, "fuel_limit": "off", "timeout": 0.5,
+                "stack_limit": 262144, "table_elements_limit": 10, "handle_limit": 20,
+                "allow_read": ["/r"], "allow_write": ["/w"],
+                "map_dirs": [{"host": "/r2", "guest": "/data", "access": "read"},
+                             {"host": "/w2", "guest": "/out", "access": "write"}],
+                "capture_output": 4096, "allow_clock": true,
+                "allow_net": ["127.0.0.1:80"], "env": {"A": "1"}, "args": ["m.wat", "x"],
+                "random_seed": 7, "on_denied": "error", "max_module_size": 1048576,
+                "wasm_exceptions": true, "wasm_gc": true, "allowed_modules": ["sha256:ab"]
+            }"#,
+        )
+        .unwrap();
+        assert_eq!(p, expected);
+        // A flag not given leaves its option unset; `--no-fuel-limit` is `off`.
+        let p = policy_of(&["run", "m.wat", "-e", "f", "--no-fuel-limit", "--", "1"]);
+        assert_eq!(
+            p,
+            Policy::from_json(r#"{"fuel_limit": "off", "args": ["m.wat"]}"#).unwrap()
+        );
+        assert_eq!(
+            policy_of(&["run", "m.wat", "--capture-output"]).capture_output,
+            Some(Capture::Enabled(true))
+        );
+    }
+
+    #[test]
+    fn flags_override_the_policy_file() {
+        let file = Policy::from_toml(
+            "timeout = 9\nallow_clock = true\nargs = [\"tool\", \"--flag\"]\nenv = { A = \"1\" }",
+        )
+        .unwrap();
+        let merged = |argv: &[&str]| {
+            let flags = run_args(argv).unwrap().flags_policy(&file);
+            file.overridden_by(&flags).unwrap()
+        };
+        let p = merged(&["run", "m.wat", "--timeout", "1", "--env", "B=2"]);
+        assert_eq!(p.timeout, Some(Switch::On(1.0)));
+        assert_eq!(p.allow_clock, Some(true));
+        assert_eq!(p.env.keys().collect::<Vec<_>>(), ["B"]);
+        // The file's argv stands unless guest arguments are given.
+        assert_eq!(p.args.unwrap(), ["tool", "--flag"]);
+        let p = merged(&["run", "m.wat", "--", "x"]);
+        assert_eq!(p.args.unwrap(), ["m.wat", "x"]);
+    }
+
+    #[test]
+    fn values_use_the_core_grammar() {
+        assert_eq!(parse_size("64MiB"), Ok(Size(64 << 20)));
+        assert!(
+            parse_size("64XB")
+                .unwrap_err()
+                .contains("`64XB` is not a size")
+        );
+        assert_eq!(parse_timeout("off"), Ok(Switch::Off(Off::Off)));
+        assert_eq!(parse_timeout("0.25"), Ok(Switch::On(0.25)));
+        assert!(parse_timeout("0").is_err());
+        assert!(parse_fuel("1e9").is_err());
+        assert_eq!(parse_on_denied("error"), Ok(OnDenied::Error));
+        assert!(parse_on_denied("warn").is_err());
+        assert_eq!(parse_capture("false"), Ok(Capture::Enabled(false)));
     }
 
     #[test]

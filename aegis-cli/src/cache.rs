@@ -10,8 +10,9 @@ pub struct CacheArgs {
     /// Directory of the compile cache (default: $AEGIS_CACHE_DIR, else
     /// $XDG_CACHE_HOME/aegis, else ~/.cache/aegis). Aegis writes only in its
     /// subdirectory `aegis-compile-cache-v1`. The path must be private to the
-    /// user: cached code is loaded without validation.
-    #[arg(long, value_name = "DIR")]
+    /// user: cached code is loaded without validation. The policy option
+    /// `compile_cache`.
+    #[arg(long, visible_alias = "compile-cache", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
     /// Compile from scratch and leave the cache alone.
@@ -20,8 +21,10 @@ pub struct CacheArgs {
 }
 
 impl CacheArgs {
-    /// The cache directory to use, or `None` when caching is off or no home is known.
-    pub fn dir(&self) -> Option<PathBuf> {
+    /// The cache directory to use: `--cache-dir`, else `configured` (a
+    /// policy file's `compile_cache`), else the default; `None` when caching
+    /// is off or no home is known.
+    pub fn dir(&self, configured: Option<PathBuf>) -> Option<PathBuf> {
         if self.no_cache {
             return None;
         }
@@ -32,6 +35,7 @@ impl CacheArgs {
         };
         self.cache_dir
             .clone()
+            .or(configured)
             .or_else(|| env("AEGIS_CACHE_DIR"))
             .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("aegis")))
             .or_else(|| env("HOME").map(|d| d.join(".cache/aegis")))
@@ -48,11 +52,13 @@ mod tests {
             cache_dir: Some("/x/y".into()),
             no_cache: false,
         };
-        assert_eq!(args.dir(), Some(PathBuf::from("/x/y")));
+        assert_eq!(args.dir(Some("/z".into())), Some(PathBuf::from("/x/y")));
         let off = CacheArgs {
             cache_dir: None,
             no_cache: true,
         };
-        assert_eq!(off.dir(), None);
+        assert_eq!(off.dir(Some("/z".into())), None);
+        let configured = CacheArgs::default();
+        assert_eq!(configured.dir(Some("/z".into())), Some(PathBuf::from("/z")));
     }
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::args::CompileArgs;
 use crate::exit_code;
-use crate::output::{Output, error_json, print_stdout};
+use crate::output::{Output, print_stdout};
 
 /// Runs `aegis compile` and returns the process exit code.
 ///
@@ -15,12 +15,11 @@ use crate::output::{Output, error_json, print_stdout};
 /// reported as found (`already_cached` in JSON); one that compiled but could
 /// not be written fails with `io`.
 pub fn compile(args: &CompileArgs, out: Output) -> u8 {
-    let Some(dir) = args.cache.dir() else {
+    let Some(dir) = args.cache.dir(None) else {
         let e = aegis_core::Error::InvalidArgument {
             message: "no cache directory: pass --cache-dir or set AEGIS_CACHE_DIR".into(),
         };
-        out.print_error(&e);
-        return exit_code::for_error(&e);
+        return crate::validate::fail(&e, out);
     };
     let result = Aegis::builder()
         .with_compile_cache(&dir)
@@ -63,12 +62,6 @@ pub fn compile(args: &CompileArgs, out: Output) -> u8 {
             }
             exit_code::SUCCESS
         }
-        Err(e) => {
-            if out.is_json() {
-                out.print_json(&json!({ "ok": false, "error": error_json(&e) }));
-            }
-            out.print_error(&e);
-            exit_code::for_error(&e)
-        }
+        Err(e) => crate::validate::fail(&e, out),
     }
 }

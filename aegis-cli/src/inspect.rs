@@ -1,25 +1,31 @@
-//! `aegis inspect`: a module's imports and exports, as text or JSON.
+//! `aegis inspect`: a module's imports and exports, as text or JSON, and
+//! with `--policy` what that policy makes of each import before anything runs.
 //!
 //! The module is parsed and validated, never compiled (`Runtime::inspect`).
 
-use aegis_core::{Aegis, Error, Export, ExternType, Import, Module};
+use aegis_core::policy::ImportVerdict;
+use aegis_core::{Export, ExternType, Import, Module, ModuleInfo};
 use serde_json::{Value as Json, json};
 
 use crate::args::InspectArgs;
 use crate::exit_code;
-use crate::output::{Output, error_json, print_stdout};
+use crate::output::{Output, print_stdout};
+use crate::validate::{checking_runtime, fail, read_module};
 
 /// Runs `aegis inspect` and returns the process exit code.
 pub fn inspect(args: &InspectArgs, out: Output) -> u8 {
     let (imports, exports) = args.sections();
-    let inspected = crate::validate::read_module(&args.module)
-        .and_then(|bytes| bytes)
-        .and_then(|bytes| {
-            let runtime = Aegis::builder().without_timeout().build()?;
-            runtime.inspect(&bytes)
+    let inspected = checking_runtime(args.policy.as_deref()).and_then(|(policy, runtime)| {
+        let bytes = read_module(&args.module, &policy, &runtime)??;
+        let info = runtime.inspect(&bytes)?;
+        let verdicts = args.policy.as_ref().map(|_| {
+            let review = policy.review(&info);
+            review.into_iter().map(|(_, v)| v).collect::<Vec<_>>()
         });
-    let module = match inspected {
-        Ok(m) => m,
+        Ok((info, verdicts))
+    });
+    let (module, verdicts) = match inspected {
+        Ok(inspected) => inspected,
         Err(e) => return fail(&e, out),
     };
     if out.is_json() {
@@ -28,7 +34,14 @@ pub fn inspect(args: &InspectArgs, out: Output) -> u8 {
             doc["imports"] = module
                 .imports()
                 .iter()
-                .map(|i| item_json(json!({ "module": i.module, "name": i.name }), &i.ty))
+                .enumerate()
+                .map(|(n, i)| {
+                    let mut item = item_json(json!({ "module": i.module, "name": i.name }), &i.ty);
+                    if let Some(v) = verdicts.as_ref().map(|v| &v[n]) {
+                        verdict_json(&mut item, v);
+                    }
+                    item
+                })
                 .collect();
         }
         if exports {
@@ -40,20 +53,46 @@ pub fn inspect(args: &InspectArgs, out: Output) -> u8 {
         }
         out.print_json(&doc);
     } else {
-        for line in describe_items(module.imports(), module.exports(), imports, exports) {
+        let mut lines = describe_items(module.imports(), &[], imports, false);
+        if let (true, Some(verdicts), Some(file)) = (imports, &verdicts, &args.policy) {
+            lines.push(format!("Under {} ({}):", file.display(), verdicts.len()));
+            lines.extend(describe_verdicts(&module, verdicts));
+        }
+        lines.extend(describe_items(&[], module.exports(), false, exports));
+        for line in lines {
             print_stdout(&line);
         }
     }
     exit_code::SUCCESS
 }
 
-/// Reports a failure to read or validate the module.
-fn fail(err: &Error, out: Output) -> u8 {
-    if out.is_json() {
-        out.print_json(&json!({ "ok": false, "error": error_json(err) }));
+/// One line per import: its verdict (`granted`, `denied: <capability>`,
+/// `unsatisfied`, the core's words), then its name.
+fn describe_verdicts(info: &ModuleInfo, verdicts: &[ImportVerdict]) -> Vec<String> {
+    let shown: Vec<String> = verdicts.iter().map(ImportVerdict::describe).collect();
+    let width = shown.iter().map(String::len).max().unwrap_or(0);
+    info.imports()
+        .iter()
+        .zip(shown)
+        .map(|(i, verdict)| match i.module.is_empty() {
+            true => format!("  {verdict:<width$}  {}", i.name),
+            false => format!("  {verdict:<width$}  {}.{}", i.module, i.name),
+        })
+        .collect()
+}
+
+/// Adds `verdict` (`granted`, `denied`, `unsatisfied`) and, for a denied
+/// import, the `capability` it needs, to an import's JSON item.
+fn verdict_json(item: &mut Json, verdict: &ImportVerdict) {
+    let (word, capability) = match verdict {
+        ImportVerdict::Granted => ("granted", None),
+        ImportVerdict::Denied(c) => ("denied", Some(c.as_str())),
+        ImportVerdict::Unsatisfied => ("unsatisfied", None),
+    };
+    item["verdict"] = json!(word);
+    if let Some(c) = capability {
+        item["capability"] = json!(c);
     }
-    out.print_error(err);
-    exit_code::for_error(err)
 }
 
 /// The human listing: `Imports (N):` / `Exports (N):` headers, then one

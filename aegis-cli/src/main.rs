@@ -1,7 +1,9 @@
 //! The `aegis` command: run, validate and inspect WebAssembly in the Aegis sandbox.
 //!
-//! A thin layer over `aegis-core`: flags map onto the core builders, errors
-//! map onto exit codes by their stable code (see `exit_code`).
+//! A thin layer over `aegis-core`: the flags (and a `--policy` file) make an
+//! `aegis_core::Policy`, errors and metrics are reported in the core's own
+//! words (`Error::to_json`, `Metrics::to_json`), and errors map onto exit
+//! codes by their stable code (see `exit_code`).
 
 mod args;
 mod cache;
@@ -11,7 +13,6 @@ mod inspect;
 mod output;
 mod run;
 mod signals;
-mod size;
 mod validate;
 
 use std::process::ExitCode;

@@ -2,12 +2,11 @@
 
 use std::io::Write;
 
-use aegis_core::{Error, Metrics, Value};
+use aegis_core::{Error, MetricValue, Metrics, Value};
 use serde_json::{Value as Json, json};
 
 use crate::args::Format;
 use crate::exit_code;
-use crate::size::human_bytes;
 
 /// Where and how the command reports: format, quiet and verbosity.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +70,21 @@ pub fn print_stdout(text: &str) {
     let _ = out.flush();
 }
 
+/// Writes the guest's captured output as it is: `stdout` to stdout, `stderr`
+/// to stderr (ignoring closed streams). Nothing captured, nothing written:
+/// stdout is not even flushed, so a reader that stopped reading the guest's
+/// logged output cannot hold the process.
+pub fn write_captured(stdout: &[u8], stderr: &[u8]) {
+    if !stdout.is_empty() {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(stdout);
+        let _ = out.flush();
+    }
+    if !stderr.is_empty() {
+        let _ = std::io::stderr().lock().write_all(stderr);
+    }
+}
+
 /// The error's one-line message and, for traps, its wasm backtrace.
 pub fn split_error(err: &Error) -> (String, Option<String>) {
     match err {
@@ -111,69 +125,51 @@ fn float_json(wide: f64, finite: bool, text: &str) -> Json {
     json!(shortest)
 }
 
-/// The JSON form of metrics.
-pub fn metrics_json(m: &Metrics) -> Json {
-    let denied: Vec<Json> = m
-        .denied
-        .iter()
-        .map(|d| json!({"capability": d.capability, "operation": d.operation, "target": d.target}))
-        .collect();
-    json!({
-        "calls": m.calls,
-        "wall_time_us": u64::try_from(m.wall_time.as_micros()).unwrap_or(u64::MAX),
-        "fuel_consumed": m.fuel_consumed,
-        "memory_current": m.memory_current,
-        "memory_peak": m.memory_peak,
-        "host_calls": m.host_calls,
-        "denied_count": m.denied_count,
-        "denied": denied,
-    })
-}
-
-/// The JSON error object: stable code, message, exit code, and details.
-pub fn error_json(err: &Error) -> Json {
-    let (message, backtrace) = split_error(err);
-    let mut obj = json!({
-        "code": err.code().as_str(),
-        "message": message,
-        "exit_code": exit_code::for_error(err),
-    });
-    match err {
-        Error::Trap { code, .. } => obj["trap"] = json!(code),
-        Error::Exit { status } => obj["status"] = json!(status),
-        _ => {}
-    }
-    if let Some(bt) = backtrace {
-        obj["backtrace"] = json!(bt);
-    }
+/// The JSON error object: aegis-core's (`code`, `message` and the error's
+/// details, named as in every front-end) plus the process `exit_code`.
+pub fn error_object(err: &Error) -> Json {
+    let mut obj = err.to_json();
+    obj["exit_code"] = json!(exit_code::for_error(err));
     obj
 }
 
-/// The metrics as an aligned table for people.
+/// The metrics as an aligned table for people, one row per metric under the
+/// names of the JSON output (and every front-end); durations in seconds.
 pub fn metrics_table(m: &Metrics) -> String {
-    let rows = [
-        ("calls", m.calls.to_string()),
-        (
-            "wall time",
-            format!("{:.3} ms", m.wall_time.as_secs_f64() * 1e3),
-        ),
-        ("fuel consumed", m.fuel_consumed.to_string()),
-        ("memory current", human_bytes(m.memory_current)),
-        ("memory peak", human_bytes(m.memory_peak)),
-        ("host calls", m.host_calls.to_string()),
-        ("denied operations", m.denied_count.to_string()),
-    ];
     let mut text = String::from("Metrics:");
-    for (name, value) in rows {
-        text.push_str(&format!("\n  {name:<18} {value}"));
-    }
-    for d in &m.denied {
-        text.push_str(&format!(
-            "\n    denied {} {} {}",
-            d.capability, d.operation, d.target
-        ));
+    for (name, value) in m.fields() {
+        let shown = match value {
+            MetricValue::Count(n) => n.to_string(),
+            MetricValue::Bytes(n) => human_bytes(n),
+            MetricValue::Seconds(d) => format!("{:.6} s", d.as_secs_f64()),
+            MetricValue::Denied(list) => {
+                for d in list {
+                    let line =
+                        format!("\n    {name} {} {} {}", d.capability, d.operation, d.target);
+                    text.push_str(&line);
+                }
+                continue;
+            }
+        };
+        text.push_str(&format!("\n  {name:<16}{shown}"));
     }
     text
+}
+
+/// Formats a byte count for people: `65536 bytes (64 KiB)`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (size, unit) in UNITS {
+        if bytes >= size {
+            let shown = if bytes.is_multiple_of(size) {
+                format!("{}", bytes / size)
+            } else {
+                format!("{:.2}", bytes as f64 / size as f64)
+            };
+            return format!("{bytes} bytes ({shown} {unit})");
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 #[cfg(test)]
@@ -205,10 +201,59 @@ mod tests {
     }
 
     #[test]
-    fn error_objects_carry_code_and_exit_code() {
-        let e = error_json(&Error::Exit { status: 3 });
-        assert_eq!(e["code"], "exit");
-        assert_eq!(e["status"], 3);
-        assert_eq!(e["exit_code"], 3);
+    fn error_objects_are_the_core_ones_plus_the_exit_code() {
+        let e = error_object(&Error::Exit { status: 3 });
+        assert_eq!(
+            e,
+            json!({"code": "exit", "message": "guest exited with status 3", "status": 3, "exit_code": 3})
+        );
+        let trap = Error::Trap {
+            code: aegis_core::TrapCode::Unreachable,
+            message: "wasm `unreachable` instruction executed".into(),
+            backtrace: String::new(),
+        };
+        assert_eq!(error_object(&trap)["trap_code"], "unreachable");
+    }
+
+    #[test]
+    fn metrics_rows_are_the_core_names() {
+        let m = Metrics {
+            calls: 1,
+            wall_time: std::time::Duration::from_micros(25),
+            memory_peak: 65536,
+            denied_count: 1,
+            denied: vec![aegis_core::DeniedOperation {
+                capability: aegis_core::Capability::Clock,
+                operation: aegis_core::Operation::ClockTimeGet,
+                target: "realtime".into(),
+            }],
+            ..Metrics::default()
+        };
+        let table = metrics_table(&m);
+        let names: Vec<&str> = table
+            .lines()
+            .skip(1)
+            .filter(|l| !l.starts_with("    "))
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
+        let mut expected = aegis_core::METRIC_NAMES.to_vec();
+        expected.pop(); // `denied`: one line per refusal, under `denied_count`
+        assert_eq!(names, expected);
+        assert!(table.contains("  wall_time       0.000025 s\n"), "{table}");
+        assert!(
+            table.contains("  memory_peak     65536 bytes (64 KiB)\n"),
+            "{table}"
+        );
+        assert!(
+            table.ends_with("\n    denied clock clock_time_get realtime"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn human_bytes_picks_units() {
+        assert_eq!(human_bytes(100), "100 bytes");
+        assert_eq!(human_bytes(65536), "65536 bytes (64 KiB)");
+        assert_eq!(human_bytes(1536), "1536 bytes (1.50 KiB)");
     }
 }

@@ -1,23 +1,19 @@
-//! `aegis run`: configure a runtime from the flags, load the module, call it, report.
+//! `aegis run`: build a policy from the file and the flags, load the module, call it, report.
 
-use std::path::Path;
 use std::time::Instant;
 
-use aegis_core::capability::DEFAULT_CAPTURE_LIMIT;
-use aegis_core::{
-    Aegis, DirAccess, Error, ExternType, FilesystemCapability, Metrics, Module, Runtime,
-    RuntimeBuilder, Sandbox, Value,
-};
+use aegis_core::policy::Capture;
+use aegis_core::{DirAccess, Error, ExternType, Metrics, Module, Policy, Runtime, Sandbox, Value};
 use serde_json::json;
 
 use crate::args::RunArgs;
 use crate::exit_code;
 use crate::inspect::describe_module;
 use crate::output::{
-    Output, error_json, metrics_json, metrics_table, print_stderr, print_stdout, value_json,
+    Output, error_object, human_bytes, metrics_table, print_stderr, print_stdout, value_json,
+    write_captured,
 };
 use crate::signals::SignalWatch;
-use crate::size::human_bytes;
 
 /// What happened: the function called, its results or error, and what it used.
 struct Report {
@@ -64,14 +60,8 @@ pub fn run(args: &RunArgs, out: Output) -> u8 {
 }
 
 fn execute(args: &RunArgs, out: Output, signals: Option<&SignalWatch>) -> Report {
-    // Two grants under one guest path would leave it to the guest which one
-    // it gets: the core refuses that before anything is built.
-    let grants = filesystem(args);
-    if let Err(e) = grants.check() {
-        return Report::failed(e);
-    }
-    let runtime = match build_runtime(args, out) {
-        Ok(r) => r,
+    let (policy, runtime) = match prepare(args, out) {
+        Ok(prepared) => prepared,
         Err(e) => return Report::failed(e),
     };
     out.verbose(1, describe_limits(&runtime));
@@ -94,7 +84,7 @@ fn execute(args: &RunArgs, out: Output, signals: Option<&SignalWatch>) -> Report
             out.verbose(3, line);
         }
     }
-    if !args.allow_logging && !args.capture_output && writes_output(&module) {
+    if !shows_output(&policy) && writes_output(&module) {
         out.note(if out.is_json() {
             "the guest's output is discarded; pass --capture-output to put it in the document"
         } else {
@@ -121,88 +111,61 @@ fn execute(args: &RunArgs, out: Output, signals: Option<&SignalWatch>) -> Report
     }
 }
 
-/// Builds the runtime, with the compile cache unless it is off or unusable
-/// (then a note says why and the module is compiled from scratch).
-fn build_runtime(args: &RunArgs, out: Output) -> Result<Runtime, Error> {
-    if let Some(dir) = args.cache.dir() {
-        match configure(args).with_compile_cache(&dir).build() {
-            Ok(runtime) => {
-                out.verbose(1, format_args!("compile cache: {}", dir.display()));
-                return Ok(runtime);
-            }
-            Err(e) => out.note(format_args!("compile cache not used: {e}")),
+/// The policy (the `--policy` file's, overridden by the flags) and the
+/// runtime it configures. aegis-core decides what the options mean and which
+/// combinations are refused; the CLI adds only what its output needs.
+fn prepare(args: &RunArgs, out: Output) -> Result<(Policy, Runtime), Error> {
+    let file = match &args.policy {
+        Some(path) => Policy::from_file(path)?,
+        None => Policy::default(),
+    };
+    let mut policy = file.overridden_by(&args.flags_policy(&file))?;
+    policy.compile_cache = args.cache.dir(policy.compile_cache.take());
+    let runtime = build_runtime(&policy, out)?;
+    if out.is_json() && policy.allow_logging == Some(true) {
+        return Err(Error::InvalidArgument {
+            message: "allow_logging (--allow-logging) writes the guest's output to stdout, \
+                      which -f json reserves for one JSON document; use capture_output \
+                      (--capture-output) to put the guest's output into the document"
+                .into(),
+        });
+    }
+    // Two grants under one guest path would leave it to the guest which one
+    // it gets: refused before anything is loaded.
+    runtime.capabilities().filesystem.check()?;
+    Ok((policy, runtime))
+}
+
+/// Builds the runtime; when the compile cache is unusable, a note says why
+/// and the module is compiled from scratch.
+fn build_runtime(policy: &Policy, out: Output) -> Result<Runtime, Error> {
+    let Some(dir) = &policy.compile_cache else {
+        return Runtime::from_policy(policy);
+    };
+    match Runtime::from_policy(policy) {
+        Ok(runtime) => {
+            out.verbose(1, format_args!("compile cache: {}", dir.display()));
+            Ok(runtime)
+        }
+        Err(cache_error) => {
+            let uncached = Policy {
+                compile_cache: None,
+                ..policy.clone()
+            };
+            let runtime = Runtime::from_policy(&uncached)?;
+            out.note(format_args!("compile cache not used: {cache_error}"));
+            Ok(runtime)
         }
     }
-    configure(args).build()
 }
 
-/// Maps every flag onto the core builder: aegis-core owns the policy.
-fn configure(args: &RunArgs) -> RuntimeBuilder {
-    let mut b = Aegis::builder();
-    if let Some(bytes) = args.memory_limit {
-        b = b.with_memory_limit(bytes);
-    }
-    if let Some(fuel) = args.fuel_limit {
-        b = b.with_fuel_limit(fuel);
-    }
-    if args.no_fuel_limit {
-        b = b.without_fuel_limit();
-    }
-    if let Some(timeout) = args.timeout {
-        b = b.with_timeout(timeout);
-    }
-    if let Some(stack) = args.stack_limit {
-        b = b.with_stack_limit(usize::try_from(stack).unwrap_or(usize::MAX));
-    }
-    if let Some(elements) = args.table_elements_limit {
-        b = b.with_table_elements_limit(elements);
-    }
-    if let Some(handles) = args.handle_limit {
-        b = b.with_handle_limit(handles);
-    }
-    b = b.with_filesystem(filesystem(args));
-    // `RunArgs::check` has refused --allow-logging with JSON and
-    // --capture-output without it: each flag means one thing.
-    if args.allow_logging {
-        b = b.allow_logging();
-    }
-    if args.capture_output {
-        b = b.capture_output(DEFAULT_CAPTURE_LIMIT);
-    }
-    if args.allow_clock {
-        b = b.allow_clock();
-    }
-    for rule in &args.allow_net {
-        b = b.allow_net(rule.clone());
-    }
-    for (key, value) in &args.env {
-        b = b.with_env(key, value);
-    }
-    let mut argv = vec![argv0(&args.module)];
-    if args.function.is_none() {
-        argv.extend(args.args.iter().cloned());
-    }
-    b.with_args(argv)
-}
-
-/// The directory grants, parsed by aegis-core (`HOST[::GUEST]`), in flag order
-/// (read-only grants first).
-fn filesystem(args: &RunArgs) -> FilesystemCapability {
-    FilesystemCapability {
-        grants: args
-            .allow_read
-            .iter()
-            .chain(&args.allow_write)
-            .cloned()
-            .collect(),
-    }
-}
-
-/// argv[0] of a WASI command: the module's file name.
-fn argv0(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.to_string_lossy().into_owned())
+/// Whether the guest's output reaches the user: logged, or captured.
+fn shows_output(policy: &Policy) -> bool {
+    policy.allow_logging == Some(true)
+        || matches!(
+            policy.capture_output,
+            Some(Capture::Enabled(true) | Capture::Limit(_))
+        )
 }
 
 /// Calls `-e NAME` with typed ARGS, or the default entry (`_start`, then
@@ -216,12 +179,8 @@ fn call(
     let start = Instant::now();
     let (name, result) = match &args.function {
         Some(name) => {
-            let result = typed_args(module, name, &args.args).and_then(|values| {
-                match sandbox.call_dynamic(name, &values) {
-                    Err(Error::Exit { status: 0 }) => Ok(Vec::new()),
-                    other => other,
-                }
-            });
+            let result = typed_args(module, name, &args.args)
+                .and_then(|values| sandbox.call_dynamic(name, &values));
             (name.clone(), result)
         }
         None => {
@@ -345,6 +304,8 @@ fn ms(d: std::time::Duration) -> f64 {
 }
 
 fn print_human_report(report: &Report, show_metrics: bool, out: Output) {
+    // Captured output (--capture-output in the human format), as the guest wrote it.
+    write_captured(&report.stdout, &report.stderr);
     match &report.outcome {
         Ok(values) => {
             for v in values {
@@ -365,9 +326,12 @@ fn print_json_report(report: &Report, out: Output) {
     });
     match &report.outcome {
         Ok(values) => doc["results"] = values.iter().map(value_json).collect(),
-        Err(e) => doc["error"] = error_json(e),
+        Err(e) => doc["error"] = error_object(e),
     }
-    doc["metrics"] = report.metrics.as_ref().map_or(json!(null), metrics_json);
+    doc["metrics"] = report
+        .metrics
+        .as_ref()
+        .map_or(json!(null), Metrics::to_json);
     doc["stdout"] = json!(String::from_utf8_lossy(&report.stdout));
     doc["stderr"] = json!(String::from_utf8_lossy(&report.stderr));
     out.print_json(&doc);

@@ -4,8 +4,9 @@ mod common;
 
 use common::*;
 
-const RUN_OPTIONS: [&str; 17] = [
+const RUN_OPTIONS: [&str; 26] = [
     "--function",
+    "--policy",
     "--memory-limit",
     "--fuel-limit",
     "--timeout",
@@ -13,16 +14,73 @@ const RUN_OPTIONS: [&str; 17] = [
     "--allow-read",
     "--allow-write",
     "--allow-logging",
+    "--capture-output",
     "--allow-clock",
     "--allow-net",
     "--env",
+    "--random-seed",
+    "--on-denied",
+    "--max-module-size",
+    "--wasm-exceptions",
+    "--wasm-gc",
+    "--allowed-modules",
     "--metrics",
+    "--cache-dir",
     "--format",
     "--verbose",
     "--quiet",
     "[ARGS]...",
     "json-compact",
 ];
+
+/// The options of `aegis_core::policy::OPTIONS` that have no `aegis run`
+/// flag of their own name, and why.
+const NOT_FLAGS: [(&str, &str); 4] = [
+    (
+        "map_dirs",
+        "spelled `--allow-read HOST::GUEST` / `--allow-write HOST::GUEST` (access read / write)",
+    ),
+    (
+        "args",
+        "the guest's arguments come after `--` (argv[0] is the module's file name)",
+    ),
+    (
+        "instance_pool",
+        "one run is one sandbox: a pool would only reserve address space",
+    ),
+    (
+        "module_limits",
+        "eight structural limits in one table: set them in a --policy file",
+    ),
+];
+
+/// One vocabulary: every option of the core that applies to a one-shot run
+/// is a flag of the same name (`memory_limit` → `--memory-limit`).
+#[test]
+fn every_policy_option_has_a_flag_of_its_name() {
+    let flags = run_help_flags();
+    let options = aegis_core::policy::OPTIONS;
+    for (name, why) in NOT_FLAGS {
+        let option = options.iter().find(|o| o.name == name);
+        let option = option.unwrap_or_else(|| panic!("stale exception `{name}`: {why}"));
+        assert!(
+            !flags.contains(&option.flag()),
+            "`{name}` has its flag now: drop the exception ({why})"
+        );
+    }
+    for option in options {
+        if NOT_FLAGS.iter().any(|(name, _)| *name == option.name) {
+            continue;
+        }
+        assert!(
+            flags.contains(&option.flag()),
+            "`{}` ({}) has no flag {} in `aegis run --help`: add it, or list it in NOT_FLAGS with a reason",
+            option.name,
+            option.doc,
+            option.flag()
+        );
+    }
+}
 
 #[test]
 fn top_level_help_lists_commands_examples_and_exit_codes() {

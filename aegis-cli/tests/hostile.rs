@@ -88,7 +88,7 @@ fn memory_bomb_hits_the_memory_limit() {
     assert!(err.contains("error[memory_limit_exceeded]"), "{err}");
     assert!(err.contains("4194304"), "{err}");
     // Metrics are shown for failed calls too.
-    assert!(err.contains("memory peak"), "{err}");
+    assert!(err.contains("memory_peak"), "{err}");
     let out = expect_code(
         &[
             "run",
@@ -161,7 +161,9 @@ fn traps_exit_with_one() {
     );
     let doc = json(&out);
     assert_eq!(doc["error"]["code"], "trap");
-    assert_eq!(doc["error"]["trap"], "integer_division_by_zero");
+    assert_eq!(doc["error"]["trap_code"], "integer_division_by_zero");
+    assert!(doc["error"].get("trap").is_none(), "the core's name only");
+    assert!(doc["error"]["backtrace"].is_string());
     assert_eq!(doc["error"]["exit_code"], 1);
 }
 

@@ -5,11 +5,9 @@
 //! `--no-fuel-limit`, `timeout_ms=N` → `--timeout N/1000`, `memory` →
 //! `--memory-limit`, `stack` → `--stack-limit`, `table_elements` →
 //! `--table-elements-limit`, `handles` → `--handle-limit`, `allow_read` /
-//! `allow_write` → `--allow-read` / `--allow-write`, `args` → `-- ARGS`).
-//! `capture=N` becomes `--capture-output`: with `-f json` the CLI captures the
-//! guest's output into the document, bounded by its own 1 MiB per stream
-//! (the CLI has no per-run capture size; the case checks that a flood is
-//! bounded and the run succeeds, which holds for any bound).
+//! `allow_write` → `--allow-read` / `--allow-write`, `capture=N` →
+//! `--capture-output=N`, `args` → `-- ARGS`): each flag is the policy option
+//! of the same name. With `-f json` the captured output goes into the document.
 //!
 //! Entry `-` runs `aegis validate`. Cases whose module imports the
 //! `aegis_test` host functions are `n/a`: the CLI has no host functions, so
@@ -129,7 +127,7 @@ fn run_flags(case: &Case, dir: &Path) -> Vec<String> {
             "stack" => flag("--stack-limit", v.clone()),
             "table_elements" => flag("--table-elements-limit", v.clone()),
             "handles" => flag("--handle-limit", v.clone()),
-            "capture" => flags.push("--capture-output".into()),
+            "capture" => flags.push(format!("--capture-output={v}")),
             "allow_read" => flag("--allow-read", sub(v)),
             "allow_write" => flag("--allow-write", sub(v)),
             "args" => argv.extend(sub(v).split(' ').map(String::from)),

@@ -150,3 +150,33 @@ fn exit_code_table_matches_help() {
         "README's exit-code table differs from --help:\n{table}"
     );
 }
+
+/// The flag table of `aegis run` lists exactly the flags `aegis run --help`
+/// defines (aliases included), so the README and the command cannot drift.
+#[test]
+fn the_flag_table_lists_every_run_flag() {
+    let section = cli_section();
+    let start = section
+        .find("### `aegis run <MODULE>")
+        .expect("the CLI section documents aegis run");
+    let mut documented = std::collections::BTreeSet::new();
+    let rows = section[start..]
+        .lines()
+        .skip_while(|l| !l.starts_with("| option |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'));
+    for row in rows {
+        let first = row.trim_start_matches("| ").split(" | ").next().unwrap();
+        let words = first.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'));
+        documented.extend(
+            words
+                .filter(|w| w.starts_with("--") && w.len() > 2)
+                .map(String::from),
+        );
+    }
+    assert_eq!(
+        documented,
+        run_help_flags(),
+        "README's `aegis run` flag table differs from `aegis run --help`"
+    );
+}

@@ -76,8 +76,10 @@ fn json_results_are_typed_and_i64_is_a_string() {
     let m = &doc["metrics"];
     assert_eq!(m["calls"], 1);
     assert!(m["fuel_consumed"].as_u64().unwrap() > 0);
+    // The core's metrics: the names of every front-end, durations in seconds.
+    let keys: Vec<&str> = m.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert_eq!(keys, aegis_core::METRIC_NAMES);
     for key in [
-        "wall_time_us",
         "memory_current",
         "memory_peak",
         "host_calls",
@@ -85,6 +87,8 @@ fn json_results_are_typed_and_i64_is_a_string() {
     ] {
         assert!(m[key].is_u64(), "metrics.{key} missing: {m}");
     }
+    let secs = m["wall_time"].as_f64().expect("wall_time is a number");
+    assert!(secs > 0.0 && secs < 10.0, "wall_time is in seconds: {secs}");
     assert!(m["denied"].is_array());
     assert_eq!(doc["stdout"], "");
     assert_eq!(doc["stderr"], "");
@@ -174,19 +178,20 @@ fn metrics_table_goes_to_stderr() {
     );
     assert_eq!(stdout(&out), "Result: 3\n");
     let err = stderr(&out);
-    for row in [
-        "Metrics:",
-        "calls",
-        "wall time",
-        "fuel consumed",
-        "memory current",
-        "memory peak",
-        "host calls",
-        "denied operations",
-    ] {
-        assert!(err.contains(row), "missing `{row}` in:\n{err}");
+    assert!(err.starts_with("Metrics:\n"), "{err}");
+    // The rows carry the JSON output's names (`denied`: one line per refusal).
+    for name in &aegis_core::METRIC_NAMES[..7] {
+        assert!(
+            err.contains(&format!("\n  {name} ")),
+            "missing `{name}` in:\n{err}"
+        );
     }
-    assert!(err.contains("65536 bytes (64 KiB)"), "{err}");
+    assert!(
+        err.contains("  memory_peak     65536 bytes (64 KiB)\n"),
+        "{err}"
+    );
+    let wall = err.lines().find(|l| l.starts_with("  wall_time ")).unwrap();
+    assert!(wall.ends_with(" s"), "wall_time in seconds: {wall}");
     // Without --metrics there is no table.
     let out = expect_code(&["run", "add.wat", "-e", "add", "--", "1", "2"], 0);
     assert_eq!(stderr(&out), "");
@@ -310,6 +315,10 @@ fn wrong_argument_count_is_a_signature_mismatch() {
     assert_eq!(doc["ok"], false);
     assert_eq!(doc["error"]["code"], "signature_mismatch");
     assert_eq!(doc["error"]["exit_code"], 2);
+    // The core's details, under the core's names.
+    assert_eq!(doc["error"]["name"], "add");
+    assert_eq!(doc["error"]["expected"], "(i32, i32) -> (i32)");
+    assert_eq!(doc["error"]["given"], "3 arguments");
 }
 
 #[test]
@@ -356,6 +365,12 @@ fn bad_option_values_are_usage_errors() {
         vec!["run", "add.wat", "--memory-limit", "64XB"],
         vec!["run", "add.wat", "--fuel-limit", "-3"],
         vec!["run", "add.wat", "--fuel-limit", "1e9"],
+        vec!["run", "add.wat", "--fuel-limit", "none"],
+        vec!["run", "add.wat", "--timeout", "never"],
+        vec!["run", "add.wat", "--on-denied", "warn"],
+        vec!["run", "add.wat", "--capture-output=lots"],
+        vec!["run", "add.wat", "--max-module-size", "big"],
+        vec!["run", "add.wat", "--random-seed", "-1"],
         vec!["run", "add.wat", "--timeout", "0"],
         vec!["run", "add.wat", "--timeout", "soon"],
         vec!["run", "add.wat", "--env", "NOVALUE"],

@@ -59,9 +59,10 @@ fn args_become_argv_and_env_is_explicit() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // The policy's `env` is a map: the guest sees it in name order.
     assert_eq!(
         stdout(&out),
-        "args.wat first --second -3\nMODE=fast EMPTY=\n"
+        "args.wat first --second -3\nEMPTY= MODE=fast\n"
     );
     // Nothing is inherited from the host environment.
     let out = expect_code(&["run", "args.wat", "--allow-logging"], 0);
@@ -82,9 +83,19 @@ fn proc_exit_status_is_passed_through() {
     assert_eq!(doc["error"]["code"], "exit");
     assert_eq!(doc["error"]["status"], 7);
     assert_eq!(doc["error"]["exit_code"], 7);
-    // proc_exit(0) is success, with -e as well.
+    // proc_exit(0) is success, with -e as well (the core's rule: the export
+    // has no results)...
     let out = expect_code(&["run", "exit.wat", "-e", "quit"], 0);
     assert_eq!(stdout(&out), "");
+    // ...and from an export with results it is `exit` with status 0, exit code 1.
+    let out = expect_code(
+        &["run", "exit.wat", "-e", "quit_with_result", "-f", "json"],
+        1,
+    );
+    let doc = json(&out);
+    assert_eq!(doc["error"]["code"], "exit");
+    assert_eq!(doc["error"]["status"], 0);
+    assert_eq!(doc["error"]["exit_code"], 1);
 }
 
 #[test]
@@ -270,7 +281,7 @@ fn clock_and_logging_grants_are_reported() {
 fn denied_operations_are_reported_in_metrics() {
     let out = expect_code(&["run", "args.wat", "--metrics", "--", "a"], 0);
     let err = stderr(&out);
-    assert!(err.contains("denied operations  2"), "{err}");
+    assert!(err.contains("\n  denied_count    2\n"), "{err}");
     assert!(err.contains("denied logging write stdout"), "{err}");
     let guest = wasi_tool();
     let out = expect_code(&["run", guest.to_str().unwrap(), "-f", "json"], 0);

@@ -358,7 +358,12 @@ impl Error {
     pub fn to_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         map.insert("code".into(), self.code().as_str().into());
-        map.insert("message".into(), self.to_string().into());
+        let message = match self {
+            // The backtrace is a field of its own.
+            Error::Trap { message, .. } => format!("trap: {message}"),
+            other => other.to_string(),
+        };
+        map.insert("message".into(), message.into());
         for (name, value) in self.details() {
             map.insert(name.into(), value.to_json());
         }

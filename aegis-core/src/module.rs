@@ -355,6 +355,7 @@ impl Module {
     }
 
     pub(crate) fn validate(runtime: &Runtime, bytes: &[u8]) -> Result<()> {
+        check_allowed(runtime, bytes)?;
         let binary = to_binary(runtime, bytes)?;
         check(runtime, &binary).map(|_| ())
     }
@@ -483,6 +484,7 @@ pub struct ModuleInfo {
 
 impl ModuleInfo {
     pub(crate) fn from_bytes(runtime: &Runtime, bytes: &[u8]) -> Result<Self> {
+        check_allowed(runtime, bytes)?;
         let binary = to_binary(runtime, bytes)?;
         let types = check(runtime, &binary)?;
         let types = types.as_ref();

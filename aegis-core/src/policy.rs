@@ -383,7 +383,8 @@ impl Policy {
     /// Parses a policy from JSON text; unknown fields and bad values are
     /// `invalid_argument` errors naming them.
     pub fn from_json(text: &str) -> Result<Policy> {
-        serde_json::from_str(text).map_err(|e| invalid_policy("JSON", e))
+        let mut de = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(&mut de).map_err(|e| invalid_policy("JSON", e))
     }
 
     /// Parses a policy from TOML text.
@@ -394,7 +395,7 @@ impl Policy {
     /// Builds a policy from a JSON value: a map of option names to values,
     /// as the bindings produce from their language's options.
     pub fn from_value(value: serde_json::Value) -> Result<Policy> {
-        serde_json::from_value(value).map_err(|e| invalid_policy("options", e))
+        serde_path_to_error::deserialize(value).map_err(|e| invalid_policy("options", e))
     }
 
     /// Reads a policy file: TOML, or JSON when the name ends in `.json`.
@@ -652,12 +653,42 @@ impl Policy {
     }
 }
 
-/// A serde error as `invalid_argument`, naming where the policy came from.
-fn invalid_policy(source: &str, e: impl std::fmt::Display) -> Error {
+/// A serde error as `invalid_argument`, naming where the policy came from
+/// and, when known, the option (`memory_limit`, `map_dirs[0].access`).
+fn invalid_policy<E: std::fmt::Display>(source: &str, e: impl Into<PathError<E>>) -> Error {
+    let PathError { path, inner } = e.into();
+    let at = match path.as_deref() {
+        Some(".") | None => String::new(),
+        Some(path) => format!("`{path}`: "),
+    };
     Error::invalid_argument(format!(
-        "invalid policy ({source}): {}",
-        crate::error::bounded_message(e.to_string())
+        "invalid policy ({source}): {at}{}",
+        crate::error::bounded_message(inner.to_string())
     ))
+}
+
+/// A serde error with the path of the value it is about, if known.
+struct PathError<E> {
+    path: Option<String>,
+    inner: E,
+}
+
+impl<E: std::fmt::Display> From<serde_path_to_error::Error<E>> for PathError<E> {
+    fn from(e: serde_path_to_error::Error<E>) -> Self {
+        PathError {
+            path: Some(e.path().to_string()),
+            inner: e.into_inner(),
+        }
+    }
+}
+
+impl From<toml::de::Error> for PathError<toml::de::Error> {
+    fn from(e: toml::de::Error) -> Self {
+        PathError {
+            path: None,
+            inner: e,
+        }
+    }
 }
 
 /// What a policy makes of one import, before anything runs.

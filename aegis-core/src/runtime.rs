@@ -279,6 +279,7 @@ impl RuntimeBuilder {
         if self.limits.timeout == Some(Duration::ZERO) {
             return Err(Error::invalid_argument("timeout must be greater than zero"));
         }
+        self.capabilities.filesystem.check()?;
         let mut config = wasmtime::Config::new();
         // Epoch interruption stays on even without a timeout: it is how an
         // interrupt reaches a guest that is computing.

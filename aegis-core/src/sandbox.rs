@@ -59,6 +59,7 @@ impl SandboxBuilder {
         if self.limits.timeout == Some(Duration::ZERO) {
             return Err(Error::invalid_argument("timeout must be greater than zero"));
         }
+        self.capabilities.filesystem.check()?;
         if self.limits.stack != engine_limits.stack {
             return Err(Error::invalid_argument(
                 "the stack limit is engine-wide; set it on the runtime builder",

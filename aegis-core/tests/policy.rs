@@ -372,7 +372,9 @@ fn inspect_with_a_policy_names_denied_and_unsatisfied_imports() {
 
 /// The README's options table, as the options list renders it.
 fn options_table() -> String {
-    let mut out = String::from("| option | scope | default | unit or form | meaning |\n|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| option | scope | default | unit or form | meaning |\n|---|---|---|---|---|\n",
+    );
     for o in OPTIONS {
         let scope = match o.scope {
             Scope::Both => "both",
@@ -390,16 +392,21 @@ fn options_table() -> String {
 }
 
 fn readme() -> String {
-    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap()
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+        .unwrap()
 }
 
 #[test]
 fn the_readme_options_table_is_the_options_list() {
     let text = readme();
     let begin = "<!-- options:begin -->\n";
-    let start = text.find(begin).expect("README has the options table markers") + begin.len();
+    let start = text
+        .find(begin)
+        .expect("README has the options table markers")
+        + begin.len();
     let end = text.find("<!-- options:end -->").unwrap();
-    let generated = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/generated/options.md");
+    let generated =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/generated/options.md");
     std::fs::create_dir_all(generated.parent().unwrap()).unwrap();
     std::fs::write(&generated, options_table()).unwrap();
     assert!(
@@ -412,9 +419,41 @@ fn the_readme_options_table_is_the_options_list() {
 #[test]
 fn the_readme_policy_file_parses() {
     let text = readme();
-    let start = text.find("```toml\n# policy.toml\n").expect("README has the policy example") + 8;
+    let start = text
+        .find("```toml\n# policy.toml\n")
+        .expect("README has the policy example")
+        + 8;
     let end = start + text[start..].find("```").unwrap();
     let policy = Policy::from_toml(&text[start..end]).unwrap();
     policy.runtime_builder().unwrap();
     assert_eq!(policy.env["PLUGIN_MODE"], "strict");
+}
+
+#[test]
+fn a_bad_value_names_its_option() {
+    for (text, path) in [
+        (r#"{"memory_limit": {}}"#, "`memory_limit`"),
+        (
+            r#"{"map_dirs": [{"host": "/a", "guest": "/b", "access": "rw"}]}"#,
+            "`map_dirs[0].access`",
+        ),
+        (r#"{"timeout": "soon"}"#, "`timeout`"),
+    ] {
+        let (_, msg) = err_code(Policy::from_json(text));
+        assert!(msg.contains(path), "{msg}");
+    }
+}
+
+#[test]
+fn a_guest_path_granted_twice_is_refused_by_every_builder() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Policy::from_value(serde_json::json!({"map_dirs": [
+        {"host": dir.path(), "guest": "/data"}, {"host": dir.path(), "guest": "/data/"}]}))
+    .unwrap();
+    let (code, msg) = err_code(Runtime::from_policy(&p));
+    assert_eq!(code, ErrorCode::InvalidArgument);
+    assert!(msg.contains("granted twice"), "{msg}");
+    let rt = Runtime::new().unwrap();
+    let (code, _) = err_code(p.apply_to_sandbox(rt.sandbox()).unwrap().build());
+    assert_eq!(code, ErrorCode::InvalidArgument);
 }

@@ -5,28 +5,34 @@ const { test, after } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { aegis, expectCode, loaded } = require('./helpers')
+const { aegis, expectCode, expectRejects, loaded } = require('./helpers')
 
 /** Codes no scenario here can produce, and why. Every other code must be seen. */
-const UNREACHABLE = {
-  // Raised by capability checks in aegis-core that no core-module guest can reach yet.
-  AEGIS_PERMISSION_DENIED: 'no guest-reachable path',
-  // Declared by aegis-core (ModuleTooComplex { what, found, limit }) but raised
-  // by no core path yet; src/errors.rs maps its details already.
-  AEGIS_MODULE_TOO_COMPLEX: 'not raised by aegis-core yet',
-}
+const UNREACHABLE = {}
+
+/** Properties every Aegis error has besides its details. */
+const BASE = new Set(['code', 'aegisCode', 'message', 'stack', 'cause'])
 
 const seen = new Set()
-function expectAegis(fn, code) {
-  const err = expectCode(fn, code)
+/** Checks an Aegis error: its code, and that every other property is a core detail. */
+function checkAegis(err, code) {
   assert.equal(err.aegisCode, code.slice('AEGIS_'.length).toLowerCase())
+  for (const key of Object.getOwnPropertyNames(err)) {
+    assert.ok(BASE.has(key) || aegis.DETAIL_NAMES.includes(key), `${code}: \`${key}\` is not a core detail`)
+  }
   seen.add(code)
   return err
+}
+function expectAegis(fn, code) {
+  return checkAegis(expectCode(fn, code), code)
+}
+async function rejectsAegis(promise, code) {
+  return checkAegis(await expectRejects(promise, code), code)
 }
 
 test('AEGIS_INVALID_MODULE', () => {
   const err = expectAegis(() => new aegis.Runtime().loadWat('(module (func'), 'AEGIS_INVALID_MODULE')
-  assert.equal(typeof err.detail, 'string')
+  assert.match(err.message, /^invalid module: /)
 })
 
 test('AEGIS_LINK_ERROR for a missing or mistyped import', () => {
@@ -56,11 +62,11 @@ test('AEGIS_OUT_OF_FUEL with consumed and limit', () => {
   assert.equal(err.consumed, 50000)
 })
 
-test('AEGIS_TIMEOUT with elapsedMs and limitMs', () => {
-  const { sandbox } = loaded(undefined, { fuelLimit: Infinity, timeout: 200 })
+test('AEGIS_TIMEOUT with elapsed and limit in seconds', () => {
+  const { sandbox } = loaded(undefined, { fuelLimit: Infinity, timeout: 0.2 })
   const err = expectAegis(() => sandbox.call('spin'), 'AEGIS_TIMEOUT')
-  assert.equal(err.limitMs, 200)
-  assert.ok(err.elapsedMs >= 200 && err.elapsedMs < 5000, `elapsed ${err.elapsedMs}`)
+  assert.equal(err.limit, 0.2)
+  assert.ok(err.elapsed >= 0.2 && err.elapsed < 5, `elapsed ${err.elapsed}`)
 })
 
 test('AEGIS_MEMORY_LIMIT_EXCEEDED for a memory bomb', () => {
@@ -97,38 +103,102 @@ test('AEGIS_HOST_FUNCTION with the thrown error as cause', () => {
   assert.match(err.message, /no way/)
 })
 
+test('AEGIS_PERMISSION_DENIED with capability, operation and target', () => {
+  // With onDenied: 'error', a refused capability fails the call.
+  const wat = `(module
+    (import "wasi_snapshot_preview1" "clock_time_get" (func $now (param i32 i64 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "now") (result i32) (call $now (i32.const 0) (i64.const 0) (i32.const 8))))`
+  const { sandbox } = loaded(wat, { onDenied: 'error' })
+  let err = expectAegis(() => sandbox.call('now'), 'AEGIS_PERMISSION_DENIED')
+  assert.equal(err.capability, 'clock')
+  assert.equal(err.operation, 'clock_time_get')
+  assert.equal(typeof err.target, 'string')
+  assert.equal(sandbox.lastCallMetrics.deniedCount, 1)
+  // By default the guest gets an error number and the refusal is recorded.
+  const quiet = loaded(wat).sandbox
+  assert.equal(typeof quiet.call('now'), 'number')
+  assert.deepEqual(quiet.lastCallMetrics.denied.map((d) => [d.capability, d.operation]), [['clock', 'clock_time_get']])
+  // A module not on the runtime's allowed list.
+  const pinned = new aegis.Runtime({ allowedModules: ['sha256:' + '0'.repeat(64)] })
+  err = expectAegis(() => pinned.loadWat('(module)'), 'AEGIS_PERMISSION_DENIED')
+  assert.equal(err.capability, 'module')
+  assert.equal(err.operation, 'load')
+  assert.match(err.target, /^sha256:[0-9a-f]{64}$/)
+})
+
 test('AEGIS_IO', () => {
   expectAegis(() => new aegis.Runtime().loadFile('/no/such/file.wasm'), 'AEGIS_IO')
 })
 
 test('AEGIS_INVALID_ARGUMENT', () => {
-  expectAegis(() => new aegis.Runtime({ stackLimit: 10 }), 'AEGIS_INVALID_ARGUMENT')
+  const err = expectAegis(() => new aegis.Runtime({ stackLimit: 10 }), 'AEGIS_INVALID_ARGUMENT')
+  assert.match(err.message, /^invalid argument: /)
 })
 
-test('AEGIS_EXIT with status; proc_exit(0) is success', () => {
+test('AEGIS_EXIT with status; proc_exit(0) is success when no results are wanted (the core\'s rule)', async () => {
   const wat = (status) => `(module
     (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
     (memory (export "memory") 1)
-    (func (export "_start") (call $exit (i32.const ${status}))))`
+    (func (export "_start") (call $exit (i32.const ${status})))
+    (func (export "with_result") (result i32) (call $exit (i32.const ${status})) (i32.const 1)))`
   const err = expectAegis(() => loaded(wat(3)).sandbox.run(), 'AEGIS_EXIT')
   assert.equal(err.status, 3)
-  assert.equal(loaded(wat(0)).sandbox.run(), undefined)
+  const { sandbox } = loaded(wat(0))
+  assert.equal(sandbox.run(), undefined)
+  assert.equal(sandbox.call('_start'), undefined)
+  assert.equal(sandbox.callVoid('_start'), undefined)
+  assert.equal(await sandbox.callAsync('_start'), undefined)
+  assert.equal(await sandbox.runAsync(), undefined)
+  assert.equal(expectAegis(() => sandbox.call('with_result'), 'AEGIS_EXIT').status, 0)
+  assert.equal(sandbox.callVoid('with_result'), undefined, 'callVoid wants no results')
+  assert.equal((await rejectsAegis(sandbox.callAsync('with_result'), 'AEGIS_EXIT')).status, 0)
 })
 
-test('AEGIS_INTERRUPTED with elapsedMs', () => {
+test('AEGIS_INTERRUPTED with elapsed in seconds', () => {
   const { sandbox } = loaded()
   sandbox.interrupt()
   const err = expectAegis(() => sandbox.call('add', 1, 2), 'AEGIS_INTERRUPTED')
-  assert.equal(typeof err.elapsedMs, 'number')
-  assert.ok(err.elapsedMs >= 0 && err.elapsedMs < 1000, `elapsedMs ${err.elapsedMs}`)
+  assert.equal(typeof err.elapsed, 'number')
+  assert.ok(err.elapsed >= 0 && err.elapsed < 1, `elapsed ${err.elapsed}`)
   assert.equal(sandbox.call('add', 1, 2), 3)
 })
 
-test('errorCodes() lists AEGIS_ codes, each once, the same as index.d.ts', () => {
-  const codes = aegis.errorCodes()
+test('AEGIS_MODULE_TOO_COMPLEX with what, found and limit', () => {
+  const runtime = new aegis.Runtime({ moduleLimits: { functions: 1 } })
+  const err = expectAegis(() => runtime.loadWat('(module (func) (func))'), 'AEGIS_MODULE_TOO_COMPLEX')
+  assert.equal(typeof err.what, 'string')
+  assert.equal(err.found, 2)
+  assert.equal(err.limit, 1)
+  assert.ok(runtime.loadWat('(module (func))'))
+})
+
+test('AEGIS_BUSY for a call while a callAsync runs, and for re-entry from a host function', async () => {
+  const { sandbox } = loaded(undefined, { fuelLimit: Infinity, timeout: 0.3 })
+  const running = sandbox.callAsync('spin')
+  const err = expectAegis(() => sandbox.call('add', 1, 2), 'AEGIS_BUSY')
+  assert.match(err.message, /^sandbox is busy/)
+  await rejectsAegis(sandbox.callAsync('add', 1, 2), 'AEGIS_BUSY')
+  await expectRejects(running, 'AEGIS_TIMEOUT')
+
+  const runtime = new aegis.Runtime()
+  const host = runtime.sandbox()
+  let inner
+  host.registerFunc('env', 'f', () => {
+    try { host.call('go') } catch (e) { inner = e; throw e }
+  })
+  host.loadModule(runtime.loadWat('(module (import "env" "f" (func $f)) (func (export "go") (call $f)))'))
+  const outer = expectAegis(() => host.call('go'), 'AEGIS_HOST_FUNCTION')
+  checkAegis(inner, 'AEGIS_BUSY')
+  assert.equal(inner.message, err.message, 'one message: the core\'s')
+  assert.equal(outer.cause, inner)
+})
+
+test('ERROR_CODES lists AEGIS_ codes, each once, the same as index.d.ts', () => {
+  const codes = [...aegis.ERROR_CODES]
   assert.equal(new Set(codes).size, codes.length)
   for (const code of codes) assert.match(code, /^AEGIS_[A-Z_]+$/)
-  assert.ok(codes.includes('AEGIS_INTERRUPTED') && codes.includes('AEGIS_MODULE_TOO_COMPLEX'))
+  assert.ok(codes.includes('AEGIS_INTERRUPTED') && codes.includes('AEGIS_BUSY'))
   for (const code of Object.keys(UNREACHABLE)) assert.ok(codes.includes(code), `${code} is not a code`)
   const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
   const union = dts.match(/export type AegisErrorCode =([^;]*?)\n\n/)
@@ -144,6 +214,6 @@ test('every error is an Error with a stack and a message naming the problem', ()
 })
 
 after(() => {
-  const expected = aegis.errorCodes().filter((c) => !(c in UNREACHABLE))
+  const expected = aegis.ERROR_CODES.filter((c) => !(c in UNREACHABLE))
   assert.deepEqual([...seen].sort(), [...expected].sort())
 })

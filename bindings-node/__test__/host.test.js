@@ -84,7 +84,7 @@ test('wrong return values are AEGIS_HOST_FUNCTION without a cause', () => {
   }
 })
 
-test('a callback re-entering its own sandbox gets "sandbox is busy"', () => {
+test('a callback re-entering its own sandbox gets AEGIS_BUSY', () => {
   let inner
   const holder = {}
   const { sandbox } = withHost({
@@ -96,7 +96,7 @@ test('a callback re-entering its own sandbox gets "sandbox is busy"', () => {
   holder.sandbox = sandbox
   const err = expectCode(() => sandbox.call('logTwice', 1), 'AEGIS_HOST_FUNCTION')
   inner = err.cause
-  assert.equal(inner.code, 'AEGIS_INVALID_ARGUMENT')
+  assert.equal(inner.code, 'AEGIS_BUSY')
   assert.match(inner.message, /sandbox is busy/)
   assert.equal(sandbox.busy, false)
 })

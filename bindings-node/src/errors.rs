@@ -1,7 +1,8 @@
 //! Aegis errors as JS `Error`s with a stable `code` (`AEGIS_OUT_OF_FUEL`, ...)
 //! and detail properties.
 
-use aegis_core::{Error, ErrorCode};
+use aegis_core::policy::camel_case;
+use aegis_core::{Detail, Error, ErrorCode};
 use napi::bindgen_prelude::{Object, ToNapiValue, Unknown};
 use napi::{Env, JsValue, Status, sys};
 
@@ -80,92 +81,46 @@ pub fn boundary<T>(env: &Env, f: impl FnOnce() -> Fallible<T>) -> napi::Result<T
     f().map_err(|e| to_js(env, e))
 }
 
-/// Builds `Error(message)` with `code`, `aegisCode` and the variant's details.
+/// Builds `Error(message)` with `code`, `aegisCode` and the error's details
+/// (`Error::details()`, camelCase: `trapCode`, `elapsed`, ...), one generic
+/// mapping for every code. A host function's original exception is the `cause`.
 fn build_error(env: &Env, err: Error) -> napi::Result<Object<'_>> {
     let code = err.code();
-    let message = err.to_string();
-    let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, message))?;
+    let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, err.to_string()))?;
     obj.set("code", js_code(code))?;
     obj.set("aegisCode", code.as_str())?;
-    set_details(env, &mut obj, err)?;
+    for (name, value) in err.details() {
+        let name = camel_case(name);
+        match value {
+            Detail::Text(text) => obj.set(name, text)?,
+            Detail::Count(n) => obj.set(name, n as f64)?,
+            Detail::Int(n) => obj.set(name, n as f64)?,
+            Detail::Seconds(d) => obj.set(name, d.as_secs_f64())?,
+            Detail::Names(names) => obj.set(name, names)?,
+        }
+    }
+    if let Error::HostFunction {
+        payload: Some(payload),
+        ..
+    } = err
+        && let Ok(original) = payload.0.downcast::<napi::Error>()
+    {
+        // SAFETY: `env` is live; the original value is restored on its own thread.
+        let cause = unsafe { napi::Error::to_napi_value(env.raw(), *original)? };
+        // SAFETY: `cause` was just produced in `env`.
+        obj.set("cause", unsafe {
+            Unknown::from_raw_unchecked(env.raw(), cause)
+        })?;
+    }
     Ok(obj)
 }
 
-fn set_details(env: &Env, obj: &mut Object<'_>, err: Error) -> napi::Result<()> {
-    match err {
-        Error::InvalidModule { message }
-        | Error::PermissionDenied { message }
-        | Error::Io { message }
-        | Error::InvalidArgument { message } => obj.set("detail", message),
-        Error::Link {
-            module,
-            name,
-            reason,
-        } => {
-            obj.set("module", module)?;
-            obj.set("name", name)?;
-            obj.set("reason", reason)
-        }
-        Error::ExportNotFound { name, available } => {
-            obj.set("name", name)?;
-            obj.set("available", available)
-        }
-        Error::SignatureMismatch {
-            name,
-            expected,
-            given,
-        } => {
-            obj.set("name", name)?;
-            obj.set("expected", expected)?;
-            obj.set("given", given)
-        }
-        Error::OutOfFuel { consumed, limit } => {
-            obj.set("consumed", consumed as f64)?;
-            obj.set("limit", limit as f64)
-        }
-        Error::Timeout { elapsed, limit } => {
-            obj.set("elapsedMs", elapsed.as_secs_f64() * 1000.0)?;
-            obj.set("limitMs", limit.as_secs_f64() * 1000.0)
-        }
-        Error::MemoryLimitExceeded {
-            resource,
-            requested,
-            limit,
-        } => {
-            obj.set("resource", resource)?;
-            obj.set("requested", requested as f64)?;
-            obj.set("limit", limit as f64)
-        }
-        Error::StackOverflow { limit } => obj.set("limit", limit as f64),
-        Error::Trap {
-            code, backtrace, ..
-        } => {
-            obj.set("trapCode", code)?;
-            obj.set("backtrace", backtrace)
-        }
-        Error::HostFunction { message, payload } => {
-            obj.set("detail", message)?;
-            let original = payload.and_then(|p| p.0.downcast::<napi::Error>().ok());
-            match original {
-                Some(original) => {
-                    // SAFETY: `env` is live; the original value is restored on its own thread.
-                    let cause = unsafe { napi::Error::to_napi_value(env.raw(), *original)? };
-                    // SAFETY: `cause` was just produced in `env`.
-                    obj.set("cause", unsafe {
-                        Unknown::from_raw_unchecked(env.raw(), cause)
-                    })
-                }
-                None => Ok(()),
-            }
-        }
-        Error::Exit { status } => obj.set("status", status),
-        Error::Interrupted { elapsed } => obj.set("elapsedMs", elapsed.as_secs_f64() * 1000.0),
-        Error::ModuleTooComplex { what, found, limit } => {
-            obj.set("what", what)?;
-            obj.set("found", found as f64)?;
-            obj.set("limit", limit as f64)
-        }
-        _ => Ok(()),
+/// The JS codes of every core code (`ERROR_CODES`), as a frozen array.
+pub struct ErrorCodeList;
+
+impl ToNapiValue for ErrorCodeList {
+    unsafe fn to_napi_value(env: sys::napi_env, _: Self) -> napi::Result<sys::napi_value> {
+        crate::values::frozen_strings(&Env::from_raw(env), all_codes())
     }
 }
 

@@ -13,7 +13,7 @@ use napi::{Env, ValueType, sys};
 use napi_derive::napi;
 
 use crate::errors::{Fallible, invalid_argument};
-use crate::values::{check, type_name, type_of};
+use crate::values::{bounded, check, global, property, string, type_name, type_of};
 
 /// Stops the call running in one sandbox. Get one from `sandbox.interruptHandle()`.
 ///
@@ -253,15 +253,6 @@ impl AbortWatch {
     }
 }
 
-/// `object[name]`.
-fn property(env: &Env, object: sys::napi_value, name: &str) -> napi::Result<sys::napi_value> {
-    let key = string(env, name)?;
-    let mut value = std::ptr::null_mut();
-    // SAFETY: `object` and `key` are live values of `env`.
-    check(unsafe { sys::napi_get_property(env.raw(), object, key, &mut value) })?;
-    Ok(value)
-}
-
 /// `object[name](...args)`.
 fn call_method(
     env: &Env,
@@ -282,28 +273,6 @@ fn call_method(
             &mut ret,
         )
     })
-}
-
-fn string(env: &Env, text: &str) -> napi::Result<sys::napi_value> {
-    let mut value = std::ptr::null_mut();
-    // SAFETY: `text` is valid UTF-8 of the given length.
-    check(unsafe {
-        sys::napi_create_string_utf8(
-            env.raw(),
-            text.as_ptr().cast(),
-            text.len() as isize,
-            &mut value,
-        )
-    })?;
-    Ok(value)
-}
-
-/// `globalThis[name]`.
-fn global(env: &Env, name: &str) -> napi::Result<sys::napi_value> {
-    let mut global = std::ptr::null_mut();
-    // SAFETY: `env` is live.
-    check(unsafe { sys::napi_get_global(env.raw(), &mut global) })?;
-    property(env, global, name)
 }
 
 /// Whether `value` is an `AbortSignal` of this realm.
@@ -392,13 +361,4 @@ fn describe(env: &Env, value: sys::napi_value, kind: ValueType) -> napi::Result<
     } else {
         "an object whose prototype is not Object.prototype".to_string()
     })
-}
-
-/// Caller-supplied text echoed in a message, cut to a sane length.
-fn bounded(text: &str) -> String {
-    const MAX: usize = 64;
-    match text.char_indices().nth(MAX) {
-        Some((at, _)) => format!("{}...", &text[..at]),
-        None => text.to_string(),
-    }
 }

@@ -26,10 +26,46 @@ use crate::errors::{Fallible, boundary, invalid_argument};
 use crate::interrupt::parse_call_options;
 use crate::sandbox::Sandbox;
 
-/// Every error `code` Aegis can throw, e.g. `AEGIS_OUT_OF_FUEL`.
+/// Every error `code` Aegis can throw (`AEGIS_` + the core's code in upper
+/// case, e.g. `AEGIS_OUT_OF_FUEL`), in the core's order.
+#[napi]
+pub const ERROR_CODES: errors::ErrorCodeList = errors::ErrorCodeList;
+
+/// A new array of `ERROR_CODES`.
 #[napi]
 pub fn error_codes() -> Vec<String> {
     errors::all_codes()
+}
+
+/// Every detail property an Aegis error can carry (the core's detail names
+/// in camelCase: `trapCode`, `elapsed`, ...).
+#[napi]
+pub const DETAIL_NAMES: NameList = NameList(aegis_core::details::DETAIL_NAMES);
+
+/// Every property of `sandbox.metrics` / `lastCallMetrics`, in order (the
+/// core's metric names in camelCase: `calls`, `wallTime`, ...).
+#[napi]
+pub const METRIC_NAMES: NameList = NameList(aegis_core::METRIC_NAMES);
+
+/// Every option of `new Runtime(options)` and `runtime.sandbox(options)`, as
+/// the core lists them: camelCase `name`, `coreName` (policy files), `doc`,
+/// `default`, `unit` and `scope` (`'runtime'` options are refused on a sandbox).
+#[napi]
+pub const OPTIONS: options::OptionList = options::OptionList;
+
+/// A list of the core's snake_case names, exported frozen in camelCase.
+pub struct NameList(&'static [&'static str]);
+
+impl napi::bindgen_prelude::ToNapiValue for NameList {
+    unsafe fn to_napi_value(
+        env: napi::sys::napi_env,
+        val: Self,
+    ) -> napi::Result<napi::sys::napi_value> {
+        values::frozen_strings(
+            &Env::from_raw(env),
+            val.0.iter().map(|n| aegis_core::policy::camel_case(n)),
+        )
+    }
 }
 
 /// Splits `(name, ...args)` for the variadic call methods.

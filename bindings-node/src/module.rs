@@ -86,3 +86,22 @@ impl Module {
         imports.chain(exports).collect::<Vec<_>>().join("\n")
     }
 }
+
+impl Module {
+    /// A `Module` argument; anything else is `AEGIS_INVALID_ARGUMENT`.
+    pub fn from_js(
+        env: &napi::Env,
+        raw: napi::sys::napi_value,
+        what: &str,
+    ) -> crate::errors::Fallible<aegis_core::Module> {
+        use napi::bindgen_prelude::{ClassInstance, FromNapiValue};
+        // SAFETY: `raw` is a live value of `env`; a value that is not a
+        // `Module` instance is refused by napi (its type tag is checked).
+        match unsafe { ClassInstance::<Module>::from_napi_value(env.raw(), raw) } {
+            Ok(module) => Ok(module.inner.clone()),
+            Err(_) => Err(crate::errors::invalid_argument(format!(
+                "{what} must be a Module (from runtime.loadWat/loadBytes/loadFile)"
+            ))),
+        }
+    }
+}

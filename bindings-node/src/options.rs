@@ -1,211 +1,472 @@
-//! The options object of `new Runtime(...)` and `runtime.sandbox(...)`, applied to
-//! aegis-core's builders. Values are translated, never interpreted: aegis-core
-//! validates them and decides every policy.
+//! The options object of `new Runtime(...)`, `runtime.sandbox(...)` and
+//! `Runtime.fromPolicy(..., overrides)`, turned into the core's `Policy`.
+//!
+//! The binding interprets nothing: it maps each camelCase key to its core
+//! name through `aegis_core::policy::OPTIONS` and copies the value into a
+//! JSON value, translating only JS idioms (`Infinity` or `null` for an
+//! option that can be `"off"`, BigInt for an integer, camelCase keys of
+//! nested objects). Every rule (types, units, ranges, exclusions, scopes) is
+//! the core's, in `Policy::from_value`, `runtime_builder` and
+//! `apply_to_sandbox`.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
-use aegis_core::{DirAccess, NetRule};
-use napi::Either;
+use aegis_core::Policy;
+use aegis_core::policy::{OPTIONS, OptionInfo, Scope, camel_case};
+use napi::bindgen_prelude::{BigInt, FromNapiValue, ToNapiValue};
+use napi::{Env, ValueType, sys};
 use napi_derive::napi;
+use serde_json::{Map, Value};
 
-use crate::errors::{Fallible, invalid_argument};
+use crate::errors::{Failure, Fallible, invalid_argument};
+use crate::values::{bounded, check, property, type_name, type_of};
 
-/// Limits and capabilities. Every field is optional; omitted fields keep the
-/// runtime's value (for a sandbox) or Aegis's default (for a runtime).
-#[napi(object)]
-#[derive(Default)]
+/// Limits and capabilities: every option of the core's options list
+/// (`OPTIONS`), in camelCase. Each is optional: a missing one keeps Aegis's
+/// default (for a runtime) or the runtime's value (for a sandbox). Unknown
+/// keys, bad values and runtime options given to a sandbox throw
+/// `AEGIS_INVALID_ARGUMENT`.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)]
 pub struct Options {
-    /// Total linear memory in bytes (default 64 MiB).
-    pub memory_limit: Option<f64>,
-    /// Fuel per call (default 1e9); `Infinity` turns fuel metering off.
-    pub fuel_limit: Option<f64>,
-    /// Wall-clock limit per call in milliseconds (default 30000); `Infinity` turns it off.
-    pub timeout: Option<f64>,
-    /// Maximum wasm stack in bytes (default 512 KiB). Runtime-wide: a sandbox may not change it.
-    pub stack_limit: Option<f64>,
-    /// Total table elements (default 1e6).
-    pub table_elements_limit: Option<f64>,
-    /// WASI handles (open files, directories, streams) held at once (default 1024).
-    pub handle_limit: Option<f64>,
-    /// Directories the guest may read, seen at the same path.
-    pub allow_read: Option<Either<String, Vec<String>>>,
-    /// Directories the guest may read and write, seen at the same path.
-    pub allow_write: Option<Either<String, Vec<String>>>,
-    /// Host directories mapped to other guest paths.
-    pub map_dirs: Option<Vec<DirMapping>>,
-    /// `true`: guest stdout/stderr go to this process's stdout/stderr.
-    pub allow_logging: Option<bool>,
-    /// Keep guest stdout/stderr in memory (`sandbox.stdout`/`stderr`): `true` for
-    /// up to 1 MiB per stream, or a byte limit.
-    pub capture_output: Option<Either<bool, f64>>,
-    /// Grant the real wall and monotonic clocks.
-    pub allow_clock: Option<bool>,
-    /// Outbound network allowlist, e.g. `["127.0.0.1:8080", "10.0.0.0/8:443"]`.
-    pub allow_net: Option<Vec<String>>,
-    /// Environment variables visible to the guest (none are inherited).
-    pub env: Option<HashMap<String, String>>,
-    /// Command-line arguments of a WASI command, `argv[0]` included.
-    pub args: Option<Vec<String>>,
-    /// Fixed seed for the guest's random source.
-    pub random_seed: Option<f64>,
+    /// Total linear memory of a sandbox. Bytes, or text with a unit
+    /// (`'64MiB'`, `'512KiB'`, `'1GiB'`, `'100MB'`); default 64 MiB.
+    #[napi(ts_type = "number | string")]
+    pub memory_limit: Option<()>,
+    /// Fuel per call (about one wasm instruction or one byte moved per unit).
+    /// Default 1e9; `Infinity`, `null` or `'off'` turns fuel metering off.
+    #[napi(ts_type = "number | 'off' | null")]
+    pub fuel_limit: Option<()>,
+    /// Wall-clock limit per call. In SECONDS (fractions allowed: `0.25`);
+    /// default 30; `Infinity`, `null` or `'off'` turns it off.
+    #[napi(ts_type = "number | 'off' | null")]
+    pub timeout: Option<()>,
+    /// Maximum wasm stack. Bytes or text with a unit, 4 KiB to 256 MiB;
+    /// default 512 KiB. Runtime only: refused on a sandbox.
+    #[napi(ts_type = "number | string")]
+    pub stack_limit: Option<()>,
+    /// Total table elements of a sandbox. Default 1e6.
+    #[napi(ts_type = "number")]
+    pub table_elements_limit: Option<()>,
+    /// WASI handles (files, directories, sockets) held at once. Default 1024.
+    #[napi(ts_type = "number")]
+    pub handle_limit: Option<()>,
+    /// Directories the guest may read, at the same path.
+    #[napi(ts_type = "string[]")]
+    pub allow_read: Option<()>,
+    /// Directories the guest may read and write, at the same path.
+    #[napi(ts_type = "string[]")]
+    pub allow_write: Option<()>,
+    /// Host directories shown under other guest paths.
+    #[napi(ts_type = "DirMapping[]")]
+    pub map_dirs: Option<()>,
+    /// Guest stdout/stderr go to the host's stdout/stderr.
+    #[napi(ts_type = "boolean")]
+    pub allow_logging: Option<()>,
+    /// Guest stdout/stderr are kept in memory. Read them as
+    /// `sandbox.stdout`/`stderr`; `true` keeps up to 1 MiB per stream, a
+    /// number or text with a unit sets the limit per stream.
+    #[napi(ts_type = "boolean | number | string")]
+    pub capture_output: Option<()>,
+    /// The guest may read the real wall and monotonic clocks.
+    #[napi(ts_type = "boolean")]
+    pub allow_clock: Option<()>,
+    /// Outbound network destinations (WASI 0.2 components). Rules such as
+    /// `['127.0.0.1:8080', '10.0.0.0/8:443', 'example.com:443']`.
+    #[napi(ts_type = "string[]")]
+    pub allow_net: Option<()>,
+    /// Environment variables the guest sees (none are inherited).
+    #[napi(ts_type = "Record<string, string>")]
+    pub env: Option<()>,
+    /// Command-line arguments of a WASI command. `argv[0]` first.
+    #[napi(ts_type = "string[]")]
+    pub args: Option<()>,
+    /// Fixed seed for the guest's random source. A number or a BigInt.
+    #[napi(ts_type = "number | bigint")]
+    pub random_seed: Option<()>,
+    /// What a denied capability does: an error number for the guest, or a
+    /// permission_denied error for the call. `'errno'` (default) or `'error'`
+    /// (`AEGIS_PERMISSION_DENIED` with `capability`, `operation`, `target`).
+    #[napi(ts_type = "'errno' | 'error'")]
+    pub on_denied: Option<()>,
+    /// Pre-allocated instance slots (pooling allocator). Runtime only.
+    #[napi(ts_type = "number")]
+    pub instance_pool: Option<()>,
+    /// On-disk cache of compiled modules. A directory. Runtime only.
+    #[napi(ts_type = "string")]
+    pub compile_cache: Option<()>,
+    /// Largest module accepted, checked before parsing. Bytes or text with a
+    /// unit; default 256 MiB. Runtime only.
+    #[napi(ts_type = "number | string")]
+    pub max_module_size: Option<()>,
+    /// Structural limits checked before compiling. Runtime only.
+    #[napi(ts_type = "ModuleLimits")]
+    pub module_limits: Option<()>,
+    /// The exception-handling proposal. Runtime only.
+    #[napi(ts_type = "boolean")]
+    pub wasm_exceptions: Option<()>,
+    /// The garbage-collection proposal. Runtime only.
+    #[napi(ts_type = "boolean")]
+    pub wasm_gc: Option<()>,
+    /// The only modules the runtime may load. SHA-256 digests (hex,
+    /// optionally prefixed `sha256:`); any other module is refused with
+    /// `AEGIS_PERMISSION_DENIED`. Runtime only.
+    #[napi(ts_type = "string[]")]
+    pub allowed_modules: Option<()>,
 }
 
-/// One directory grant under another guest path.
-#[napi(object)]
+/// One directory shown to the guest under another path (`mapDirs`).
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)]
 pub struct DirMapping {
     /// Directory on the host.
     pub host: String,
     /// Path under which the guest sees it.
     pub guest: String,
-    /// `"read"` (default) or `"write"`.
-    pub access: Option<String>,
+    /// `'read'` (default) or `'write'`.
+    #[napi(ts_type = "'read' | 'write'")]
+    pub access: Option<()>,
 }
 
-/// Converts a JS number option to an integer, refusing fractions, negatives and NaN.
-pub fn integer_option(name: &str, value: f64) -> Fallible<u64> {
-    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= u64::MAX as f64 {
-        Ok(value as u64)
-    } else {
-        Err(invalid_argument(format!(
-            "{name} must be a non-negative integer, got {value}"
-        )))
-    }
+/// Structural limits checked before compiling (`moduleLimits`); each
+/// missing field keeps its default.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)]
+pub struct ModuleLimits {
+    /// Functions defined in a module or component.
+    pub functions: Option<f64>,
+    /// Locals declared in one function.
+    pub locals_per_function: Option<f64>,
+    /// Bytes of one function body.
+    pub function_size: Option<f64>,
+    /// Nesting depth of blocks in one function.
+    pub block_depth: Option<f64>,
+    /// Merge work (branch × local) in one function.
+    pub merge_work_per_function: Option<f64>,
+    /// Merge work across a module, beyond ordinary code.
+    pub merge_work: Option<f64>,
+    /// Nesting depth of components and types.
+    pub component_depth: Option<f64>,
+    /// Instances a component's instantiation creates.
+    pub instantiations: Option<f64>,
 }
 
-/// `allowRead`/`allowWrite` as a list.
-pub fn path_list(list: Either<String, Vec<String>>) -> Vec<String> {
-    match list {
-        Either::A(one) => vec![one],
-        Either::B(many) => many,
-    }
+/// One entry of `OPTIONS`: an option as the core describes it.
+#[napi(object, object_from_js = false)]
+pub struct PolicyOption {
+    /// The option's key in an options object, e.g. `memoryLimit`.
+    pub name: String,
+    /// Its name in policy files and the other front-ends, e.g. `memory_limit`.
+    pub core_name: String,
+    /// One line of documentation.
+    pub doc: String,
+    /// The default, as text.
+    pub default: String,
+    /// The unit of a number, or the value's form.
+    pub unit: String,
+    /// `'both'` (a runtime or a sandbox) or `'runtime'` (a runtime only).
+    #[napi(ts_type = "'both' | 'runtime'")]
+    pub scope: String,
 }
 
-/// `mapDirs[].access` as a `DirAccess`.
-pub fn dir_access(text: Option<&str>) -> Fallible<DirAccess> {
-    match text.unwrap_or("read") {
-        "read" => Ok(DirAccess::ReadOnly),
-        "write" => Ok(DirAccess::ReadWrite),
-        other => Err(invalid_argument(format!(
-            "mapDirs access must be \"read\" or \"write\", got \"{other}\""
-        ))),
-    }
-}
-
-/// Applies `Options` to a builder; both Aegis builders share these setter names.
-macro_rules! apply_options {
-    ($builder:expr, $opts:expr) => {{
-        let opts: $crate::options::Options = $opts;
-        let mut b = $builder;
-        if let Some(v) = opts.memory_limit {
-            b = b.with_memory_limit($crate::options::integer_option("memoryLimit", v)?);
-        }
-        if let Some(v) = opts.fuel_limit {
-            b = match v {
-                f64::INFINITY => b.without_fuel_limit(),
-                v => b.with_fuel_limit($crate::options::integer_option("fuelLimit", v)?),
-            };
-        }
-        if let Some(v) = opts.timeout {
-            b = match $crate::options::timeout(v)? {
-                Some(d) => b.with_timeout(d),
-                None => b.without_timeout(),
-            };
-        }
-        if let Some(v) = opts.table_elements_limit {
-            b = b.with_table_elements_limit($crate::options::integer_option(
-                "tableElementsLimit",
-                v,
-            )?);
-        }
-        if let Some(v) = opts.handle_limit {
-            b = b.with_handle_limit($crate::options::integer_option("handleLimit", v)? as usize);
-        }
-        for dir in opts
-            .allow_read
-            .map($crate::options::path_list)
-            .unwrap_or_default()
-        {
-            b = b.allow_read(dir);
-        }
-        for dir in opts
-            .allow_write
-            .map($crate::options::path_list)
-            .unwrap_or_default()
-        {
-            b = b.allow_write(dir);
-        }
-        for m in opts.map_dirs.unwrap_or_default() {
-            let access = $crate::options::dir_access(m.access.as_deref())?;
-            b = b.map_dir(m.host, m.guest, access);
-        }
-        if opts.allow_logging == Some(true) {
-            b = b.allow_logging();
-        }
-        if let Some(limit) = $crate::options::capture_limit(opts.capture_output)? {
-            if opts.allow_logging == Some(true) {
-                return Err($crate::errors::invalid_argument(
-                    "allowLogging and captureOutput cannot both be set",
-                ));
+impl From<&OptionInfo> for PolicyOption {
+    fn from(o: &OptionInfo) -> Self {
+        PolicyOption {
+            name: o.camel_name(),
+            core_name: o.name.to_string(),
+            doc: o.doc.to_string(),
+            default: o.default.to_string(),
+            unit: o.unit.to_string(),
+            scope: match o.scope {
+                Scope::Both => "both",
+                Scope::Runtime => "runtime",
             }
-            b = b.capture_output(limit);
+            .to_string(),
         }
-        if opts.allow_clock == Some(true) {
-            b = b.allow_clock();
-        }
-        for rule in $crate::options::net_rules(opts.allow_net)? {
-            b = b.allow_net(rule);
-        }
-        let mut env: Vec<(String, String)> = opts.env.unwrap_or_default().into_iter().collect();
-        env.sort();
-        for (k, v) in env {
-            b = b.with_env(k, v);
-        }
-        if let Some(args) = opts.args {
-            b = b.with_args(args);
-        }
-        if let Some(seed) = opts.random_seed {
-            b = b.with_random_seed($crate::options::integer_option("randomSeed", seed)?);
-        }
-        b
-    }};
-}
-pub(crate) use apply_options;
-
-/// `timeout` in milliseconds; `Infinity` means none.
-pub fn timeout(ms: f64) -> Fallible<Option<Duration>> {
-    if ms == f64::INFINITY {
-        return Ok(None);
     }
-    if !ms.is_finite() || ms < 0.0 {
+}
+
+/// The options list of `OPTIONS` (converted to a frozen array).
+pub struct OptionList;
+
+impl ToNapiValue for OptionList {
+    unsafe fn to_napi_value(env: sys::napi_env, _: Self) -> napi::Result<sys::napi_value> {
+        let env = Env::from_raw(env);
+        let items = OPTIONS
+            .iter()
+            .map(|o| {
+                // SAFETY: `env` is the live env of module registration.
+                let item =
+                    unsafe { PolicyOption::to_napi_value(env.raw(), PolicyOption::from(o))? };
+                crate::values::freeze(&env, item)
+            })
+            .collect::<napi::Result<Vec<_>>>()?;
+        crate::values::frozen_array(&env, items)
+    }
+}
+
+/// How keys of nested objects reach the core.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    /// camelCase, converted to snake_case (`mapDirs` entries, `moduleLimits`).
+    Camel,
+    /// As written: the keys are data (`env`'s variable names).
+    Verbatim,
+}
+
+/// Nesting deeper than this is refused (options are shallow; this stops cycles).
+const MAX_DEPTH: usize = 16;
+
+/// The policy an options object describes; `undefined` and `null` are none.
+pub fn policy_from_js(env: &Env, raw: Option<sys::napi_value>, what: &str) -> Fallible<Policy> {
+    let Some(raw) = raw else {
+        return Ok(Policy::default());
+    };
+    let kind = type_of(env, raw)?;
+    if matches!(kind, ValueType::Undefined | ValueType::Null) {
+        return Ok(Policy::default());
+    }
+    if kind != ValueType::Object || is_array(env, raw)? {
         return Err(invalid_argument(format!(
-            "timeout must be a non-negative number of milliseconds or Infinity, got {ms}"
+            "{what} must be an object, got {}",
+            describe(env, raw, kind)?
         )));
     }
-    Ok(Some(Duration::from_secs_f64(ms / 1000.0)))
+    let mut map = Map::new();
+    for key in own_keys(env, raw)? {
+        let Some(option) = OPTIONS.iter().find(|o| o.camel_name() == key) else {
+            return Err(unknown_option(&key));
+        };
+        let value = property(env, raw, &key)?;
+        let kind = type_of(env, value)?;
+        let off = option.unit.contains("\"off\"");
+        let json = match kind {
+            ValueType::Undefined => continue,
+            ValueType::Null if off => Value::from("off"),
+            ValueType::Number if off && number(env, value)? == f64::INFINITY => Value::from("off"),
+            _ => {
+                let keys = if option.name == "env" {
+                    Keys::Verbatim
+                } else {
+                    Keys::Camel
+                };
+                json_from_js(env, value, &key, keys, 0)?
+            }
+        };
+        map.insert(option.name.to_string(), json);
+    }
+    from_value(map)
 }
 
-/// `captureOutput` as a byte limit, if capture is on.
-pub fn capture_limit(value: Option<Either<bool, f64>>) -> Fallible<Option<usize>> {
-    Ok(match value {
-        None | Some(Either::A(false)) => None,
-        Some(Either::A(true)) => Some(aegis_core::capability::DEFAULT_CAPTURE_LIMIT),
-        Some(Either::B(n)) => Some(integer_option("captureOutput", n)? as usize),
+/// `Policy::from_value`, naming the camelCase key whose value the core refused.
+fn from_value(map: Map<String, Value>) -> Fallible<Policy> {
+    match Policy::from_value(Value::Object(map.clone())) {
+        Ok(policy) => Ok(policy),
+        Err(aegis_core::Error::InvalidArgument { message }) => {
+            // The core's serde message does not say which option it was
+            // about: find the first one refused on its own.
+            let culprit = map.iter().find(|(name, value)| {
+                let one = Map::from_iter([((*name).clone(), (*value).clone())]);
+                Policy::from_value(Value::Object(one)).is_err()
+            });
+            Err(invalid_argument(match culprit {
+                Some((name, _)) => format!("{}: {message}", camel_case(name)),
+                None => message,
+            }))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `AEGIS_INVALID_ARGUMENT` for a key that names no option.
+fn unknown_option(key: &str) -> Failure {
+    let hint = match aegis_core::policy::option(key) {
+        Some(o) => format!(" (did you mean `{}`?)", o.camel_name()),
+        None => format!(
+            " (options: {})",
+            OPTIONS
+                .iter()
+                .map(|o| o.camel_name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    invalid_argument(format!("unknown option `{}`{hint}", bounded(key)))
+}
+
+/// A JS value as JSON, keys as written (see `json_from_js`).
+pub fn json_value(env: &Env, raw: sys::napi_value, path: &str) -> Fallible<Value> {
+    json_from_js(env, raw, path, Keys::Verbatim, 0)
+}
+
+/// A JS value as JSON: strings, booleans, finite numbers (integers stay
+/// integers), lossless BigInts, arrays and objects. Keys of objects are
+/// converted as `keys` says. Anything else is `AEGIS_INVALID_ARGUMENT`
+/// naming `path`.
+fn json_from_js(
+    env: &Env,
+    raw: sys::napi_value,
+    path: &str,
+    keys: Keys,
+    depth: usize,
+) -> Fallible<Value> {
+    if depth > MAX_DEPTH {
+        return Err(invalid_argument(format!("{path}: nested too deeply")));
+    }
+    let kind = type_of(env, raw)?;
+    Ok(match kind {
+        ValueType::Undefined | ValueType::Null => Value::Null,
+        // SAFETY (each cast below): `raw` is a live value of `env` of the checked type.
+        ValueType::Boolean => Value::Bool(unsafe { bool::from_napi_value(env.raw(), raw)? }),
+        ValueType::String => Value::String(unsafe { String::from_napi_value(env.raw(), raw)? }),
+        ValueType::Number => number_json(number(env, raw)?, path)?,
+        ValueType::BigInt => {
+            let big = unsafe { BigInt::from_napi_value(env.raw(), raw)? };
+            match (big.get_u64(), big.get_i64()) {
+                ((false, n, true), _) => Value::from(n),
+                (_, (n, true)) => Value::from(n),
+                _ => {
+                    return Err(invalid_argument(format!(
+                        "{path}: the BigInt does not fit in 64 bits"
+                    )));
+                }
+            }
+        }
+        ValueType::Object if is_array(env, raw)? => {
+            let mut len = 0;
+            // SAFETY: `raw` is an array of `env`.
+            check(unsafe { sys::napi_get_array_length(env.raw(), raw, &mut len) })?;
+            let mut items = Vec::with_capacity(len as usize);
+            for i in 0..len {
+                let mut item = std::ptr::null_mut();
+                // SAFETY: `raw` is an array of `env`.
+                check(unsafe { sys::napi_get_element(env.raw(), raw, i, &mut item) })?;
+                items.push(json_from_js(
+                    env,
+                    item,
+                    &format!("{path}[{i}]"),
+                    keys,
+                    depth + 1,
+                )?);
+            }
+            Value::Array(items)
+        }
+        ValueType::Object => {
+            let mut map = Map::new();
+            for key in own_keys(env, raw)? {
+                let value = property(env, raw, &key)?;
+                if type_of(env, value)? == ValueType::Undefined {
+                    continue;
+                }
+                let inner = format!("{path}.{}", bounded(&key));
+                let name = match keys {
+                    Keys::Verbatim => key,
+                    Keys::Camel if key.contains('_') => {
+                        return Err(invalid_argument(format!(
+                            "{inner}: keys are camelCase here (`{}`)",
+                            camel_case(&key)
+                        )));
+                    }
+                    Keys::Camel => snake_case(&key),
+                };
+                map.insert(name, json_from_js(env, value, &inner, keys, depth + 1)?);
+            }
+            Value::Object(map)
+        }
+        other => {
+            return Err(invalid_argument(format!(
+                "{path} cannot be {}",
+                describe(env, raw, other)?
+            )));
+        }
     })
 }
 
-/// `allowNet` parsed by aegis-core's rule parser.
-pub fn net_rules(rules: Option<Vec<String>>) -> Fallible<Vec<NetRule>> {
-    Ok(rules
-        .unwrap_or_default()
-        .iter()
-        .map(|r| r.parse::<NetRule>())
-        .collect::<Result<Vec<_>, _>>()?)
+/// A JS number as JSON: integers as integers, `NaN` and infinities refused.
+fn number_json(n: f64, path: &str) -> Fallible<Value> {
+    const TWO_64: f64 = 18_446_744_073_709_551_616.0;
+    if !n.is_finite() {
+        let shown = if n.is_nan() {
+            "NaN"
+        } else if n > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        };
+        return Err(invalid_argument(format!(
+            "{path} must be a finite number, got {shown}"
+        )));
+    }
+    Ok(if n.fract() == 0.0 && (0.0..TWO_64).contains(&n.abs()) {
+        if n >= 0.0 {
+            Value::from(n as u64)
+        } else if n >= i64::MIN as f64 {
+            Value::from(n as i64)
+        } else {
+            Value::from(n)
+        }
+    } else {
+        Value::from(n)
+    })
 }
 
-/// `stackLimit` in bytes.
-pub fn stack_limit(value: Option<f64>) -> Fallible<Option<usize>> {
-    value
-        .map(|v| integer_option("stackLimit", v).map(|n| n as usize))
-        .transpose()
+/// `blockDepth` → `block_depth`.
+fn snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn number(env: &Env, raw: sys::napi_value) -> napi::Result<f64> {
+    // SAFETY: `raw` is a live number of `env`.
+    unsafe { f64::from_napi_value(env.raw(), raw) }
+}
+
+fn is_array(env: &Env, raw: sys::napi_value) -> napi::Result<bool> {
+    let mut yes = false;
+    // SAFETY: `raw` is a live value of `env`.
+    check(unsafe { sys::napi_is_array(env.raw(), raw, &mut yes) })?;
+    Ok(yes)
+}
+
+/// A value's kind for messages.
+fn describe(env: &Env, raw: sys::napi_value, kind: ValueType) -> napi::Result<String> {
+    Ok(if kind == ValueType::Object && is_array(env, raw)? {
+        "an array".to_string()
+    } else {
+        format!("a {}", type_name(kind))
+    })
+}
+
+/// The object's own enumerable string keys.
+fn own_keys(env: &Env, object: sys::napi_value) -> napi::Result<Vec<String>> {
+    let mut keys = std::ptr::null_mut();
+    let mut len = 0;
+    // SAFETY: `object` is a live object of `env`.
+    unsafe {
+        check(sys::napi_get_all_property_names(
+            env.raw(),
+            object,
+            sys::KeyCollectionMode::own_only,
+            sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
+            sys::KeyConversion::numbers_to_strings,
+            &mut keys,
+        ))?;
+        check(sys::napi_get_array_length(env.raw(), keys, &mut len))?;
+    }
+    (0..len)
+        .map(|i| {
+            let mut key = std::ptr::null_mut();
+            // SAFETY: `keys` is an array of `len` strings of `env`.
+            unsafe {
+                check(sys::napi_get_element(env.raw(), keys, i, &mut key))?;
+                String::from_napi_value(env.raw(), key)
+            }
+        })
+        .collect()
 }

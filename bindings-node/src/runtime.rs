@@ -1,16 +1,18 @@
 //! `Runtime`: a configured engine; compiles modules and creates sandboxes.
 
+use std::path::Path;
 use std::sync::OnceLock;
 
-use aegis_core::Aegis;
-use napi::Env;
-use napi::bindgen_prelude::Uint8Array;
+use aegis_core::{Aegis, Policy};
+use napi::bindgen_prelude::Unknown;
+use napi::{Env, JsValue};
 use napi_derive::napi;
 
 use crate::errors::{Fallible, boundary};
 use crate::module::Module;
-use crate::options::{Options, apply_options, stack_limit};
+use crate::options::policy_from_js;
 use crate::sandbox::Sandbox;
+use crate::values::{bytes_arg, string_arg};
 
 /// A configured engine with default limits and capabilities for its sandboxes.
 /// Create one per process and share it.
@@ -20,13 +22,13 @@ pub struct Runtime {
 }
 
 /// The limits a runtime's sandboxes start from.
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct LimitsInfo {
     /// Total linear memory in bytes.
     pub memory_limit: f64,
     /// Fuel per call; `Infinity` when metering is off.
     pub fuel_limit: f64,
-    /// Wall-clock limit per call in milliseconds; `Infinity` when off.
+    /// Wall-clock limit per call in seconds; `Infinity` when off.
     pub timeout: f64,
     /// Maximum wasm stack in bytes.
     pub stack_limit: f64,
@@ -34,31 +36,74 @@ pub struct LimitsInfo {
     pub table_elements_limit: f64,
 }
 
-fn build_runtime(options: Options) -> Fallible<aegis_core::Runtime> {
-    let stack = stack_limit(options.stack_limit)?;
-    let mut builder = apply_options!(Aegis::builder(), options);
-    if let Some(stack) = stack {
-        builder = builder.with_stack_limit(stack);
+/// The policy of `Runtime.fromPolicy`'s `source`: an existing file is read
+/// (TOML, or JSON if its name ends in `.json`); other text is the policy
+/// itself (JSON if it starts with `{`, else TOML), except one line ending
+/// in `.toml` or `.json`, which is a file that does not exist (`AEGIS_IO`).
+fn policy_source(source: &str) -> Fallible<Policy> {
+    let path = Path::new(source);
+    let one_line = !source.contains('\n');
+    let named_like_a_file = one_line && (source.ends_with(".toml") || source.ends_with(".json"));
+    if (one_line && !source.is_empty() && path.is_file()) || named_like_a_file {
+        return Ok(Policy::from_file(path)?);
     }
-    Ok(builder.build()?)
+    if source.trim_start().starts_with('{') {
+        Ok(Policy::from_json(source)?)
+    } else {
+        Ok(Policy::from_toml(source)?)
+    }
 }
 
 #[napi]
 impl Runtime {
-    /// Builds the engine. Throws `AEGIS_INVALID_ARGUMENT` for bad options.
-    #[napi(constructor)]
-    pub fn new(env: Env, options: Option<Options>) -> napi::Result<Self> {
+    /// Builds the engine from options (see `Options` and `OPTIONS`). Throws
+    /// `AEGIS_INVALID_ARGUMENT` for unknown keys and bad values.
+    #[napi(constructor, ts_args_type = "options?: Options | undefined | null")]
+    pub fn new(env: Env, options: Option<Unknown<'_>>) -> napi::Result<Self> {
         boundary(&env, || {
+            let policy = policy_from_js(&env, options.map(|o| o.raw()), "Runtime options")?;
             Ok(Runtime {
-                inner: build_runtime(options.unwrap_or_default())?,
+                inner: policy.runtime_builder()?.build()?,
+            })
+        })
+    }
+
+    /// Builds the engine from a policy: `source` is the path of an existing
+    /// policy file (TOML, or JSON if the name ends in `.json`), or the
+    /// policy's text itself (JSON if it starts with `{`, else TOML). A
+    /// one-line `source` ending in `.toml` or `.json` is always a path (a
+    /// missing file is `AEGIS_IO`). Option names in the policy are the
+    /// core's (`memory_limit`); `overrides` is an options object (camelCase,
+    /// as for `new Runtime`) whose options replace the policy's.
+    #[napi(
+        factory,
+        ts_args_type = "source: string, overrides?: Options | undefined | null"
+    )]
+    pub fn from_policy(
+        env: Env,
+        source: Unknown<'_>,
+        overrides: Option<Unknown<'_>>,
+    ) -> napi::Result<Self> {
+        boundary(&env, || {
+            let source = string_arg(&env, source.raw(), "Runtime.fromPolicy: source")?;
+            let base = policy_source(&source)?;
+            let overrides = policy_from_js(
+                &env,
+                overrides.map(|o| o.raw()),
+                "Runtime.fromPolicy overrides",
+            )?;
+            let policy = base.overridden_by(&overrides)?;
+            Ok(Runtime {
+                inner: aegis_core::Runtime::from_policy(&policy)?,
             })
         })
     }
 
     /// Reads and compiles a `.wasm` or `.wat` file.
-    #[napi]
-    pub fn load_file(&self, env: Env, path: String) -> napi::Result<Module> {
+    #[napi(ts_args_type = "path: string")]
+    pub fn load_file(&self, env: Env, path: Unknown<'_>) -> napi::Result<Module> {
         boundary(&env, || {
+            let path = string_arg(&env, path.raw(), "loadFile: path")?;
             Ok(Module {
                 inner: self.inner.load_file(&path)?,
             })
@@ -66,9 +111,10 @@ impl Runtime {
     }
 
     /// Compiles binary wasm (or WAT text given as bytes).
-    #[napi]
-    pub fn load_bytes(&self, env: Env, bytes: Uint8Array) -> napi::Result<Module> {
+    #[napi(ts_args_type = "bytes: Uint8Array")]
+    pub fn load_bytes(&self, env: Env, bytes: Unknown<'_>) -> napi::Result<Module> {
         boundary(&env, || {
+            let bytes = bytes_arg(&env, bytes.raw(), "loadBytes: bytes")?;
             Ok(Module {
                 inner: self.inner.load_bytes(&bytes)?,
             })
@@ -76,9 +122,10 @@ impl Runtime {
     }
 
     /// Compiles WAT text.
-    #[napi]
-    pub fn load_wat(&self, env: Env, text: String) -> napi::Result<Module> {
+    #[napi(ts_args_type = "text: string")]
+    pub fn load_wat(&self, env: Env, text: Unknown<'_>) -> napi::Result<Module> {
         boundary(&env, || {
+            let text = string_arg(&env, text.raw(), "loadWat: text")?;
             Ok(Module {
                 inner: self.inner.load_wat(&text)?,
             })
@@ -87,26 +134,22 @@ impl Runtime {
 
     /// Checks the bytes are a valid module without compiling it; throws
     /// `AEGIS_INVALID_MODULE` otherwise.
-    #[napi]
-    pub fn validate(&self, env: Env, bytes: Uint8Array) -> napi::Result<()> {
-        boundary(&env, || Ok(self.inner.validate(&bytes)?))
+    #[napi(ts_args_type = "bytes: Uint8Array")]
+    pub fn validate(&self, env: Env, bytes: Unknown<'_>) -> napi::Result<()> {
+        boundary(&env, || {
+            let bytes = bytes_arg(&env, bytes.raw(), "validate: bytes")?;
+            Ok(self.inner.validate(&bytes)?)
+        })
     }
 
-    /// Creates a sandbox; `options` override this runtime's limits and capabilities.
-    #[napi]
-    pub fn sandbox(&self, env: Env, options: Option<Options>) -> napi::Result<Sandbox> {
+    /// Creates a sandbox; `options` override this runtime's limits and
+    /// capabilities (options of scope `'both'` only: a runtime option such as
+    /// `stackLimit` throws `AEGIS_INVALID_ARGUMENT`).
+    #[napi(ts_args_type = "options?: Options | undefined | null")]
+    pub fn sandbox(&self, env: Env, options: Option<Unknown<'_>>) -> napi::Result<Sandbox> {
         boundary(&env, || {
-            let options = options.unwrap_or_default();
-            let stack = stack_limit(options.stack_limit)?;
-            let mut builder = self.inner.sandbox();
-            if let Some(stack) = stack {
-                // The stack is engine-wide: aegis-core refuses a different one here.
-                builder = builder.with_limits(aegis_core::Limits {
-                    stack,
-                    ..self.inner.limits().clone()
-                });
-            }
-            let builder = apply_options!(builder, options);
+            let policy = policy_from_js(&env, options.map(|o| o.raw()), "sandbox options")?;
+            let builder = policy.apply_to_sandbox(self.inner.sandbox())?;
             Sandbox::new(&env, builder.build()?)
         })
     }
@@ -118,9 +161,7 @@ impl Runtime {
         LimitsInfo {
             memory_limit: l.memory as f64,
             fuel_limit: l.fuel.map_or(f64::INFINITY, |f| f as f64),
-            timeout: l
-                .timeout
-                .map_or(f64::INFINITY, |t| t.as_secs_f64() * 1000.0),
+            timeout: l.timeout.map_or(f64::INFINITY, |t| t.as_secs_f64()),
             stack_limit: l.stack as f64,
             table_elements_limit: l.table_elements as f64,
         }
@@ -143,7 +184,10 @@ fn validator() -> Fallible<&'static aegis_core::Runtime> {
 
 /// Checks that `bytes` is a valid WebAssembly module (or WAT text); throws
 /// `AEGIS_INVALID_MODULE` with the validator's message otherwise.
-#[napi]
-pub fn validate(env: Env, bytes: Uint8Array) -> napi::Result<()> {
-    boundary(&env, || Ok(validator()?.validate(&bytes)?))
+#[napi(ts_args_type = "bytes: Uint8Array")]
+pub fn validate(env: Env, bytes: Unknown<'_>) -> napi::Result<()> {
+    boundary(&env, || {
+        let bytes = bytes_arg(&env, bytes.raw(), "validate: bytes")?;
+        Ok(validator()?.validate(&bytes)?)
+    })
 }

@@ -1,59 +1,25 @@
 //! `Sandbox`: one isolated instance, its host functions, calls and metrics.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use aegis_core::{ExternType, FuncType, Value};
+use aegis_core::{Entered, ExternType, FuncType, SharedSandbox, Value};
 use napi::bindgen_prelude::{AsyncTask, Buffer, Function, Unknown};
-use napi::{Env, JsValue, sys};
+use napi::{Env, JsValue, ValueType, sys};
 use napi_derive::napi;
 
 use crate::errors::{Failure, Fallible, boundary, invalid_argument, to_js_with_cause};
 use crate::host::{JsHostFunction, JsThread};
 use crate::interrupt::{AbortWatch, CallOptions, InterruptHandle, is_aborted, parse_call_options};
-use crate::metrics::Metrics;
+use crate::metrics::MetricsValue;
 use crate::module::Module;
 use crate::task::{CallTask, Request, promise};
-use crate::values::{js_to_value, parse_types, results_to_js};
-
-/// The state shared by a JS `Sandbox` and its in-flight async call.
-pub struct Shared {
-    busy: AtomicBool,
-    sandbox: Mutex<aegis_core::Sandbox>,
-}
-
-/// Marks the sandbox busy for one operation; dropping it frees the sandbox.
-pub struct Busy(Arc<Shared>);
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        self.0.busy.store(false, Ordering::Release);
-    }
-}
-
-impl Shared {
-    /// Claims the sandbox, or fails with `AEGIS_INVALID_ARGUMENT` if a call
-    /// (an async one, or the one a host function is running inside) holds it.
-    fn enter(self: &Arc<Self>) -> Fallible<Busy> {
-        self.busy
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .map(|_| Busy(Arc::clone(self)))
-            .map_err(|_| {
-                invalid_argument(
-                    "sandbox is busy: another call is running in it (await callAsync before using the sandbox again)",
-                )
-            })
-    }
-
-    /// The sandbox; uncontended, since only the holder of `Busy` locks it.
-    pub fn lock(&self) -> MutexGuard<'_, aegis_core::Sandbox> {
-        self.sandbox.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
+use crate::values::{js_to_value, parse_types, results_to_js, string_arg, type_name, type_of};
 
 /// The signature of a host function: wasm type names such as `"i32"`.
-#[napi(object)]
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)]
 pub struct Signature {
     /// Parameter types (default none).
     pub params: Option<Vec<String>>,
@@ -62,13 +28,14 @@ pub struct Signature {
 }
 
 /// An isolated place to run guest code: one instance at a time, every call
-/// under the sandbox's limits. Use it from one call at a time.
+/// under the sandbox's limits. It runs one call at a time: a call started
+/// while another runs (a `callAsync` in flight, or from one of its own host
+/// functions) throws, or rejects, with `AEGIS_BUSY` at once.
 #[napi]
 pub struct Sandbox {
-    shared: Arc<Shared>,
+    /// The core's busy rule; its interrupt handle works while a call runs.
+    shared: Arc<SharedSandbox>,
     thread: Arc<JsThread>,
-    /// Kept outside `shared`'s busy mark and mutex: interrupting never waits for the call.
-    interrupt: aegis_core::InterruptHandle,
     /// Whether a JS host function was registered: then synchronous calls run
     /// the guest on a helper thread (see `host.rs`).
     js_functions: AtomicBool,
@@ -78,48 +45,45 @@ impl Sandbox {
     /// Wraps a built sandbox; called on the JS thread.
     pub fn new(env: &Env, sandbox: aegis_core::Sandbox) -> Fallible<Self> {
         Ok(Sandbox {
-            interrupt: sandbox.interrupt_handle(),
+            shared: Arc::new(SharedSandbox::new(sandbox)),
             js_functions: AtomicBool::new(false),
-            shared: Arc::new(Shared {
-                busy: AtomicBool::new(false),
-                sandbox: Mutex::new(sandbox),
-            }),
             thread: JsThread::current(env)?,
         })
     }
 
-    /// Runs `f` with the sandbox claimed.
-    fn with<T>(&self, f: impl FnOnce(&mut aegis_core::Sandbox) -> Fallible<T>) -> Fallible<T> {
-        let _busy = self.shared.enter()?;
-        let mut sandbox = self.shared.lock();
-        f(&mut sandbox)
+    /// Runs `f` on the sandbox, or fails with `AEGIS_BUSY`.
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut aegis_core::Sandbox) -> Result<T, aegis_core::Error>,
+    ) -> Fallible<T> {
+        Ok(self.shared.with(f)?)
     }
 
-    /// Runs guest code synchronously with the sandbox claimed: on this thread,
-    /// or, if the guest may call JS host functions, on a helper thread while
-    /// this thread runs them.
+    /// Runs guest code synchronously with the sandbox entered: on this
+    /// thread, or, if the guest may call JS host functions, on a helper
+    /// thread while this thread runs them.
     fn with_guest<T: Send + 'static>(
         &self,
         env: &Env,
         f: impl FnOnce(&mut aegis_core::Sandbox) -> Result<T, aegis_core::Error> + Send + 'static,
     ) -> Fallible<T> {
-        let _busy = self.shared.enter()?;
-        self.guest(env, f)
+        let entered = self.shared.enter()?;
+        self.guest(env, entered, f)
     }
 
-    /// `with_guest` for a caller that holds the busy mark.
+    /// `with_guest` for a caller that has entered the sandbox.
     fn guest<T: Send + 'static>(
         &self,
         env: &Env,
+        entered: Entered,
         f: impl FnOnce(&mut aegis_core::Sandbox) -> Result<T, aegis_core::Error> + Send + 'static,
     ) -> Fallible<T> {
         if !self.js_functions.load(Ordering::Acquire) {
-            return Ok(f(&mut self.shared.lock())?);
+            return Ok(f(&mut entered.sandbox())?);
         }
-        let shared = Arc::clone(&self.shared);
         let outcome = self
             .thread
-            .serve(env, move || f(&mut shared.lock()))
+            .serve(env, move || f(&mut entered.sandbox()))
             .map_err(|e| aegis_core::Error::Io {
                 message: format!("cannot start a thread for the call: {e}"),
             })?;
@@ -156,10 +120,12 @@ impl Sandbox {
         name: &str,
         raw: &[sys::napi_value],
     ) -> Fallible<sys::napi_value> {
-        let _busy = self.shared.enter()?;
-        let args = Self::arguments(env, &self.shared.lock(), name, raw)?;
+        let entered = self.shared.enter()?;
+        let args = Self::arguments(env, &entered.sandbox(), name, raw)?;
         let name = name.to_string();
-        let results = self.guest(env, move |sandbox| sandbox.call_dynamic(&name, &args))?;
+        let results = self.guest(env, entered, move |sandbox| {
+            sandbox.call_dynamic(&name, &args)
+        })?;
         Ok(results_to_js(env, results)?)
     }
 
@@ -172,9 +138,9 @@ impl Sandbox {
         options: Option<CallOptions>,
     ) -> Fallible<AsyncTask<CallTask>> {
         let signal = Self::live_signal(env, options)?;
-        let busy = self.shared.enter()?;
-        let args = Self::arguments(env, &self.shared.lock(), name, raw)?;
-        self.task(env, busy, Request::Call(name.to_string(), args), signal)
+        let entered = self.shared.enter()?;
+        let args = Self::arguments(env, &entered.sandbox(), name, raw)?;
+        self.task(env, entered, Request::Call(name.to_string(), args), signal)
     }
 
     /// The options' `AbortSignal`, if any; an already-aborted one fails with
@@ -196,16 +162,15 @@ impl Sandbox {
     fn task(
         &self,
         env: &Env,
-        busy: Busy,
+        entered: Entered,
         request: Request,
         signal: Option<sys::napi_value>,
     ) -> Fallible<AsyncTask<CallTask>> {
         let watch = signal
-            .map(|s| AbortWatch::attach(env, s, self.interrupt.clone()))
+            .map(|s| AbortWatch::attach(env, s, self.shared.interrupt_handle()))
             .transpose()?;
         Ok(AsyncTask::new(CallTask {
-            shared: Arc::clone(&self.shared),
-            busy: Some(busy),
+            entered: Some(entered),
             request,
             watch,
         }))
@@ -230,18 +195,24 @@ impl Sandbox {
     pub fn register_func(
         &self,
         env: Env,
-        module: String,
-        name: String,
-        func: Function<'_, Unknown<'static>, Unknown<'static>>,
-        signature: Option<Signature>,
+        module: Unknown<'_>,
+        name: Unknown<'_>,
+        func: Unknown<'_>,
+        signature: Option<Unknown<'_>>,
     ) -> napi::Result<()> {
         boundary(&env, || {
-            let signature = signature.unwrap_or(Signature {
-                params: None,
-                results: None,
-            });
-            let params = parse_types(&signature.params.unwrap_or_default())?;
-            let results = parse_types(&signature.results.unwrap_or_default())?;
+            let module = string_arg(&env, module.raw(), "registerFunc: module")?;
+            let name = string_arg(&env, name.raw(), "registerFunc: name")?;
+            let kind = type_of(&env, func.raw())?;
+            if kind != ValueType::Function {
+                return Err(invalid_argument(format!(
+                    "registerFunc: func must be a function, got {}",
+                    type_name(kind)
+                )));
+            }
+            // SAFETY: checked to be a function of this env.
+            let func: Function<'_, Unknown<'static>, Unknown<'static>> = unsafe { func.cast()? };
+            let (params, results) = parse_signature(&env, signature.map(|s| s.raw()))?;
             let host = JsHostFunction {
                 label: format!("{module}.{name}"),
                 callback: Arc::new(func.create_ref()?),
@@ -261,19 +232,20 @@ impl Sandbox {
 
     /// Instantiates `module` in a fresh store (replacing any previous instance)
     /// and runs its start function.
-    #[napi]
-    pub fn load_module(&self, env: Env, module: &Module) -> napi::Result<()> {
+    #[napi(ts_args_type = "module: Module")]
+    pub fn load_module(&self, env: Env, module: Unknown<'_>) -> napi::Result<()> {
         boundary(&env, || {
-            let module = module.inner.clone();
+            let module = Module::from_js(&env, module.raw(), "loadModule: module")?;
             self.with_guest(&env, move |sandbox| sandbox.load_module(&module))
         })
     }
 
     /// Calls an export that takes no arguments, discarding its results; a WASI
-    /// `proc_exit(0)` counts as success.
-    #[napi]
-    pub fn call_void(&self, env: Env, name: String) -> napi::Result<()> {
+    /// `proc_exit(0)` counts as success (the core's rule).
+    #[napi(ts_args_type = "name: string")]
+    pub fn call_void(&self, env: Env, name: Unknown<'_>) -> napi::Result<()> {
         boundary(&env, || {
+            let name = string_arg(&env, name.raw(), "callVoid: name")?;
             self.with_guest(&env, move |sandbox| sandbox.call_void(&name))
         })
     }
@@ -291,7 +263,7 @@ impl Sandbox {
 
     /// Like `run`, on a worker thread; the promise settles when the guest
     /// returns. `options.signal` stops it as in `callAsync`. Failures to start
-    /// (a busy sandbox, bad options) reject.
+    /// (`AEGIS_BUSY`, bad options) reject.
     #[napi(
         ts_args_type = "options?: CallOptions",
         ts_return_type = "Promise<any>"
@@ -302,8 +274,8 @@ impl Sandbox {
                 .map(|o| parse_call_options(&env, o.raw(), "runAsync"))
                 .transpose()?;
             let signal = Self::live_signal(&env, options)?;
-            let busy = self.shared.enter()?;
-            self.task(&env, busy, Request::Run, signal)
+            let entered = self.shared.enter()?;
+            self.task(&env, entered, Request::Run, signal)
         })();
         let raw = promise(&env, started)?;
         // SAFETY: `raw` was just created in `env`.
@@ -314,7 +286,7 @@ impl Sandbox {
     /// it does: the promise of `callAsync`/`runAsync` rejects with
     /// `AEGIS_INTERRUPTED` within milliseconds, whether the guest computes or
     /// waits in WASI. A host function may call it to end the call it serves.
-    /// Never blocks and never throws "sandbox is busy".
+    /// Never blocks and never throws `AEGIS_BUSY`.
     ///
     /// If no call is running, the request is kept: the sandbox's next call
     /// fails with `AEGIS_INTERRUPTED` at once, without running guest code,
@@ -322,14 +294,14 @@ impl Sandbox {
     /// never lost). Use `interruptHandle().pending` to see whether one waits.
     #[napi]
     pub fn interrupt(&self) {
-        self.interrupt.interrupt();
+        self.shared.interrupt_handle().interrupt();
     }
 
     /// A handle that stops this sandbox's calls like `interrupt()`, to give to
     /// code that should be able to stop calls but not make them.
     #[napi]
     pub fn interrupt_handle(&self) -> InterruptHandle {
-        InterruptHandle::new(self.interrupt.clone())
+        InterruptHandle::new(self.shared.interrupt_handle())
     }
 
     /// The export `run` calls: `_start` if exported, else `main`.
@@ -348,18 +320,18 @@ impl Sandbox {
     }
 
     /// Metrics summed over every call since the sandbox was created.
-    #[napi(getter)]
-    pub fn metrics(&self, env: Env) -> napi::Result<Metrics> {
+    #[napi(getter, ts_return_type = "Metrics")]
+    pub fn metrics(&self, env: Env) -> napi::Result<MetricsValue> {
         boundary(&env, || {
-            self.with(|sandbox| Ok(Metrics::from(sandbox.metrics())))
+            self.with(|sandbox| Ok(MetricsValue(sandbox.metrics().clone())))
         })
     }
 
     /// Metrics of the most recent call (or instantiation).
-    #[napi(getter)]
-    pub fn last_call_metrics(&self, env: Env) -> napi::Result<Metrics> {
+    #[napi(getter, ts_return_type = "Metrics")]
+    pub fn last_call_metrics(&self, env: Env) -> napi::Result<MetricsValue> {
         boundary(&env, || {
-            self.with(|sandbox| Ok(Metrics::from(sandbox.last_call_metrics())))
+            self.with(|sandbox| Ok(MetricsValue(sandbox.last_call_metrics().clone())))
         })
     }
 
@@ -376,9 +348,59 @@ impl Sandbox {
     }
 
     /// Whether a call is running in this sandbox (an async call, or the call a
-    /// host function is running inside).
+    /// host function is running inside): then every other use throws, or
+    /// rejects, with `AEGIS_BUSY`.
     #[napi(getter)]
     pub fn busy(&self) -> bool {
-        self.shared.busy.load(Ordering::Acquire)
+        self.shared.is_busy()
     }
+}
+
+/// `{ params, results }` of `registerFunc` as wasm types (the core parses
+/// the type names); `undefined` is no parameters and no results.
+fn parse_signature(
+    env: &Env,
+    raw: Option<sys::napi_value>,
+) -> Fallible<(Vec<aegis_core::ValType>, Vec<aegis_core::ValType>)> {
+    let value = match raw {
+        Some(raw) => crate::options::json_value(env, raw, "registerFunc: signature")?,
+        None => serde_json::Value::Null,
+    };
+    let empty = serde_json::Map::new();
+    let map = match &value {
+        serde_json::Value::Null => &empty,
+        serde_json::Value::Object(map) => map,
+        _ => {
+            return Err(invalid_argument(
+                "registerFunc: signature must be an object such as { params: ['i32'], results: ['i32'] }",
+            ));
+        }
+    };
+    if let Some(key) = map.keys().find(|k| *k != "params" && *k != "results") {
+        return Err(invalid_argument(format!(
+            "registerFunc: unknown signature key `{}` (the keys are params and results)",
+            crate::values::bounded(key)
+        )));
+    }
+    let types = |key: &str| -> Fallible<Vec<aegis_core::ValType>> {
+        let names: Vec<String> = match map.get(key) {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<_>>()
+                .ok_or_else(|| {
+                    invalid_argument(format!(
+                        "registerFunc: signature.{key} must be an array of type names such as 'i32'"
+                    ))
+                })?,
+            Some(_) => {
+                return Err(invalid_argument(format!(
+                    "registerFunc: signature.{key} must be an array of type names such as 'i32'"
+                )));
+            }
+        };
+        Ok(parse_types(&names)?)
+    };
+    Ok((types("params")?, types("results")?))
 }

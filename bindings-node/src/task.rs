@@ -1,14 +1,11 @@
 //! `callAsync`/`runAsync`: the guest runs on a libuv worker thread.
 
-use std::sync::Arc;
-
-use aegis_core::{Error, Value};
+use aegis_core::{Entered, Error, Value};
 use napi::bindgen_prelude::{AsyncTask, ToNapiValue, TypeName};
 use napi::{Env, Task, ValueType, sys};
 
 use crate::errors::{Fallible, to_js, to_js_with_cause};
 use crate::interrupt::AbortWatch;
-use crate::sandbox::{Busy, Shared};
 use crate::values::{check, results_to_js};
 
 /// What an async call does.
@@ -28,11 +25,12 @@ impl Request {
     }
 }
 
-/// One guest call on a worker thread. Holds the sandbox's busy mark until the
-/// guest returns, so the sandbox is never used by two calls at once.
+/// One guest call on a worker thread. Holds the sandbox entered (the core's
+/// busy mark) until the guest returns: meanwhile every other use of the
+/// sandbox fails with `AEGIS_BUSY`.
 pub struct CallTask {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) busy: Option<Busy>,
+    /// Taken on the JS thread when the call was made; released once the guest returns.
+    pub(crate) entered: Option<Entered>,
     pub(crate) request: Request,
     /// The call's `AbortSignal` wiring, if it was given one.
     pub(crate) watch: Option<AbortWatch>,
@@ -65,7 +63,10 @@ impl Task for CallTask {
         if let Some(watch) = &self.watch {
             watch.started();
         }
-        let mut sandbox = self.shared.lock();
+        let Some(entered) = self.entered.take() else {
+            return Ok(Err(Error::Busy));
+        };
+        let mut sandbox = entered.sandbox();
         let outcome = self.request.run(&mut sandbox);
         let stale = self.watch.as_ref().is_some_and(AbortWatch::finished);
         if stale && !matches!(outcome, Err(Error::Interrupted { .. })) {
@@ -78,7 +79,7 @@ impl Task for CallTask {
             let _ = self.request.run(&mut sandbox);
         }
         drop(sandbox);
-        self.busy = None;
+        drop(entered);
         Ok(outcome)
     }
 
@@ -104,7 +105,7 @@ impl Task for CallTask {
 }
 
 /// The promise of an async call: the task's, or one already rejected with
-/// the reason it could not start (busy sandbox, bad arguments, aborted signal).
+/// the reason it could not start (`AEGIS_BUSY`, bad arguments, aborted signal).
 pub fn promise(env: &Env, started: Fallible<AsyncTask<CallTask>>) -> napi::Result<sys::napi_value> {
     match started {
         // SAFETY: `env` is the live env of the calling JS callback.

@@ -140,3 +140,126 @@ pub fn check(status: sys::napi_status) -> napi::Result<()> {
         ))
     }
 }
+
+/// `object[name]`.
+pub fn property(env: &Env, object: sys::napi_value, name: &str) -> napi::Result<sys::napi_value> {
+    let key = string(env, name)?;
+    let mut value = std::ptr::null_mut();
+    // SAFETY: `object` and `key` are live values of `env`.
+    check(unsafe { sys::napi_get_property(env.raw(), object, key, &mut value) })?;
+    Ok(value)
+}
+
+/// A JS string.
+pub fn string(env: &Env, text: &str) -> napi::Result<sys::napi_value> {
+    let mut value = std::ptr::null_mut();
+    // SAFETY: `text` is valid UTF-8 of the given length.
+    check(unsafe {
+        sys::napi_create_string_utf8(
+            env.raw(),
+            text.as_ptr().cast(),
+            text.len() as isize,
+            &mut value,
+        )
+    })?;
+    Ok(value)
+}
+
+/// `globalThis[name]`.
+pub fn global(env: &Env, name: &str) -> napi::Result<sys::napi_value> {
+    let mut global = std::ptr::null_mut();
+    // SAFETY: `env` is live.
+    check(unsafe { sys::napi_get_global(env.raw(), &mut global) })?;
+    property(env, global, name)
+}
+
+/// `Object.freeze(object)`.
+pub fn freeze(env: &Env, object: sys::napi_value) -> napi::Result<sys::napi_value> {
+    // SAFETY: `object` is a live object of `env`.
+    check(unsafe { sys::napi_object_freeze(env.raw(), object) })?;
+    Ok(object)
+}
+
+/// A frozen array of `items` (live values of `env`).
+pub fn frozen_array(env: &Env, items: Vec<sys::napi_value>) -> napi::Result<sys::napi_value> {
+    let mut array = std::ptr::null_mut();
+    // SAFETY: `env` is live; the array and its elements belong to it.
+    unsafe {
+        check(sys::napi_create_array_with_length(
+            env.raw(),
+            items.len(),
+            &mut array,
+        ))?;
+        for (i, item) in items.into_iter().enumerate() {
+            check(sys::napi_set_element(env.raw(), array, i as u32, item))?;
+        }
+    }
+    freeze(env, array)
+}
+
+/// A frozen array of strings.
+pub fn frozen_strings(
+    env: &Env,
+    items: impl IntoIterator<Item = String>,
+) -> napi::Result<sys::napi_value> {
+    let items = items
+        .into_iter()
+        .map(|s| string(env, &s))
+        .collect::<napi::Result<Vec<_>>>()?;
+    frozen_array(env, items)
+}
+
+/// A string argument of a method; anything else is `AEGIS_INVALID_ARGUMENT`.
+pub fn string_arg(env: &Env, raw: sys::napi_value, what: &str) -> Fallible<String> {
+    match type_of(env, raw)? {
+        // SAFETY: `raw` is a live string of `env`.
+        ValueType::String => Ok(unsafe { String::from_napi_value(env.raw(), raw)? }),
+        other => Err(invalid_argument(format!(
+            "{what} must be a string, got {}",
+            type_name(other)
+        ))),
+    }
+}
+
+/// The bytes of a `Uint8Array` (a `Buffer` included) argument; anything else
+/// is `AEGIS_INVALID_ARGUMENT`.
+pub fn bytes_arg(env: &Env, raw: sys::napi_value, what: &str) -> Fallible<Vec<u8>> {
+    let mut is_typed_array = false;
+    // SAFETY: `raw` is a live value of `env`.
+    check(unsafe { sys::napi_is_typedarray(env.raw(), raw, &mut is_typed_array) })?;
+    if is_typed_array {
+        let mut kind = 0;
+        let mut len = 0;
+        let mut data = std::ptr::null_mut();
+        // SAFETY: `raw` is a typed array of `env`; `data` points at `len` elements.
+        unsafe {
+            check(sys::napi_get_typedarray_info(
+                env.raw(),
+                raw,
+                &mut kind,
+                &mut len,
+                &mut data,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            ))?;
+            if kind == sys::TypedarrayType::uint8_array {
+                if len == 0 || data.is_null() {
+                    return Ok(Vec::new());
+                }
+                return Ok(std::slice::from_raw_parts(data.cast::<u8>(), len).to_vec());
+            }
+        }
+    }
+    Err(invalid_argument(format!(
+        "{what} must be a Uint8Array or a Buffer"
+    )))
+}
+
+/// Caller-supplied text echoed in a message, cut to a sane length.
+pub fn bounded(text: &str) -> String {
+    const MAX: usize = 64;
+    match text.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_string(),
+    }
+}

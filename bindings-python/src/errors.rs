@@ -1,33 +1,10 @@
-//! Maps `aegis_core::Error` onto the exception classes of `aegis.errors`, by stable code.
+//! Maps `aegis_core::Error` onto the exception classes of `aegis.errors`:
+//! the class by stable code, the attributes from `Error::details()`.
 
-use aegis_core::{Error, ErrorCode};
+use aegis_core::{Detail, Error};
 use pyo3::exceptions::{PyBaseException, PyException};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-
-/// The Python class name raised for each stable error code.
-pub fn class_name(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::InvalidModule => "InvalidModuleError",
-        ErrorCode::LinkError => "LinkError",
-        ErrorCode::ExportNotFound => "ExportNotFoundError",
-        ErrorCode::SignatureMismatch => "SignatureMismatchError",
-        ErrorCode::OutOfFuel => "OutOfFuelError",
-        ErrorCode::Timeout => "AegisTimeoutError",
-        ErrorCode::MemoryLimitExceeded => "MemoryLimitExceededError",
-        ErrorCode::StackOverflow => "StackOverflowError",
-        ErrorCode::Trap => "TrapError",
-        ErrorCode::HostFunction => "HostFunctionError",
-        ErrorCode::PermissionDenied => "PermissionDeniedError",
-        ErrorCode::Io => "AegisIOError",
-        ErrorCode::InvalidArgument => "InvalidArgumentError",
-        ErrorCode::Exit => "ExitError",
-        // `Aegis` prefix like the timeout and I/O classes: `InterruptedError`
-        // is a builtin (EINTR); `aegis.InterruptedError` is an alias.
-        ErrorCode::Interrupted => "AegisInterruptedError",
-        ErrorCode::ModuleTooComplex => "ModuleTooComplexError",
-    }
-}
 
 /// Converts a core error into the matching `aegis` exception.
 ///
@@ -60,77 +37,29 @@ pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
     }
 }
 
-/// Instantiates `aegis.errors.<Class>(message, **details)`.
+/// `aegis.errors._make(code, message, details)`: the class of `code` with
+/// each of the core's details as an attribute.
 fn build<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py, PyAny>> {
-    let errors = py.import("aegis.errors")?;
-    let class = errors.getattr(class_name(err.code()))?;
     let details = PyDict::new(py);
-    add_details(&details, err)?;
-    class.call((err.to_string(),), Some(&details))
+    for (name, value) in err.details() {
+        details.set_item(name, detail(py, value)?)?;
+    }
+    py.import("aegis.errors")?.getattr("_make")?.call1((
+        err.code().as_str(),
+        err.to_string(),
+        details,
+    ))
 }
 
-/// The structured fields of each variant, as keyword arguments.
-fn add_details(d: &Bound<'_, PyDict>, err: &Error) -> PyResult<()> {
-    match err {
-        Error::Link {
-            module,
-            name,
-            reason,
-        } => {
-            d.set_item("module", module)?;
-            d.set_item("name", name)?;
-            d.set_item("reason", reason)?;
-        }
-        Error::ExportNotFound { name, available } => {
-            d.set_item("name", name)?;
-            d.set_item("available", available.clone())?;
-        }
-        Error::SignatureMismatch {
-            name,
-            expected,
-            given,
-        } => {
-            d.set_item("name", name)?;
-            d.set_item("expected", expected)?;
-            d.set_item("given", given)?;
-        }
-        Error::OutOfFuel { consumed, limit } => {
-            d.set_item("consumed", consumed)?;
-            d.set_item("limit", limit)?;
-        }
-        Error::Timeout { elapsed, limit } => {
-            d.set_item("elapsed", elapsed.as_secs_f64())?;
-            d.set_item("limit", limit.as_secs_f64())?;
-        }
-        Error::MemoryLimitExceeded {
-            resource,
-            requested,
-            limit,
-        } => {
-            d.set_item("resource", resource)?;
-            d.set_item("requested", requested)?;
-            d.set_item("limit", limit)?;
-        }
-        Error::StackOverflow { limit } => d.set_item("limit", limit)?,
-        Error::Trap {
-            code,
-            message,
-            backtrace,
-        } => {
-            d.set_item("trap_code", code)?;
-            d.set_item("trap_message", message)?;
-            d.set_item("backtrace", backtrace)?;
-        }
-        Error::Exit { status } => d.set_item("status", status)?,
-        Error::Interrupted { elapsed } => d.set_item("elapsed", elapsed.as_secs_f64())?,
-        Error::ModuleTooComplex { what, found, limit } => {
-            d.set_item("what", what)?;
-            d.set_item("found", found)?;
-            d.set_item("limit", limit)?;
-        }
-        _ => {}
-    }
-    Ok(())
+/// One detail as a Python value: durations as float seconds.
+fn detail(py: Python<'_>, value: Detail) -> PyResult<Bound<'_, PyAny>> {
+    Ok(match value {
+        Detail::Text(t) => t.into_pyobject(py)?.into_any(),
+        Detail::Count(n) => n.into_pyobject(py)?.into_any(),
+        Detail::Int(n) => n.into_pyobject(py)?.into_any(),
+        Detail::Seconds(d) => d.as_secs_f64().into_pyobject(py)?.into_any(),
+        Detail::Names(names) => names.into_pyobject(py)?.into_any(),
+    })
 }
 
 /// Shorthand for an `invalid_argument` error raised by the binding itself.
@@ -140,12 +69,11 @@ pub fn invalid_argument(message: impl Into<String>) -> Error {
     }
 }
 
-/// A sample core error for each stable code, so the test suite can check the
-/// mapping of codes the guest cannot trigger yet (e.g. `permission_denied`).
-#[pyfunction]
-pub fn _sample_error(py: Python<'_>, code: &str) -> PyErr {
+/// A sample core error of each stable code (test hook).
+fn sample(code: &str) -> Error {
+    use aegis_core::{Capability, Operation, Resource, TrapCode};
     use std::time::Duration;
-    let err = match code {
+    match code {
         "invalid_module" => Error::InvalidModule {
             message: "bad magic".into(),
         },
@@ -172,28 +100,30 @@ pub fn _sample_error(py: Python<'_>, code: &str) -> PyErr {
             limit: Duration::from_secs(1),
         },
         "memory_limit_exceeded" => Error::MemoryLimitExceeded {
-            resource: "memory",
+            resource: Resource::Memory,
             requested: 2,
             limit: 1,
         },
         "stack_overflow" => Error::StackOverflow { limit: 4096 },
         "trap" => Error::Trap {
-            code: "unreachable",
+            code: TrapCode::Unreachable,
             message: "wasm `unreachable` instruction executed".into(),
-            backtrace: String::new(),
+            backtrace: "0: f".into(),
         },
         "host_function" => Error::HostFunction {
             message: "boom".into(),
             payload: None,
         },
         "permission_denied" => Error::PermissionDenied {
-            message: "path_open /etc".into(),
+            capability: Capability::Filesystem,
+            operation: Operation::PathOpen,
+            target: "/etc".into(),
         },
         "io" => Error::Io {
             message: "cannot read".into(),
         },
         "invalid_argument" => invalid_argument("bad"),
-        "exit" => Error::Exit { status: 3 },
+        "exit" => Error::Exit { status: -3 },
         "interrupted" => Error::Interrupted {
             elapsed: Duration::from_millis(250),
         },
@@ -202,7 +132,19 @@ pub fn _sample_error(py: Python<'_>, code: &str) -> PyErr {
             found: 100_000,
             limit: 50_000,
         },
+        "busy" => Error::Busy,
         other => invalid_argument(format!("unknown error code `{other}`")),
-    };
-    to_pyerr(py, err)
+    }
+}
+
+/// The exception Aegis raises for a sample error of `code` (test hook).
+#[pyfunction]
+pub fn _sample_error(py: Python<'_>, code: &str) -> PyErr {
+    to_pyerr(py, sample(code))
+}
+
+/// The core's `Error::to_json()` of the same sample, as JSON text (test hook).
+#[pyfunction]
+pub fn _sample_error_json(code: &str) -> String {
+    sample(code).to_json().to_string()
 }

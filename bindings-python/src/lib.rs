@@ -4,11 +4,11 @@
 //! classification) lives in `aegis-core`. The pure-Python package
 //! `python/aegis` re-exports these classes and defines the exceptions.
 
-mod config;
 mod errors;
 mod host;
 mod metrics;
 mod module;
+mod policy;
 mod runtime;
 mod sandbox;
 #[cfg(unix)]
@@ -16,6 +16,7 @@ mod sigint;
 mod values;
 
 use aegis_core::ErrorCode;
+use aegis_core::policy::{OPTIONS, Scope};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -38,11 +39,26 @@ fn _aegis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<metrics::Limits>()?;
     m.add_function(wrap_pyfunction!(runtime::validate, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_sample_error, m)?)?;
-    let classes = PyDict::new(m.py());
-    for code in ErrorCode::ALL {
-        classes.set_item(code.as_str(), errors::class_name(code))?;
+    m.add_function(wrap_pyfunction!(errors::_sample_error_json, m)?)?;
+    let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    m.add("ERROR_CODES", codes)?;
+    m.add("DETAIL_NAMES", aegis_core::details::DETAIL_NAMES.to_vec())?;
+    m.add("METRIC_NAMES", aegis_core::METRIC_NAMES.to_vec())?;
+    let mut options = Vec::new();
+    for o in OPTIONS {
+        let d = PyDict::new(m.py());
+        d.set_item("name", o.name)?;
+        d.set_item("doc", o.doc)?;
+        d.set_item("default", o.default)?;
+        d.set_item("unit", o.unit)?;
+        let scope = match o.scope {
+            Scope::Both => "both",
+            Scope::Runtime => "runtime",
+        };
+        d.set_item("scope", scope)?;
+        options.push(d);
     }
-    m.add("ERROR_CLASSES", classes)?;
+    m.add("OPTIONS", options)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

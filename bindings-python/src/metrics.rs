@@ -1,14 +1,18 @@
-//! `aegis.Metrics`: what a call (or a sandbox's whole life) used.
+//! `aegis.Metrics`: what a call (or a sandbox's whole life) used, built
+//! from the core's `Metrics::fields()` (same names, durations in seconds).
 
+use aegis_core::MetricValue;
+use pyo3::exceptions::PyAttributeError;
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat, PyList};
 
 /// One operation a guest attempted and its capabilities refused.
 #[pyclass(frozen, get_all, module = "aegis")]
 #[derive(Clone)]
 pub struct DeniedOperation {
-    /// The capability involved: `"filesystem"`, `"network"`, `"clock"`, `"env"`, `"logging"`.
+    /// The capability involved: `"filesystem"`, `"network"`, `"clock"`, `"logging"`, `"module"`.
     pub capability: String,
-    /// The operation, e.g. `"path_open"`, `"connect"`.
+    /// The operation, e.g. `"path_open"`, `"tcp_connect"`, `"clock_time_get"`.
     pub operation: String,
     /// What it targeted: a path, an address, a clock id.
     pub target: String,
@@ -25,62 +29,83 @@ impl DeniedOperation {
 }
 
 /// Resource usage of one call, or summed over a sandbox's life.
-#[pyclass(frozen, get_all, module = "aegis")]
+///
+/// One attribute per name of `aegis.METRIC_NAMES`: `calls`, `wall_time`
+/// (seconds), `fuel_consumed`, `memory_current` and `memory_peak` (bytes),
+/// `host_calls`, `denied_count`, `denied` (a list of `DeniedOperation`).
+#[pyclass(frozen, module = "aegis")]
 pub struct Metrics {
-    /// Calls counted (failed calls count too).
-    pub calls: u64,
-    /// Seconds spent inside the guest, host functions included.
-    pub wall_time: f64,
-    /// Fuel consumed (0 when fuel metering is off).
-    pub fuel_consumed: u64,
-    /// Linear memory allocated now, in bytes.
-    pub memory_current: u64,
-    /// Highest linear memory allocated, in bytes.
-    pub memory_peak: u64,
-    /// Calls the guest made into host functions (WASI calls excluded).
-    pub host_calls: u64,
-    /// Operations the guest attempted that its capabilities refused.
-    pub denied_count: u64,
-    /// The first refused operations.
-    pub denied: Vec<DeniedOperation>,
+    fields: Vec<(&'static str, Py<PyAny>)>,
 }
 
 impl Metrics {
-    pub fn from_core(m: &aegis_core::Metrics) -> Self {
-        Metrics {
-            calls: m.calls,
-            wall_time: m.wall_time.as_secs_f64(),
-            fuel_consumed: m.fuel_consumed,
-            memory_current: m.memory_current,
-            memory_peak: m.memory_peak,
-            host_calls: m.host_calls,
-            denied_count: m.denied_count,
-            denied: m
-                .denied
-                .iter()
-                .map(|d| DeniedOperation {
-                    capability: d.capability.to_string(),
-                    operation: d.operation.clone(),
-                    target: d.target.clone(),
-                })
-                .collect(),
-        }
+    pub fn from_core(py: Python<'_>, m: &aegis_core::Metrics) -> PyResult<Self> {
+        let fields = m
+            .fields()
+            .into_iter()
+            .map(|(name, value)| Ok((name, metric(py, value)?)))
+            .collect::<PyResult<_>>()?;
+        Ok(Metrics { fields })
     }
+}
+
+/// One metric as a Python value: durations as float seconds.
+fn metric(py: Python<'_>, value: MetricValue) -> PyResult<Py<PyAny>> {
+    Ok(match value {
+        MetricValue::Count(n) | MetricValue::Bytes(n) => n.into_pyobject(py)?.into_any().unbind(),
+        MetricValue::Seconds(d) => d.as_secs_f64().into_pyobject(py)?.into_any().unbind(),
+        MetricValue::Denied(list) => list
+            .iter()
+            .map(|d| DeniedOperation {
+                capability: d.capability.as_str().to_string(),
+                operation: d.operation.as_str().to_string(),
+                target: d.target.clone(),
+            })
+            .collect::<Vec<_>>()
+            .into_pyobject(py)?
+            .into_any()
+            .unbind(),
+    })
 }
 
 #[pymethods]
 impl Metrics {
-    fn __repr__(&self) -> String {
-        format!(
-            "Metrics(calls={}, wall_time={:.6}, fuel_consumed={}, memory_current={}, memory_peak={}, host_calls={}, denied_count={})",
-            self.calls,
-            self.wall_time,
-            self.fuel_consumed,
-            self.memory_current,
-            self.memory_peak,
-            self.host_calls,
-            self.denied_count
-        )
+    fn __getattr__(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+        self.fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone_ref(py))
+            .ok_or_else(|| {
+                PyAttributeError::new_err(format!("'Metrics' object has no attribute '{name}'"))
+            })
+    }
+
+    fn __dir__(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = self.fields.iter().map(|(n, _)| *n).collect();
+        names.push("to_dict");
+        names
+    }
+
+    /// The metrics as a dict, in the order of `aegis.METRIC_NAMES`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, value) in &self.fields {
+            dict.set_item(name, value)?;
+        }
+        Ok(dict)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let mut parts = Vec::new();
+        for (name, value) in &self.fields {
+            let value = value.bind(py);
+            if let Ok(seconds) = value.cast::<PyFloat>() {
+                parts.push(format!("{name}={:.6}", seconds.value()));
+            } else if !value.is_instance_of::<PyList>() {
+                parts.push(format!("{name}={}", value.repr()?));
+            }
+        }
+        Ok(format!("Metrics({})", parts.join(", ")))
     }
 }
 

@@ -6,24 +6,34 @@ use std::sync::OnceLock;
 use aegis_core::Aegis;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyType};
 
-use crate::config::{runtime_builder, sandbox_builder};
 use crate::errors::to_pyerr;
 use crate::metrics::Limits;
 use crate::module::Module;
+use crate::policy;
 use crate::sandbox::Sandbox;
 
 /// A configured engine shared by every sandbox made from it.
 ///
-/// `Runtime(memory_limit=..., fuel_limit=..., timeout=..., stack_limit=...,
-/// allow_read=[...], allow_write=[...], map_dirs=[...], allow_logging=...,
-/// capture_output=..., allow_clock=..., env={...}, args=[...],
-/// allow_net=[...], random_seed=...)`. Every option is also a per-sandbox
-/// override in `runtime.sandbox(...)` except `stack_limit`. Thread-safe.
+/// `Runtime(**options)` takes the options of `aegis.OPTIONS` as keyword
+/// arguments (`memory_limit=..., fuel_limit=..., timeout=..., allow_read=[...],
+/// ...`); `Runtime.from_policy(source, **overrides)` reads them from TOML or
+/// JSON. `runtime.sandbox(**options)` overrides the options whose scope is
+/// "both" for one sandbox. The core decides which names and values are
+/// valid (`InvalidArgumentError` otherwise). Thread-safe.
 #[pyclass(frozen, module = "aegis")]
 pub struct Runtime {
     inner: aegis_core::Runtime,
+}
+
+impl Runtime {
+    fn build(py: Python<'_>, policy: &aegis_core::Policy) -> PyResult<Self> {
+        let inner = py
+            .detach(|| policy.runtime_builder()?.build())
+            .map_err(|e| to_pyerr(py, e))?;
+        Ok(Runtime { inner })
+    }
 }
 
 #[pymethods]
@@ -32,9 +42,27 @@ impl Runtime {
     #[new]
     #[pyo3(signature = (**options))]
     fn new(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let builder = runtime_builder(py, Aegis::builder(), options)?;
-        let inner = py.detach(|| builder.build()).map_err(|e| to_pyerr(py, e))?;
-        Ok(Runtime { inner })
+        Runtime::build(py, &policy::from_kwargs(py, options)?)
+    }
+
+    /// Builds a runtime from a policy: TOML or JSON text (`str`; JSON when it
+    /// starts with `{`), or the path of a policy file (`os.PathLike`; JSON
+    /// when its name ends in `.json`, TOML otherwise). Keyword `overrides`
+    /// replace the policy's settings of the same name.
+    #[classmethod]
+    #[pyo3(signature = (source, **overrides))]
+    fn from_policy(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        source: &Bound<'_, PyAny>,
+        overrides: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let mut policy = policy::from_source(py, source)?;
+        if overrides.is_some_and(|o| !o.is_empty()) {
+            let top = policy::from_kwargs(py, overrides)?;
+            policy = policy.overridden_by(&top).map_err(|e| to_pyerr(py, e))?;
+        }
+        Runtime::build(py, &policy)
     }
 
     /// Compiles a module from binary wasm or WAT text given as bytes.
@@ -69,8 +97,8 @@ impl Runtime {
             .map_err(|e| to_pyerr(py, e))
     }
 
-    /// Makes a sandbox with this runtime's settings, overridden by `options`,
-    /// and loads `module` into it if given.
+    /// Makes a sandbox with this runtime's settings, overridden by `options`
+    /// (runtime-only options are refused), and loads `module` into it if given.
     #[pyo3(signature = (module=None, **options))]
     fn sandbox(
         &self,
@@ -78,8 +106,10 @@ impl Runtime {
         module: Option<Py<Module>>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Sandbox> {
-        let builder = sandbox_builder(py, self.inner.sandbox(), options)?;
-        let core = py.detach(|| builder.build()).map_err(|e| to_pyerr(py, e))?;
+        let policy = policy::from_kwargs(py, options)?;
+        let core = py
+            .detach(|| policy.apply_to_sandbox(self.inner.sandbox())?.build())
+            .map_err(|e| to_pyerr(py, e))?;
         let sandbox = Sandbox::new(core);
         if let Some(module) = module {
             sandbox.load(py, module)?;

@@ -1,9 +1,8 @@
 //! `aegis.Sandbox`: calls into the guest with the GIL released.
 
-use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use aegis_core::{Error, ExternType, FuncType};
+use aegis_core::{Entered, Error, ExternType, FuncType, SharedSandbox};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
@@ -33,25 +32,6 @@ impl Watch {
 #[cfg(not(unix))]
 fn watch(_py: Python<'_>, _handle: &aegis_core::InterruptHandle) -> Option<Watch> {
     None
-}
-
-thread_local! {
-    /// Sandboxes whose guest code is running on this thread (to refuse re-entry).
-    static RUNNING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Removes a sandbox from `RUNNING` when the call ends.
-struct RunningGuard(usize);
-
-impl Drop for RunningGuard {
-    fn drop(&mut self) {
-        RUNNING.with(|r| {
-            let mut r = r.borrow_mut();
-            if let Some(i) = r.iter().rposition(|k| *k == self.0) {
-                r.remove(i);
-            }
-        });
-    }
 }
 
 /// The interrupt state of one sandbox, shared with its `InterruptHandle`s
@@ -148,27 +128,50 @@ impl Interrupts {
 /// An isolated place to run guest code, made by `Runtime.sandbox()`.
 ///
 /// Every call runs under the sandbox's limits with the GIL released. A
-/// sandbox may be shared between threads; calls on it are serialized. Use it
-/// as a context manager (`with runtime.sandbox() as sb:`) to free it promptly.
+/// sandbox runs one call at a time: a call (or any other use but
+/// `interrupt()`) while one runs, from another thread or from one of its own
+/// host functions, raises `BusyError` at once. Use it as a context manager
+/// (`with runtime.sandbox() as sb:`) to free it promptly.
 ///
 /// `interrupt()` stops a call from any thread. Ctrl-C during a call on the
 /// main thread stops the guest, then Python's SIGINT handler runs
 /// (`KeyboardInterrupt` by default) while Python handles SIGINT.
 #[pyclass(frozen, module = "aegis")]
 pub struct Sandbox {
-    inner: Mutex<Option<aegis_core::Sandbox>>,
+    /// `None` once closed; locked only to clone the `Arc`.
+    inner: Mutex<Option<Arc<SharedSandbox>>>,
     module: Mutex<Option<Py<Module>>>,
     interrupts: Arc<Interrupts>,
+    limits: aegis_core::Limits,
+}
+
+/// Locks a mutex of this module, whose data stays valid after a panic.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Sandbox {
     pub fn new(inner: aegis_core::Sandbox) -> Self {
-        let interrupts = Arc::new(Interrupts::new(inner.interrupt_handle()));
+        let limits = inner.limits().clone();
+        let shared = SharedSandbox::new(inner);
+        let interrupts = Arc::new(Interrupts::new(shared.interrupt_handle()));
         Sandbox {
-            inner: Mutex::new(Some(inner)),
+            inner: Mutex::new(Some(Arc::new(shared))),
             module: Mutex::new(None),
             interrupts,
+            limits,
         }
+    }
+
+    /// Marks the sandbox in use, or fails at once: `busy` if a call runs in
+    /// it (another thread's, or the one whose host function is asking),
+    /// `invalid_argument` if it is closed.
+    fn enter(&self, py: Python<'_>) -> PyResult<Entered> {
+        let shared = lock(&self.inner).clone();
+        shared
+            .ok_or_else(|| invalid_argument("the sandbox is closed"))
+            .and_then(|s| s.enter())
+            .map_err(|e| to_pyerr(py, e))
     }
 
     /// Runs guest code (`f` may be run twice, see `Interrupts::run`) with the
@@ -180,20 +183,24 @@ impl Sandbox {
         py: Python<'_>,
         f: impl Fn(&mut aegis_core::Sandbox) -> Result<T, Error> + Send,
     ) -> PyResult<T> {
-        let _guard = self.enter(py)?;
+        let entered = self.enter(py)?;
+        self.run_entered(py, entered, f)
+    }
+
+    /// `run_guest` on a sandbox already entered.
+    fn run_entered<T: Send>(
+        &self,
+        py: Python<'_>,
+        entered: Entered,
+        f: impl Fn(&mut aegis_core::Sandbox) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
         let watch = watch(py, &self.interrupts.handle);
         if watch.is_some() {
             // A Ctrl-C that arrived before the watch began.
             py.check_signals()?;
         }
         let interrupts = &*self.interrupts;
-        let outcome = py.detach(move || {
-            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            match inner.as_mut() {
-                Some(sandbox) => interrupts.run(sandbox, watch, f),
-                None => Err(invalid_argument("the sandbox is closed")),
-            }
-        });
+        let outcome = py.detach(move || interrupts.run(&mut entered.sandbox(), watch, f));
         // A Ctrl-C that arrived while the guest ran wins over the call's own outcome.
         py.check_signals()?;
         outcome.map_err(|e| to_pyerr(py, e))
@@ -206,47 +213,26 @@ impl Sandbox {
         py: Python<'_>,
         f: impl FnOnce(&mut aegis_core::Sandbox) -> Result<T, Error> + Send,
     ) -> PyResult<T> {
-        let _guard = self.enter(py)?;
-        let outcome = py.detach(|| {
-            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            match inner.as_mut() {
-                Some(sandbox) => f(sandbox),
-                None => Err(invalid_argument("the sandbox is closed")),
-            }
-        });
+        let entered = self.enter(py)?;
+        let outcome = py.detach(move || f(&mut entered.sandbox()));
         // A Ctrl-C that arrived while the guest ran wins over the call's own outcome.
         py.check_signals()?;
         outcome.map_err(|e| to_pyerr(py, e))
     }
 
-    /// Marks the sandbox as in use by this thread, refusing re-entry from a
-    /// host function (which would deadlock on the sandbox's lock).
-    fn enter(&self, py: Python<'_>) -> PyResult<RunningGuard> {
-        let key = self as *const Sandbox as usize;
-        if RUNNING.with(|r| r.borrow().contains(&key)) {
-            return Err(to_pyerr(
-                py,
-                invalid_argument(
-                    "this sandbox is busy: a host function cannot use its own sandbox",
-                ),
-            ));
-        }
-        RUNNING.with(|r| r.borrow_mut().push(key));
-        Ok(RunningGuard(key))
-    }
-
     /// Instantiates `module` (see `load_module`).
     pub fn load(&self, py: Python<'_>, module: Py<Module>) -> PyResult<()> {
         let core = module.get().inner.clone();
-        *self.module.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.run_guest(py, move |sb| sb.load_module(&core))?;
-        *self.module.lock().unwrap_or_else(|p| p.into_inner()) = Some(module);
+        let entered = self.enter(py)?;
+        *lock(&self.module) = None;
+        self.run_entered(py, entered, move |sb| sb.load_module(&core))?;
+        *lock(&self.module) = Some(module);
         Ok(())
     }
 
     /// The signature of export `name` from the loaded module, if it is a numeric function.
     fn signature(&self, py: Python<'_>, name: &str) -> Option<FuncType> {
-        let module = self.module.lock().unwrap_or_else(|p| p.into_inner());
+        let module = lock(&self.module);
         let module = module.as_ref()?.bind(py).get();
         match module.inner.export(name).map(|e| &e.ty) {
             Some(ExternType::Function(sig)) => Some(sig.clone()),
@@ -323,8 +309,7 @@ impl Sandbox {
         results_to_py(py, results)
     }
 
-    /// Calls an export that takes no arguments, discarding its results
-    /// (a WASI `proc_exit(0)` counts as success).
+    /// Calls an export that takes no arguments, discarding its results.
     fn call_void(&self, py: Python<'_>, name: String) -> PyResult<()> {
         self.run_guest(py, move |sb| sb.call_void(&name))
     }
@@ -348,7 +333,8 @@ impl Sandbox {
         // that module once, on the first attempt, keeps a retried attempt
         // (see `Interrupts::run`) correct after the first one unloaded it.
         let module = std::sync::OnceLock::new();
-        let outcome = self.run_guest(py, move |sb| {
+        let entered = self.enter(py)?;
+        let outcome = self.run_entered(py, entered, move |sb| {
             match module.get_or_init(|| sb.module().cloned()) {
                 Some(m) => sb.load_module(m),
                 None => sb.reset(),
@@ -356,7 +342,7 @@ impl Sandbox {
         });
         if outcome.is_err() {
             // A failed instantiation leaves no module loaded in the core.
-            *self.module.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            *lock(&self.module) = None;
         }
         outcome
     }
@@ -364,20 +350,21 @@ impl Sandbox {
     /// The loaded module, or `None`.
     #[getter]
     fn module(&self, py: Python<'_>) -> Option<Py<Module>> {
-        let module = self.module.lock().unwrap_or_else(|p| p.into_inner());
-        module.as_ref().map(|m| m.clone_ref(py))
+        lock(&self.module).as_ref().map(|m| m.clone_ref(py))
     }
 
     /// Metrics summed over every call since the sandbox was made.
     #[getter]
     fn metrics(&self, py: Python<'_>) -> PyResult<Metrics> {
-        self.exec(py, |sb| Ok(Metrics::from_core(sb.metrics())))
+        let metrics = self.exec(py, |sb| Ok(sb.metrics().clone()))?;
+        Metrics::from_core(py, &metrics)
     }
 
     /// Metrics of the most recent call (or instantiation).
     #[getter]
     fn last_call_metrics(&self, py: Python<'_>) -> PyResult<Metrics> {
-        self.exec(py, |sb| Ok(Metrics::from_core(sb.last_call_metrics())))
+        let metrics = self.exec(py, |sb| Ok(sb.last_call_metrics().clone()))?;
+        Metrics::from_core(py, &metrics)
     }
 
     /// Guest stdout captured so far (empty unless `capture_output` was set).
@@ -408,10 +395,10 @@ impl Sandbox {
         })
     }
 
-    /// The limits this sandbox runs under.
+    /// The limits this sandbox runs under (readable while a call runs).
     #[getter]
-    fn limits(&self, py: Python<'_>) -> PyResult<Limits> {
-        self.exec(py, |sb| Ok(Limits::from_core(sb.limits())))
+    fn limits(&self) -> Limits {
+        Limits::from_core(&self.limits)
     }
 
     /// Stops the call running in this sandbox, from any thread.
@@ -436,23 +423,31 @@ impl Sandbox {
     }
 
     /// Frees the sandbox; any later use raises `InvalidArgumentError`.
+    /// Closing a sandbox while a call runs in it raises `BusyError`.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let _guard = self.enter(py)?;
-        let dropped = py.detach(|| self.inner.lock().unwrap_or_else(|p| p.into_inner()).take());
-        drop(dropped);
-        *self.module.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let mut slot = lock(&self.inner);
+        let Some(shared) = slot.clone() else {
+            return Ok(());
+        };
+        let entered = match shared.enter() {
+            Ok(entered) => entered,
+            Err(e) => {
+                drop(slot);
+                return Err(to_pyerr(py, e));
+            }
+        };
+        *slot = None;
+        drop(slot);
+        drop(entered);
+        py.detach(move || drop(shared));
+        *lock(&self.module) = None;
         Ok(())
     }
 
     /// Whether `close` was called (or the `with` block ended).
     #[getter]
-    fn closed(&self, py: Python<'_>) -> bool {
-        py.detach(|| {
-            self.inner
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_none()
-        })
+    fn closed(&self) -> bool {
+        lock(&self.inner).is_none()
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

@@ -116,17 +116,35 @@ def test_keyboard_interrupt_in_callback_propagates(runtime):
             sb.call("add_offset", 1)
 
 
-def test_reentrant_call_is_refused(runtime):
+def test_reentrant_use_is_refused_at_once_as_busy(runtime):
     holder = {}
+    refusals = []
 
     def offset():
-        return holder["sb"].call("add_offset", 1)
+        sb = holder["sb"]
+        for use in (lambda: sb.call("add_offset", 1), lambda: sb.metrics, sb.reset, sb.close):
+            try:
+                use()
+            except aegis.BusyError as err:
+                refusals.append(err)
+        return 1
 
     with make(runtime, offset=offset) as sb:
         holder["sb"] = sb
+        assert sb.call("add_offset", 1) == 2
+        assert [err.code for err in refusals] == ["busy"] * 4
+        assert not sb.closed
+        assert sb.call("add_offset", 1) == 2  # free again
+
+
+def test_reentry_refusal_is_the_cause_of_the_host_error(runtime):
+    holder = {}
+
+    with make(runtime, offset=lambda: holder["sb"].call("add_offset", 1)) as sb:
+        holder["sb"] = sb
         with pytest.raises(aegis.HostFunctionError) as info:
             sb.call("add_offset", 1)
-        assert isinstance(info.value.__cause__, aegis.InvalidArgumentError)
+        assert isinstance(info.value.__cause__, aegis.BusyError)
         assert "busy" in str(info.value.__cause__)
 
 

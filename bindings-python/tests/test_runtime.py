@@ -16,55 +16,121 @@ def test_defaults_build_and_run():
 
 def test_every_option_is_accepted(tmp_path):
     rt = aegis.Runtime(
-        memory_limit=8 * 1024 * 1024,
+        memory_limit="8MiB",
         fuel_limit=1_000_000,
         timeout=datetime.timedelta(seconds=2),
         stack_limit=256 * 1024,
         table_elements_limit=1000,
         allow_read=[str(tmp_path)],
-        allow_write=[tmp_path],
-        map_dirs=[(tmp_path, "/data", "read")],
+        allow_write=(tmp_path,),
+        map_dirs=[{"host": tmp_path, "guest": "/data", "access": "read"}, {"host": str(tmp_path), "guest": "/d2"}],
         capture_output=4096,
         allow_clock=True,
         env={"A": "1"},
         args=["prog", "x"],
         allow_net=["127.0.0.1:8080", "10.0.0.0/8:443"],
         random_seed=7,
+        on_denied="error",
+        max_module_size="1MiB",
+        module_limits={"functions": 100},
     )
-    with rt.sandbox(rt.load_wat(CORE_WAT), allow_logging=False) as sb:
+    assert rt.limits.memory == 8 << 20
+    assert rt.limits.timeout == 2.0
+    with rt.sandbox(rt.load_wat(CORE_WAT), allow_logging=False, memory_limit="1MiB") as sb:
         assert sb.call("add", 2, 2) == 4
+        assert sb.limits.memory == 1 << 20
 
 
-def test_unknown_option_is_a_type_error():
-    with pytest.raises(TypeError, match="memory_limt"):
+def test_none_turns_fuel_and_timeout_off_and_leaves_other_options_unset():
+    rt = aegis.Runtime(fuel_limit=None, timeout=None, memory_limit=None, allow_read=None)
+    assert (rt.limits.fuel, rt.limits.timeout) == (None, None)
+    assert rt.limits.memory == 64 << 20
+    # "off" is the core's own spelling.
+    rt = aegis.Runtime(fuel_limit="off", timeout="off")
+    assert (rt.limits.fuel, rt.limits.timeout) == (None, None)
+
+
+def test_unknown_option_is_refused_by_the_core():
+    with pytest.raises(aegis.InvalidArgumentError, match="unknown field `memory_limt`") as info:
         aegis.Runtime(memory_limt=1)
-
-
-def test_stack_limit_is_runtime_only(runtime):
-    with pytest.raises(TypeError, match="engine-wide"):
-        runtime.sandbox(stack_limit=65536)
-
-
-def test_bad_option_values_raise_typed_errors():
-    with pytest.raises(aegis.InvalidArgumentError) as info:
-        aegis.Runtime(stack_limit=100)
     assert info.value.code == "invalid_argument"
-    with pytest.raises(aegis.InvalidArgumentError):
-        aegis.Runtime(timeout=0)
-    with pytest.raises(aegis.InvalidArgumentError):
-        aegis.Runtime(timeout=-1)
-    with pytest.raises(aegis.InvalidArgumentError, match="network rule"):
-        aegis.Runtime(allow_net=["not a rule"])
-    with pytest.raises(aegis.InvalidArgumentError):
-        aegis.Runtime(map_dirs=[("/tmp", "/t", "execute")])
-    with pytest.raises(aegis.InvalidArgumentError):
-        aegis.Runtime(allow_logging=True, capture_output=True)
-    with pytest.raises(OverflowError):
-        aegis.Runtime(memory_limit=-1)
+    with pytest.raises(aegis.InvalidArgumentError, match="unknown field `nope`"):
+        aegis.Runtime().sandbox(nope=1)
+
+
+def test_runtime_options_are_refused_on_a_sandbox(runtime):
+    for name in [o["name"] for o in aegis.OPTIONS if o["scope"] == "runtime"]:
+        value = {
+            "module_limits": {"functions": 1},
+            "allowed_modules": ["a" * 64],
+            "compile_cache": "/tmp",
+            "wasm_exceptions": True,
+            "wasm_gc": True,
+        }.get(name, 65536)
+        with pytest.raises(aegis.InvalidArgumentError, match=f"{name} is a runtime option"):
+            runtime.sandbox(**{name: value})
+
+
+def test_bad_option_values_raise_invalid_argument():
+    bad = [
+        {"stack_limit": 100},
+        {"timeout": 0},
+        {"timeout": -1},
+        {"timeout": float("nan")},
+        {"allow_net": ["not a rule"]},
+        {"allow_net": "127.0.0.1:80"},  # a list, as the core says
+        {"map_dirs": [{"host": "/tmp", "guest": "/t", "access": "execute"}]},
+        {"allow_logging": True, "capture_output": True},
+        {"memory_limit": -1},
+        {"memory_limit": "5 apples"},
+        {"memory_limit": 2**70},
+        {"env": ["A=1"]},
+        {"env": {1: "x"}},
+        {"args": "prog"},
+        {"allow_read": {"/tmp"}},  # a set: no JSON form
+        {"handle_limit": "many"},
+        {"on_denied": "ignore"},
+        {"allowed_modules": ["zz"]},
+    ]
+    for options in bad:
+        with pytest.raises(aegis.InvalidArgumentError):
+            aegis.Runtime(**options)
+    with pytest.raises(aegis.InvalidArgumentError, match="allow_logging and capture_output"):
+        aegis.Runtime(allow_logging=True, capture_output=1024)
+
+
+def test_from_policy_text_file_and_overrides(tmp_path):
+    toml = 'memory_limit = "16MiB"\nfuel_limit = 1000\ntimeout = 2.5\n[env]\nA = "1"\n'
+    rt = aegis.Runtime.from_policy(toml)
+    assert (rt.limits.memory, rt.limits.fuel, rt.limits.timeout) == (16 << 20, 1000, 2.5)
+    rt = aegis.Runtime.from_policy('{"fuel_limit": "off", "timeout": 1}')
+    assert (rt.limits.fuel, rt.limits.timeout) == (None, 1.0)
+    path = tmp_path / "policy.toml"
+    path.write_text(toml)
+    rt = aegis.Runtime.from_policy(path, timeout=2, fuel_limit=None)
+    assert (rt.limits.memory, rt.limits.fuel, rt.limits.timeout) == (16 << 20, None, 2.0)
+    json_path = tmp_path / "policy.json"
+    json_path.write_text('{"memory_limit": 1048576}')
+    assert aegis.Runtime.from_policy(json_path).limits.memory == 1 << 20
+    rt = aegis.Runtime.from_policy(toml)
+    with rt.sandbox(rt.load_wat(CORE_WAT)) as sb:
+        assert sb.call("add", 1, 2) == 3
+        assert sb.limits.fuel == 1000
+
+
+def test_from_policy_errors(tmp_path):
+    with pytest.raises(aegis.InvalidArgumentError, match="unknown field `memory_limt`"):
+        aegis.Runtime.from_policy("memory_limt = 5")
+    with pytest.raises(aegis.InvalidArgumentError, match="unknown field"):
+        aegis.Runtime.from_policy('{"nope": 1}')
+    with pytest.raises(aegis.InvalidArgumentError, match="unknown field `nope`"):
+        aegis.Runtime.from_policy("", nope=1)
+    with pytest.raises(aegis.InvalidArgumentError, match="allow_logging and capture_output"):
+        aegis.Runtime.from_policy("allow_logging = true", capture_output=True)
+    with pytest.raises(aegis.AegisIOError, match="missing.toml"):
+        aegis.Runtime.from_policy(tmp_path / "missing.toml")
     with pytest.raises(TypeError):
-        aegis.Runtime(env=["A=1"])
-    with pytest.raises(TypeError):
-        aegis.Runtime(args="prog")
+        aegis.Runtime.from_policy(b"fuel_limit = 1")
 
 
 def test_sandbox_cannot_enable_what_the_engine_lacks():

@@ -99,6 +99,24 @@ def test_metrics(sandbox):
     assert "calls=2" in repr(total)
 
 
+def test_metrics_have_the_core_names_and_units(sandbox):
+    sandbox.call("add", 1, 2)
+    metrics = sandbox.last_call_metrics
+    assert aegis.METRIC_NAMES == [
+        "calls", "wall_time", "fuel_consumed", "memory_current",
+        "memory_peak", "host_calls", "denied_count", "denied",
+    ]
+    as_dict = metrics.to_dict()
+    assert list(as_dict) == aegis.METRIC_NAMES
+    for name in aegis.METRIC_NAMES:
+        assert getattr(metrics, name) == as_dict[name]
+        assert name in dir(metrics)
+    assert isinstance(metrics.wall_time, float)  # seconds
+    assert 0.0 < metrics.wall_time < 1.0
+    with pytest.raises(AttributeError):
+        metrics.wall_time_us
+
+
 def test_metrics_without_fuel():
     rt = aegis.Runtime(fuel_limit=None, timeout=None)
     assert (rt.limits.fuel, rt.limits.timeout) == (None, None)
@@ -159,6 +177,7 @@ def test_output_denied_by_default(runtime, capfd):
         assert isinstance(denied[0], aegis.DeniedOperation)
         assert (denied[0].capability, denied[0].operation) == ("logging", "write")
         assert "stdout" in denied[0].target
+        assert all(isinstance(v, str) for v in (denied[0].capability, denied[0].operation, denied[0].target))
         assert sb.metrics.denied_count == 1
     assert "hello" not in capfd.readouterr().out
 
@@ -190,7 +209,7 @@ def test_directory_grants(runtime, tmp_path):
         assert sb.call("prestat", 3) == ebadf
     with runtime.sandbox(module, allow_read=[tmp_path]) as sb:
         assert sb.call("prestat", 3) == 0
-    with runtime.sandbox(module, map_dirs=[(tmp_path, "/data", "write")]) as sb:
+    with runtime.sandbox(module, map_dirs=[{"host": tmp_path, "guest": "/data", "access": "write"}]) as sb:
         assert sb.call("prestat", 3) == 0
     with pytest.raises(aegis.AegisIOError):
         runtime.sandbox(module, allow_read=[tmp_path / "missing"])
@@ -206,3 +225,27 @@ def test_per_sandbox_limits_override_runtime(runtime, core_module):
         with pytest.raises(aegis.OutOfFuelError) as info:
             sb.call("spin")
         assert info.value.limit == 1000
+
+
+def test_on_denied_error_fails_the_call_naming_the_refusal(runtime):
+    module = runtime.load_wat(WASI_WAT)
+    with runtime.sandbox(module, on_denied="error") as sb:
+        with pytest.raises(aegis.PermissionDeniedError) as info:
+            sb.call("now")
+        err = info.value
+        assert err.code == "permission_denied"
+        assert (err.capability, err.operation) == ("clock", "clock_time_get")
+        assert isinstance(err.target, str)
+        assert sb.last_call_metrics.denied_count == 1
+
+
+def test_allowed_modules_refuse_other_modules():
+    import hashlib
+
+    digest = hashlib.sha256(CORE_WAT.encode()).hexdigest()
+    rt = aegis.Runtime(allowed_modules=[f"sha256:{digest}"])
+    rt.load_bytes(CORE_WAT.encode())
+    with pytest.raises(aegis.PermissionDeniedError) as info:
+        rt.load_wat("(module)")
+    assert (info.value.capability, info.value.operation) == ("module", "load")
+    assert info.value.target.startswith("sha256:")

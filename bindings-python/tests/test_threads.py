@@ -67,34 +67,75 @@ def test_sandboxes_in_parallel_threads():
         assert results[i] == (200 * i + sum(range(200)), 2 * i)
 
 
-def test_one_sandbox_shared_by_threads_with_callbacks():
-    rt = aegis.Runtime()
+def test_a_busy_sandbox_refuses_other_threads_at_once():
+    rt = aegis.Runtime(fuel_limit=None, timeout=5)
     sb = rt.sandbox()
-    calls = []
-    lock = threading.Lock()
+    running = threading.Event()
+    release = threading.Event()
 
     def offset():
-        with lock:
-            calls.append(threading.get_ident())
+        running.set()
+        release.wait(5)
         return 1
 
     sb.register_func("env", "offset", offset, results=["i32"])
     sb.register_func("env", "log", lambda p, n: None, params=["i32", "i32"])
     sb.register_func("env", "fscale", lambda x: x, params=["f64"], results=["f64"])
     sb.load_module(rt.load_wat(HOST_WAT))
-    out = []
+    outcome = {}
+
+    def work():
+        outcome["result"] = sb.call("add_offset", 41)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        assert running.wait(5)
+        # While the worker's call runs, every use from this thread fails at
+        # once (it used to wait for the call to end).
+        for use in (lambda: sb.call("add_offset", 1), lambda: sb.last_call_metrics, lambda: sb.stdout, sb.close):
+            start = time.monotonic()
+            with pytest.raises(aegis.BusyError) as info:
+                use()
+            assert time.monotonic() - start < 0.5
+            assert info.value.code == "busy"
+        # Limits and interrupt handles do not need the sandbox.
+        assert sb.limits.timeout == 5.0
+        assert not sb.interrupt_handle().pending
+    finally:
+        release.set()
+        worker.join(5)
+    assert outcome == {"result": 42}
+    assert sb.call("add_offset", 1) == 2  # free again
+    assert sb.metrics.calls == 2
+
+
+def test_threads_taking_turns_on_one_sandbox():
+    rt = aegis.Runtime()
+    sb = rt.sandbox(rt.load_wat(CORE_WAT))
+    done = []
+    busy = []
+    lock = threading.Lock()
 
     def work():
         for k in range(100):
-            out.append(sb.call("add_offset", k) - k)
+            while True:
+                try:
+                    value = sb.call("add", k, 1)
+                    break
+                except aegis.BusyError:
+                    with lock:
+                        busy.append(1)
+                    time.sleep(0)
+            with lock:
+                done.append(value - k)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert out == [1] * 400
-    assert len(calls) == 400
+    assert done == [1] * 400
     assert sb.metrics.calls == 400
 
 

@@ -129,3 +129,30 @@ fn compile_guest(name: &str, target: &str) -> PathBuf {
     );
     wasm
 }
+
+/// The long flags `aegis run --help` defines, aliases included (without
+/// `--help` and `--version`): the first `--name` of each option line, and
+/// every `--name` of an `[alias: ...]` / `[aliases: ...]` note.
+pub fn run_help_flags() -> std::collections::BTreeSet<String> {
+    let out = run(&["run", "--help"]);
+    let help = stdout(&out);
+    let mut flags = std::collections::BTreeSet::new();
+    for line in help.lines() {
+        let text = line.trim_start();
+        let indent = line.len() - text.len();
+        let defines = indent <= 6 && text.starts_with('-');
+        let aliases = text.starts_with("[alias: ") || text.starts_with("[aliases: ");
+        if !(defines || aliases) {
+            continue;
+        }
+        let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'));
+        let mut names = words.filter(|w| w.starts_with("--") && w.len() > 2);
+        match defines {
+            true => flags.extend(names.next().map(String::from)),
+            false => flags.extend(names.map(String::from)),
+        }
+    }
+    flags.remove("--help");
+    flags.remove("--version");
+    flags
+}

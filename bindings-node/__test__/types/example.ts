@@ -1,7 +1,19 @@
 // Type-checked against index.d.ts by scripts/test-node.sh (`tsc --noEmit`); not run.
-import { Runtime, Sandbox, Module, Metrics, Options, WasmValue, errorCodes, validate, InterruptHandle, CallOptions, AegisError, AegisErrorCode } from 'aegis'
+import { Runtime, Sandbox, Module, Metrics, Options, WasmValue, errorCodes, validate, InterruptHandle, CallOptions, AegisError, AegisErrorCode, ERROR_CODES, DETAIL_NAMES, METRIC_NAMES, OPTIONS, PolicyOption } from 'aegis'
 
-const options: Options = { memoryLimit: 1 << 24, fuelLimit: Infinity, timeout: 500, allowRead: ['/tmp'], env: { A: 'b' } }
+const options: Options = { memoryLimit: 1 << 24, fuelLimit: Infinity, timeout: 0.5, allowRead: ['/tmp'], env: { A: 'b' } }
+const more: Options = { memoryLimit: '64MiB', fuelLimit: 'off', timeout: null, onDenied: 'error', mapDirs: [{ host: '/tmp', guest: '/t', access: 'write' }], moduleLimits: { blockDepth: 100 }, randomSeed: 7n }
+// @ts-expect-error: options are camelCase
+const snake: Options = { memory_limit: 5 }
+// @ts-expect-error: access is 'read' or 'write'
+const badAccess: Options = { mapDirs: [{ host: '/a', guest: '/b', access: 'rw' }] }
+const fromFile: Runtime = Runtime.fromPolicy('policy.toml', { timeout: 2 })
+const fromText: Runtime = Runtime.fromPolicy('memory_limit = "1MiB"')
+const optionNames: string[] = OPTIONS.map((o: PolicyOption) => `${o.name} (${o.coreName}, ${o.scope}): ${o.doc} [${o.unit}, default ${o.default}]`)
+const firstCode: AegisErrorCode = ERROR_CODES[0]
+const names: readonly string[] = [...DETAIL_NAMES, ...METRIC_NAMES]
+// @ts-expect-error: the lists are read-only
+ERROR_CODES.push('AEGIS_BUSY')
 const runtime: Runtime = new Runtime(options)
 const module: Module = runtime.loadWat('(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))')
 const bytes: Module = runtime.loadBytes(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))
@@ -36,7 +48,7 @@ handle.interrupt()
 const pending: boolean = handle.pending
 sandbox.interrupt()
 const metrics: Metrics = sandbox.metrics
-const fuel: number = metrics.fuelConsumed + sandbox.lastCallMetrics.wallTimeMs
+const fuel: number = metrics.fuelConsumed + sandbox.lastCallMetrics.wallTime
 const out: string = sandbox.stdout.toString() + sandbox.stderr.toString()
 const codes: string[] = errorCodes()
 const busy: boolean = sandbox.busy
@@ -49,7 +61,10 @@ try {
   if (err instanceof Error && 'code' in err && err.code === 'AEGIS_OUT_OF_FUEL') console.log(err.message)
   const aegisErr = err as AegisError
   const code: AegisErrorCode = aegisErr.code
-  if (code === 'AEGIS_INTERRUPTED') console.log(aegisErr.elapsedMs, aegisErr.cause)
+  if (code === 'AEGIS_INTERRUPTED') console.log(aegisErr.elapsed, aegisErr.cause)
+  if (code === 'AEGIS_TIMEOUT') console.log(aegisErr.elapsed, aegisErr.limit)
+  if (code === 'AEGIS_PERMISSION_DENIED') console.log(aegisErr.capability, aegisErr.operation, aegisErr.target)
+  if (code === 'AEGIS_BUSY') console.log(aegisErr.message)
   if (code === 'AEGIS_MODULE_TOO_COMPLEX') console.log(aegisErr.what, aegisErr.found, aegisErr.limit)
 }
 
@@ -58,4 +73,4 @@ sandbox.call()
 // @ts-expect-error: arguments are numbers or BigInts
 sandbox.call('add', 'one')
 
-export { kinds, sum, anything, later, fuel, out, codes, busy, bytes, pending }
+export { kinds, sum, anything, later, fuel, out, codes, busy, bytes, pending, more, snake, badAccess, fromFile, fromText, optionNames, firstCode, names }

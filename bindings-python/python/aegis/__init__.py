@@ -10,6 +10,10 @@
 """
 
 from ._aegis import (
+    DETAIL_NAMES,
+    ERROR_CODES,
+    METRIC_NAMES,
+    OPTIONS,
     Caller,
     DeniedOperation,
     Export,
@@ -28,10 +32,12 @@ from ._aegis import (
     validate,
 )
 from .errors import (
+    ERROR_CLASSES,
     AegisError,
     AegisInterruptedError,
     AegisIOError,
     AegisTimeoutError,
+    BusyError,
     ExitError,
     ExportNotFoundError,
     HostFunctionError,
@@ -68,10 +74,16 @@ __all__ = [
     "TableType",
     "validate",
     "__version__",
+    "OPTIONS",
+    "ERROR_CODES",
+    "ERROR_CLASSES",
+    "DETAIL_NAMES",
+    "METRIC_NAMES",
     "AegisError",
     "AegisInterruptedError",
     "AegisIOError",
     "AegisTimeoutError",
+    "BusyError",
     "ExitError",
     "ExportNotFoundError",
     "HostFunctionError",

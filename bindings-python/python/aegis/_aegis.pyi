@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 from types import TracebackType
-from typing import final, Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Type, Union
+from typing import final, Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Type, TypedDict, Union
 
 __all__ = [
     "Runtime",
@@ -24,16 +24,40 @@ __all__ = [
     "Limits",
     "validate",
     "_sample_error",
-    "ERROR_CLASSES",
+    "_sample_error_json",
+    "OPTIONS",
+    "ERROR_CODES",
+    "DETAIL_NAMES",
+    "METRIC_NAMES",
     "__version__",
 ]
 __version__: str
-ERROR_CLASSES: Dict[str, str]
+
+class _OptionInfo(TypedDict):
+    name: str
+    doc: str
+    default: str
+    unit: str
+    scope: Literal["both", "runtime"]
+
+OPTIONS: List[_OptionInfo]
+"""Every option of ``Runtime(...)`` (and of ``runtime.sandbox(...)`` when its
+scope is ``"both"``), from the core's one list: name, doc, default, unit, scope."""
+ERROR_CODES: List[str]
+"""Every stable error code, in the core's order; ``aegis.ERROR_CLASSES`` maps each to its class."""
+DETAIL_NAMES: List[str]
+"""Every detail attribute name any Aegis exception can carry."""
+METRIC_NAMES: List[str]
+"""The attribute names of ``Metrics``, in order."""
 
 _ValTypeName = Literal["i32", "i64", "f32", "f64"]
 _Number = Union[int, float]
 _PathLike = Union[str, "os.PathLike[str]"]
 _Bytes = Union[bytes, bytearray, memoryview]
+_Size = Union[int, str]  # bytes, or text with a unit: "64MiB", "512KiB", "1GiB", "100MB"
+_Seconds = Union[float, datetime.timedelta]
+# {"host": path, "guest": "/data", "access": "read" | "write"} ("access" defaults to "read")
+_DirMap = Mapping[str, Union[str, "os.PathLike[str]"]]
 
 def validate(data: _Bytes) -> None:
     """Check that ``data`` is a valid module or component (binary, or WAT text as bytes).
@@ -45,31 +69,51 @@ def validate(data: _Bytes) -> None:
 class Runtime:
     """A configured engine shared by every sandbox made from it. Thread-safe.
 
-    Unset options keep Aegis's defaults (64 MiB memory, 1e9 fuel per call,
-    30 s per call, 512 KiB stack, no capabilities).
+    The keyword options are those of ``aegis.OPTIONS`` (name, doc, default,
+    unit, scope); unset ones keep Aegis's defaults (64 MiB memory, 1e9 fuel
+    per call, 30 s per call, 512 KiB stack, no capabilities). ``None`` turns
+    ``fuel_limit`` / ``timeout`` off (as does ``"off"``) and leaves any other
+    option unset. Sizes are bytes or text with a unit (``"16MiB"``); durations
+    are seconds. Unknown names, bad values, ``allow_logging`` with
+    ``capture_output``, and runtime-only options given to ``sandbox()`` raise
+    ``InvalidArgumentError``.
     """
 
     def __new__(
         cls,
         *,
-        memory_limit: int = ...,
-        fuel_limit: Optional[int] = ...,
-        timeout: Union[float, datetime.timedelta, None] = ...,
-        stack_limit: int = ...,
+        memory_limit: _Size = ...,
+        fuel_limit: Union[int, Literal["off"], None] = ...,
+        timeout: Union[_Seconds, Literal["off"], None] = ...,
+        stack_limit: _Size = ...,
         table_elements_limit: int = ...,
         handle_limit: int = ...,
-        allow_read: Union[_PathLike, Iterable[_PathLike]] = ...,
-        allow_write: Union[_PathLike, Iterable[_PathLike]] = ...,
-        map_dirs: Iterable[Tuple[_PathLike, str, Literal["read", "write"]]] = ...,
+        allow_read: Sequence[_PathLike] = ...,
+        allow_write: Sequence[_PathLike] = ...,
+        map_dirs: Sequence[_DirMap] = ...,
         allow_logging: bool = ...,
-        capture_output: Union[bool, int] = ...,
+        capture_output: Union[bool, _Size] = ...,
         allow_clock: bool = ...,
+        allow_net: Sequence[str] = ...,
         env: Mapping[str, str] = ...,
         args: Sequence[str] = ...,
-        allow_net: Union[str, Iterable[str]] = ...,
         random_seed: int = ...,
+        on_denied: Literal["errno", "error"] = ...,
+        instance_pool: int = ...,
+        compile_cache: _PathLike = ...,
+        max_module_size: _Size = ...,
+        module_limits: Mapping[str, int] = ...,
+        wasm_exceptions: bool = ...,
+        wasm_gc: bool = ...,
+        allowed_modules: Sequence[str] = ...,
     ) -> Runtime:
-        """Build a runtime. ``fuel_limit=None`` / ``timeout=None`` turn those limits off."""
+        """Build a runtime from keyword options (see ``aegis.OPTIONS``)."""
+    @classmethod
+    def from_policy(cls, source: Union[str, "os.PathLike[str]"], **overrides: Any) -> Runtime:
+        """Build a runtime from a policy: TOML or JSON text (``str``; JSON when it
+        starts with ``{``), or a policy file path (``os.PathLike``; JSON when its name
+        ends in ``.json``, TOML otherwise). Keyword ``overrides`` (the options of
+        ``Runtime()``) replace the policy's settings of the same name."""
     def load_bytes(self, data: _Bytes) -> Module:
         """Compile a module from binary wasm (or WAT text as bytes)."""
     def load_wat(self, text: str) -> Module:
@@ -85,23 +129,25 @@ class Runtime:
         self,
         module: Optional[Module] = None,
         *,
-        memory_limit: int = ...,
-        fuel_limit: Optional[int] = ...,
-        timeout: Union[float, datetime.timedelta, None] = ...,
+        memory_limit: _Size = ...,
+        fuel_limit: Union[int, Literal["off"], None] = ...,
+        timeout: Union[_Seconds, Literal["off"], None] = ...,
         table_elements_limit: int = ...,
         handle_limit: int = ...,
-        allow_read: Union[_PathLike, Iterable[_PathLike]] = ...,
-        allow_write: Union[_PathLike, Iterable[_PathLike]] = ...,
-        map_dirs: Iterable[Tuple[_PathLike, str, Literal["read", "write"]]] = ...,
+        allow_read: Sequence[_PathLike] = ...,
+        allow_write: Sequence[_PathLike] = ...,
+        map_dirs: Sequence[_DirMap] = ...,
         allow_logging: bool = ...,
-        capture_output: Union[bool, int] = ...,
+        capture_output: Union[bool, _Size] = ...,
         allow_clock: bool = ...,
+        allow_net: Sequence[str] = ...,
         env: Mapping[str, str] = ...,
         args: Sequence[str] = ...,
-        allow_net: Union[str, Iterable[str]] = ...,
         random_seed: int = ...,
+        on_denied: Literal["errno", "error"] = ...,
     ) -> Sandbox:
-        """Make a sandbox with this runtime's settings overridden by the options; load ``module`` if given."""
+        """Make a sandbox with this runtime's settings overridden by the options
+        (those of scope ``"both"`` in ``aegis.OPTIONS``); load ``module`` if given."""
 
 @final
 class FuncType:
@@ -205,16 +251,25 @@ class DeniedOperation:
 
 @final
 class Metrics:
-    """Resource usage of one call, or summed over a sandbox's life."""
+    """Resource usage of one call, or summed over a sandbox's life.
+
+    One attribute per name of ``aegis.METRIC_NAMES``.
+    """
 
     calls: int
     wall_time: float
+    """Seconds spent inside the guest, host functions included."""
     fuel_consumed: int
     memory_current: int
+    """Bytes of linear memory allocated now."""
     memory_peak: int
+    """Highest bytes of linear memory allocated."""
     host_calls: int
     denied_count: int
     denied: List[DeniedOperation]
+    """The first refused operations."""
+    def to_dict(self) -> Dict[str, Any]:
+        """The metrics as a dict, in the order of ``aegis.METRIC_NAMES``."""
 
 @final
 class Limits:
@@ -231,8 +286,11 @@ class Limits:
 class Sandbox:
     """An isolated place to run guest code; calls release the GIL.
 
-    ``interrupt()`` stops a call from any thread; Ctrl-C during a call on the
-    main thread stops the guest and raises ``KeyboardInterrupt``.
+    One call at a time: a call (or any use but ``interrupt()``) while a call
+    runs, from another thread or from one of its own host functions, raises
+    ``BusyError`` at once. ``interrupt()`` stops a call from any thread;
+    Ctrl-C during a call on the main thread stops the guest and raises
+    ``KeyboardInterrupt``.
     """
 
     def register_func(
@@ -251,7 +309,7 @@ class Sandbox:
     def call(self, name: str, *args: _Number) -> Union[None, int, float, Tuple[_Number, ...]]:
         """Call an export; returns None, one number, or a tuple of numbers."""
     def call_void(self, name: str) -> None:
-        """Call an export taking no arguments, discarding results (``proc_exit(0)`` is success)."""
+        """Call an export taking no arguments, discarding its results."""
     def run(self) -> Union[None, int, float, Tuple[_Number, ...]]:
         """Run the default entry point (``_start``, else ``main``)."""
     @property
@@ -287,7 +345,7 @@ class Sandbox:
     def interrupt_handle(self) -> InterruptHandle:
         """A handle that interrupts this sandbox from any thread."""
     def close(self) -> None:
-        """Free the sandbox; later use raises ``InvalidArgumentError``."""
+        """Free the sandbox; later use raises ``InvalidArgumentError`` (``BusyError`` while a call runs)."""
     @property
     def closed(self) -> bool:
         """Whether the sandbox was closed."""
@@ -311,3 +369,6 @@ class InterruptHandle:
 
 def _sample_error(code: str) -> BaseException:
     """Test hook: the exception Aegis raises for a sample error of ``code``."""
+
+def _sample_error_json(code: str) -> str:
+    """Test hook: the core's JSON form (``code``, ``message``, details) of the same sample."""

@@ -2,8 +2,10 @@
 
 Every class derives from :class:`AegisError`, whose ``code`` is the stable
 snake_case code shared by every Aegis front-end (``"out_of_fuel"``, ...).
-Details of the failure are attributes of the exception (``consumed`` and
-``limit`` for :class:`OutOfFuelError`, ...).
+Details of the failure are attributes of the exception, named and valued as
+the core's error details in every front-end (``consumed`` and ``limit`` for
+:class:`OutOfFuelError`, ...; durations in seconds). :data:`ERROR_CLASSES`
+maps each code to its class.
 
 Three classes carry an ``Aegis`` prefix so that ``from aegis import *`` never
 shadows a builtin: :class:`AegisTimeoutError` (code ``timeout``),
@@ -14,7 +16,7 @@ alias left out of ``__all__`` (the builtin ``InterruptedError`` is EINTR).
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, Dict, List, Type
 
 __all__ = [
     "AegisError",
@@ -34,6 +36,8 @@ __all__ = [
     "ExitError",
     "AegisInterruptedError",
     "ModuleTooComplexError",
+    "BusyError",
+    "ERROR_CLASSES",
 ]
 
 
@@ -121,7 +125,7 @@ class AegisTimeoutError(AegisError):
 
     Attributes:
         elapsed: seconds the call ran before being interrupted.
-        limit: the configured limit in seconds.
+        limit: the configured limit, in seconds.
     """
 
     code = "timeout"
@@ -160,13 +164,11 @@ class TrapError(AegisError):
 
     Attributes:
         trap_code: short stable trap name, e.g. ``"unreachable"``.
-        trap_message: description of the trap alone.
         backtrace: wasm frames, innermost first, one per line (may be empty).
     """
 
     code = "trap"
     trap_code: str
-    trap_message: str
     backtrace: str
 
 
@@ -181,9 +183,19 @@ class HostFunctionError(AegisError):
 
 
 class PermissionDeniedError(AegisError):
-    """The guest attempted something it was not granted."""
+    """The guest attempted something it was not granted (with ``on_denied="error"``),
+    or the runtime refused to load a module not in ``allowed_modules``.
+
+    Attributes:
+        capability: the capability lacking, e.g. ``"filesystem"``, ``"module"``.
+        operation: what was tried, e.g. ``"path_open"``, ``"load"``.
+        target: on what (a path, an address, a stream, a module digest).
+    """
 
     code = "permission_denied"
+    capability: str
+    operation: str
+    target: str
 
 
 class AegisIOError(AegisError):
@@ -199,7 +211,8 @@ class InvalidArgumentError(AegisError):
 
 
 class ExitError(AegisError):
-    """A WASI program called ``proc_exit`` with a non-zero status.
+    """A WASI program called ``proc_exit`` with a non-zero status (or with 0 from
+    an export that has results, which then cannot return them).
 
     Attributes:
         status: the exit status.
@@ -240,3 +253,49 @@ class ModuleTooComplexError(AegisError):
     what: str
     found: int
     limit: int
+
+
+class BusyError(AegisError):
+    """The sandbox is running a call already.
+
+    Raised at once, never after waiting, by a call (or any other use but
+    ``interrupt()``) on a sandbox whose call is running: from one of its own
+    host functions, or from another thread.
+    """
+
+    code = "busy"
+
+
+ERROR_CLASSES: Dict[str, Type[AegisError]] = {
+    cls.code: cls
+    for cls in (
+        InvalidModuleError,
+        LinkError,
+        ExportNotFoundError,
+        SignatureMismatchError,
+        OutOfFuelError,
+        AegisTimeoutError,
+        MemoryLimitExceededError,
+        StackOverflowError,
+        TrapError,
+        HostFunctionError,
+        PermissionDeniedError,
+        AegisIOError,
+        InvalidArgumentError,
+        ExitError,
+        AegisInterruptedError,
+        ModuleTooComplexError,
+        BusyError,
+    )
+}
+"""The exception class of each stable error code."""
+
+
+def _make(code: str, message: str, details: Dict[str, Any]) -> AegisError:
+    """The exception for a core error (called by the extension)."""
+    cls = ERROR_CLASSES.get(code)
+    if cls is None:  # a code newer than this package: still an AegisError
+        err = AegisError(message, **details)
+        err.code = code
+        return err
+    return cls(message, **details)
