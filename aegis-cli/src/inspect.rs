@@ -16,7 +16,7 @@ use crate::validate::{checking_runtime, fail, read_module};
 pub fn inspect(args: &InspectArgs, out: Output) -> u8 {
     let (imports, exports) = args.sections();
     let inspected = checking_runtime(args.policy.as_deref()).and_then(|(policy, runtime)| {
-        let bytes = read_module(&args.module, &policy, &runtime)??;
+        let bytes = read_module(&args.module, &runtime)??;
         let info = runtime.inspect(&bytes)?;
         let verdicts = args.policy.as_ref().map(|_| {
             let review = policy.review(&info);

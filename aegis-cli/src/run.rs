@@ -130,9 +130,6 @@ fn prepare(args: &RunArgs, out: Output) -> Result<(Policy, Runtime), Error> {
                 .into(),
         });
     }
-    // Two grants under one guest path would leave it to the guest which one
-    // it gets: refused before anything is loaded.
-    runtime.capabilities().filesystem.check()?;
     Ok((policy, runtime))
 }
 

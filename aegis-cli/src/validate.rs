@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use aegis_core::{Capability, Error, Operation, Policy, Runtime};
+use aegis_core::{Error, Policy, Runtime};
 use serde_json::json;
 
 use crate::args::ValidateArgs;
@@ -21,8 +21,8 @@ use crate::output::{Output, error_object, print_stdout};
 /// bad policy, or a module the policy does not allow is an error on stderr
 /// (exit 2, 2, 5).
 pub fn validate(args: &ValidateArgs, out: Output) -> u8 {
-    let verdict = checking_runtime(args.policy.as_deref()).and_then(|(policy, runtime)| {
-        let bytes = read_module(&args.module, &policy, &runtime)?;
+    let verdict = checking_runtime(args.policy.as_deref()).and_then(|(_, runtime)| {
+        let bytes = read_module(&args.module, &runtime)?;
         Ok(bytes.and_then(|bytes| runtime.validate(&bytes)))
     });
     let result = match verdict {
@@ -74,7 +74,6 @@ pub(crate) fn checking_runtime(policy: Option<&Path>) -> Result<(Policy, Runtime
 /// (`invalid_module`).
 pub(crate) fn read_module(
     path: &Path,
-    policy: &Policy,
     runtime: &Runtime,
 ) -> Result<Result<Vec<u8>, Error>, Error> {
     let bytes = match runtime.read_module_file(path) {
@@ -82,32 +81,8 @@ pub(crate) fn read_module(
         Err(e @ Error::InvalidModule { .. }) => return Ok(Err(e)),
         Err(e) => return Err(e),
     };
-    check_allowed(policy, &bytes)?;
+    runtime.check_allowed(&bytes)?;
     Ok(Ok(bytes))
-}
-
-/// Refuses a module whose digest `allowed_modules` does not list, as
-/// `Runtime::load_*` does (`permission_denied`, capability `module`,
-/// operation `load`). aegis-core checks this when loading, not in
-/// `Runtime::validate` or `Runtime::inspect`, so the CLI checks it here.
-fn check_allowed(policy: &Policy, bytes: &[u8]) -> Result<(), Error> {
-    if policy.allowed_modules.is_empty() {
-        return Ok(());
-    }
-    let digest = aegis_core::sha256_hex(bytes);
-    let listed = |d: &String| {
-        d.strip_prefix("sha256:")
-            .unwrap_or(d)
-            .eq_ignore_ascii_case(&digest)
-    };
-    if policy.allowed_modules.iter().any(listed) {
-        return Ok(());
-    }
-    Err(Error::PermissionDenied {
-        capability: Capability::Module,
-        operation: Operation::Load,
-        target: format!("sha256:{digest}"),
-    })
 }
 
 /// The validator's message without the `invalid module: ` prefix.

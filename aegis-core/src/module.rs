@@ -308,7 +308,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Refuses `bytes` unless the runtime allows every module or lists its digest.
-fn check_allowed(runtime: &Runtime, bytes: &[u8]) -> Result<()> {
+pub(crate) fn check_allowed(runtime: &Runtime, bytes: &[u8]) -> Result<()> {
     let Some(allowed) = &runtime.inner.allowed_modules else {
         return Ok(());
     };

@@ -401,6 +401,14 @@ impl Runtime {
         crate::source::read_module_file(path.as_ref(), self.inner.max_module_size)
     }
 
+    /// Refuses `bytes` with `permission_denied` (capability `module`,
+    /// operation `load`) unless the runtime allows every module or its
+    /// `allowed_modules` list has their SHA-256 digest. Every `load_*`,
+    /// `validate` and `inspect` checks this first.
+    pub fn check_allowed(&self, bytes: &[u8]) -> Result<()> {
+        crate::module::check_allowed(self, bytes)
+    }
+
     /// Checks that `bytes` is a valid module or component without compiling
     /// or instantiating it: the complexity limits, then wasmparser's
     /// validator with the features this runtime's engine accepts.
