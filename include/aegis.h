@@ -11,9 +11,13 @@
  *    by its build function). Out-parameters are set to NULL on error.
  *  - Strings are UTF-8 and NUL-terminated; borrowed strings stay valid as
  *    long as the handle they came from.
- *  - Runtimes, modules and interrupt handles are thread-safe; a sandbox is
- *    used by one thread at a time (its interrupt handle stops its call from
- *    any other thread).
+ *  - Runtimes, modules and interrupt handles are thread-safe. A sandbox runs
+ *    one call at a time: any other use of it while a call runs (from its own
+ *    host callbacks or another thread) fails at once with AEGIS_ERROR_BUSY;
+ *    its interrupt handle stops the call from any thread.
+ *  - Options have the names of policy files and every other Aegis front-end
+ *    (aegis_option_name, aegis_builder_set); durations are seconds (double),
+ *    sizes are bytes, fuel is units.
  */
 
 
@@ -64,6 +68,10 @@ enum aegis_error_code_t
   AEGIS_ERROR_INTERRUPTED = 15,
   // The module exceeds a complexity limit checked before compiling.
   AEGIS_ERROR_MODULE_TOO_COMPLEX = 16,
+  // The sandbox is running a call already: used from one of its own host
+  // callbacks, or from another thread while a call runs. Refused at once,
+  // never waited for.
+  AEGIS_ERROR_BUSY = 17,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -98,17 +106,22 @@ typedef uint32_t aegis_externkind_t;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// Configuration for a runtime (engine-wide limits and defaults) or for one
-// sandbox (per-sandbox overrides). Created by `aegis_builder_new`, consumed by
+// The options of a runtime (engine-wide limits and defaults) or of one
+// sandbox (per-sandbox overrides): one policy, as in a policy file. Created
+// by `aegis_builder_new` or `aegis_builder_from_policy`, consumed by
 // `aegis_builder_build` or `aegis_builder_build_sandbox`, or freed unused
-// with `aegis_builder_delete`.
+// with `aegis_builder_delete`. Each setter sets one option of the policy
+// (the last call wins; the list setters append); the rules that involve
+// several options are checked when building.
 typedef struct aegis_builder_t aegis_builder_t;
 
 // The guest calling a host function; valid only during the callback.
 typedef struct aegis_caller_t aegis_caller_t;
 
-// An error: a stable code plus a message. Owned by the caller, who frees it
-// with `aegis_error_delete`.
+// An error: a stable code, a message and details (named fields such as
+// `limit` or `trap_code`). Owned by the caller, who frees it with
+// `aegis_error_delete`; every string it hands out is borrowed from it and
+// valid until then.
 typedef struct aegis_error_t aegis_error_t;
 
 // Stops the calls of one sandbox from any thread. Made by
@@ -134,14 +147,15 @@ typedef struct aegis_module_t aegis_module_t;
 typedef struct aegis_runtime_t aegis_runtime_t;
 
 // An isolated place to run guest code: at most one instance, limits on
-// every call. Use it from one thread at a time. Freed with
-// `aegis_sandbox_delete`, which also runs the finalizers of its host functions.
+// every call. Freed with `aegis_sandbox_delete`, which also runs the
+// finalizers of its host functions.
 //
-// While a call on a sandbox is in progress, any other use of it (from one
-// of its own host callbacks, or from another thread) is refused with
-// `AEGIS_ERROR_INVALID_ARGUMENT` ("sandbox is busy"). The one exception is
-// `aegis_sandbox_interrupt_handle`, which works at any time: its handle
-// stops the running call from another thread.
+// A sandbox runs one call at a time. While a call on it is in progress,
+// any other use of it (from one of its own host callbacks, or from another
+// thread) fails at once with `AEGIS_ERROR_BUSY`: nothing waits, so a
+// callback calling back into its own sandbox cannot deadlock. The one
+// exception is `aegis_sandbox_interrupt_handle`, which works at any time:
+// its handle stops the running call from another thread.
 typedef struct aegis_sandbox_t aegis_sandbox_t;
 
 // Access level of a directory grant: `AEGIS_DIR_READ_ONLY` or `AEGIS_DIR_READ_WRITE`.
@@ -189,11 +203,11 @@ typedef struct aegis_val_t {
 // `AEGIS_ERROR_HOST_FUNCTION` carrying the error's message.
 //
 // The sandbox is busy while its call runs: any `aegis_sandbox_*` function
-// the callback calls on that same sandbox (e.g. a re-entrant
-// `aegis_sandbox_call`) does nothing and returns
-// `AEGIS_ERROR_INVALID_ARGUMENT` ("sandbox is busy"); returning that error
-// from the callback fails the outer call with `AEGIS_ERROR_HOST_FUNCTION`.
-// Other sandboxes may be used freely. A callback must return: one that
+// the callback (or another thread) calls on that same sandbox (e.g. a
+// re-entrant `aegis_sandbox_call`) does nothing and returns
+// `AEGIS_ERROR_BUSY` at once; returning that error from the callback fails
+// the outer call with `AEGIS_ERROR_HOST_FUNCTION`. Other sandboxes may be
+// used freely. A callback must return: one that
 // crashes, longjmps or exits takes the host process with it.
 //
 // Deadlines: Aegis cannot stop C code, so the call's timeout (and an
@@ -266,12 +280,18 @@ typedef struct aegis_export_t {
   struct aegis_externtype_t ty;
 } aegis_export_t;
 
-// What a sandbox used, for one call or summed over its life.
+// Where an option may be set: `AEGIS_SCOPE_BOTH` or `AEGIS_SCOPE_RUNTIME`
+// (`AEGIS_SCOPE_NONE` for an index that is not an option).
+typedef uint32_t aegis_scope_t;
+
+// What a sandbox used, for one call or summed over its life: the core's
+// metrics, with the same names (the refused operations themselves are
+// read with `aegis_sandbox_denied`). Durations are seconds, sizes bytes.
 typedef struct aegis_metrics_t {
   // Calls counted (1 for one call's metrics; failed calls count too).
   uint64_t calls;
-  // Wall-clock time inside the guest, host functions included, in nanoseconds.
-  uint64_t wall_time_ns;
+  // Wall-clock time inside the guest, host functions included, in seconds.
+  double wall_time;
   // Fuel consumed (0 when fuel metering is off).
   uint64_t fuel_consumed;
   // Linear memory allocated now, in bytes.
@@ -287,9 +307,9 @@ typedef struct aegis_metrics_t {
 // One operation the guest attempted and its capabilities refused. The
 // strings are borrowed from the sandbox and valid until it is deleted.
 typedef struct aegis_denied_t {
-  // The capability involved: "filesystem", "network", "clock", "env", "logging".
+  // The capability involved: "filesystem", "network", "clock", "logging", "module".
   const char *capability;
-  // The operation, e.g. "path_open", "connect", "write".
+  // The operation, e.g. "path_open", "tcp_connect", "write".
   const char *operation;
   // What it targeted: a path, an address, a stream.
   const char *target;
@@ -309,6 +329,15 @@ typedef struct aegis_denied_t {
 
 // The guest may read and modify anything below the directory.
 #define AEGIS_DIR_READ_WRITE 1
+
+// Not an option (index out of range).
+#define AEGIS_SCOPE_NONE 0
+
+// On a runtime (for all its sandboxes) or on one sandbox.
+#define AEGIS_SCOPE_BOTH 1
+
+// On a runtime only (`aegis_builder_build_sandbox` refuses it).
+#define AEGIS_SCOPE_RUNTIME 2
 
 // 32-bit integer.
 #define AEGIS_I32 0
@@ -336,101 +365,153 @@ struct aegis_builder_t *aegis_builder_new(void);
 // Frees a builder that was not consumed by a build function. NULL is ignored.
 void aegis_builder_delete(struct aegis_builder_t *builder);
 
-// Caps the total linear memory of a sandbox, in bytes (default 64 MiB).
+// Sets option `name` (one of the names listed by `aegis_option_name`,
+// e.g. "memory_limit") to `json_value`, its value as JSON text, in the
+// form a policy file takes: `"64MiB"` or `67108864`, `2.5` (seconds) or
+// `"off"`, `["/data"]`, `{"functions": 1000}`, `true`, `"error"`, ...;
+// `null` resets an option that has no list or map form to its default.
+// It replaces the option's whole value (for a list, what the dedicated
+// setters appended). An unknown name or a bad value gives
+// `AEGIS_ERROR_INVALID_ARGUMENT` naming it; rules spanning options (e.g.
+// `allow_logging` with `capture_output`, runtime-only options on a
+// sandbox) are checked when building.
+//
+// Options (see `aegis_option_doc` for each one's meaning, default and
+// unit): `memory_limit`, `fuel_limit`, `timeout`, `stack_limit`,
+// `table_elements_limit`, `handle_limit`, `allow_read`, `allow_write`,
+// `map_dirs`, `allow_logging`, `capture_output`, `allow_clock`,
+// `allow_net`, `env`, `args`, `random_seed`, `on_denied`, and, for a
+// runtime only, `instance_pool`, `compile_cache`, `max_module_size`,
+// `module_limits`, `wasm_exceptions`, `wasm_gc`, `allowed_modules`.
+struct aegis_error_t *aegis_builder_set(struct aegis_builder_t *builder,
+                                        const char *name,
+                                        const char *json_value);
+
+// Creates a builder holding the policy in `text[0..len]` (UTF-8, not
+// necessarily NUL-terminated): JSON if it starts with `{`, TOML otherwise,
+// with the option names of `aegis_builder_set`. Stored in `*builder_out`
+// (NULL on error); setters may then override options before building.
+// An unknown option or a bad value gives `AEGIS_ERROR_INVALID_ARGUMENT`.
+struct aegis_error_t *aegis_builder_from_policy(const char *text,
+                                                size_t len,
+                                                struct aegis_builder_t **builder_out);
+
+// Creates a runtime from the policy in `text[0..len]` (JSON if it starts
+// with `{`, TOML otherwise; see `aegis_builder_from_policy`), stored in
+// `*runtime_out` (NULL on error).
+struct aegis_error_t *aegis_runtime_from_policy(const char *text,
+                                                size_t len,
+                                                struct aegis_runtime_t **runtime_out);
+
+// Option `memory_limit`: caps the total linear memory of a sandbox, in
+// bytes (default 64 MiB).
 struct aegis_error_t *aegis_builder_memory_limit(struct aegis_builder_t *builder,
                                                  uint64_t bytes);
 
-// Sets the fuel each call may consume (default 1 000 000 000).
+// Option `fuel_limit`: the fuel each call may consume (default 1 000 000 000).
 struct aegis_error_t *aegis_builder_fuel_limit(struct aegis_builder_t *builder,
                                                uint64_t fuel);
 
-// Turns fuel metering off (rely on the timeout alone).
+// Option `fuel_limit` set to "off": no fuel metering (rely on the timeout alone).
 struct aegis_error_t *aegis_builder_no_fuel_limit(struct aegis_builder_t *builder);
 
-// Sets the wall-clock limit of each call, in milliseconds (default 30 000;
-// 0 is rejected when building). The call fails with `AEGIS_ERROR_TIMEOUT`
-// at its deadline whether the guest computes or waits on the host (a WASI
-// sleep, a blocking read); a host callback still running at the deadline
-// is waited for (see `aegis_caller_is_cancelled`).
-struct aegis_error_t *aegis_builder_timeout_ms(struct aegis_builder_t *builder,
-                                               uint64_t millis);
+// Option `timeout`: the wall-clock limit of each call, in seconds
+// (fractions allowed; default 30). A value that is not a positive, finite
+// number of seconds gives `AEGIS_ERROR_INVALID_ARGUMENT`. The call fails
+// with `AEGIS_ERROR_TIMEOUT` at its deadline whether the guest computes or
+// waits on the host (a WASI sleep, a blocking read); a host callback still
+// running at the deadline is waited for (see `aegis_caller_is_cancelled`).
+struct aegis_error_t *aegis_builder_timeout(struct aegis_builder_t *builder,
+                                            double seconds);
 
-// Turns the wall-clock limit off.
+// Option `timeout` set to "off": no wall-clock limit.
 struct aegis_error_t *aegis_builder_no_timeout(struct aegis_builder_t *builder);
 
-// Sets the maximum wasm stack in bytes (default 512 KiB; 4096 to 256 MiB,
-// otherwise building fails with `AEGIS_ERROR_INVALID_ARGUMENT`).
-// Engine-wide: only `aegis_builder_build` accepts it. Guest code runs on a
-// stack of its own (this limit plus room for host callbacks), never on the
-// calling thread's, so any thread may call into a sandbox.
+// Option `stack_limit` (runtime only): the maximum wasm stack in bytes
+// (default 512 KiB; 4096 to 256 MiB, otherwise building fails with
+// `AEGIS_ERROR_INVALID_ARGUMENT`); `aegis_builder_build_sandbox` refuses
+// it. Guest code runs on a stack of its own (this limit plus room for host
+// callbacks), never on the calling thread's, so any thread may call into a
+// sandbox.
 struct aegis_error_t *aegis_builder_stack_limit(struct aegis_builder_t *builder,
                                                 size_t bytes);
 
-// Caps the total number of table elements (default 1 000 000).
+// Option `table_elements_limit`: caps the total number of table elements
+// (default 1 000 000).
 struct aegis_error_t *aegis_builder_table_elements_limit(struct aegis_builder_t *builder,
                                                          uint64_t elements);
 
-// Caps the WASI handles (open files, directories, streams, sockets) the
-// guest may hold at once (default 1024); opening one more fails the call
-// with `AEGIS_ERROR_MEMORY_LIMIT_EXCEEDED`.
+// Option `handle_limit`: caps the WASI handles (open files, directories,
+// streams, sockets) the guest may hold at once (default 1024); opening one
+// more fails the call with `AEGIS_ERROR_MEMORY_LIMIT_EXCEEDED`.
 struct aegis_error_t *aegis_builder_handle_limit(struct aegis_builder_t *builder,
                                                  size_t handles);
 
-// Grants read-only access to directory `dir`, seen by the guest at the same path.
+// Option `allow_read` (appends): grants read-only access to directory
+// `dir`, seen by the guest at the same path.
 struct aegis_error_t *aegis_builder_allow_read(struct aegis_builder_t *builder,
                                                const char *dir);
 
-// Grants read-write access to directory `dir`, seen by the guest at the same path.
+// Option `allow_write` (appends): grants read-write access to directory
+// `dir`, seen by the guest at the same path.
 struct aegis_error_t *aegis_builder_allow_write(struct aegis_builder_t *builder,
                                                 const char *dir);
 
-// Grants host directory `host_dir` to the guest under the path `guest_path`,
-// with `access` `AEGIS_DIR_READ_ONLY` or `AEGIS_DIR_READ_WRITE`.
+// Option `map_dirs` (appends): grants host directory `host_dir` to the
+// guest under the path `guest_path`, with `access` `AEGIS_DIR_READ_ONLY`
+// ("read") or `AEGIS_DIR_READ_WRITE` ("write").
 struct aegis_error_t *aegis_builder_map_dir(struct aegis_builder_t *builder,
                                             const char *host_dir,
                                             const char *guest_path,
                                             aegis_dir_access_t access);
 
-// Sets how guest stdout/stderr are handled (`AEGIS_LOGGING_*`);
-// `capture_limit` is the byte cap per stream for `AEGIS_LOGGING_CAPTURE`
-// and is ignored otherwise.
+// Options `allow_logging` and `capture_output` at once: how guest
+// stdout/stderr are handled (`AEGIS_LOGGING_*`); `capture_limit` is the
+// byte cap per stream for `AEGIS_LOGGING_CAPTURE` and is ignored otherwise.
+// On a sandbox builder, `AEGIS_LOGGING_DENIED` keeps the runtime's choice
+// (a policy grants output; it cannot take back what the runtime grants).
 struct aegis_error_t *aegis_builder_logging(struct aegis_builder_t *builder,
                                             aegis_logging_t mode,
                                             size_t capture_limit);
 
-// Grants the real wall and monotonic clocks (otherwise the guest reads zero).
+// Option `allow_clock`: grants the real wall and monotonic clocks
+// (otherwise the guest reads zero).
 struct aegis_error_t *aegis_builder_allow_clock(struct aegis_builder_t *builder);
 
-// Adds an environment variable visible to the guest (none are inherited).
+// Option `env` (adds one): an environment variable visible to the guest
+// (none are inherited).
 struct aegis_error_t *aegis_builder_env(struct aegis_builder_t *builder,
                                         const char *key,
                                         const char *value);
 
-// Sets the guest's command-line arguments (argv[0] included), copied from
-// `argv[0..argc]`.
+// Option `args`: the guest's command-line arguments (argv[0] included),
+// copied from `argv[0..argc]`.
 struct aegis_error_t *aegis_builder_args(struct aegis_builder_t *builder,
                                          const char *const *argv,
                                          size_t argc);
 
-// Adds one destination to the outbound network allowlist, e.g.
-// "127.0.0.1:8080", "localhost:8080", "10.0.0.0/8:443" or "10.0.0.0/8".
-// A malformed rule gives `AEGIS_ERROR_INVALID_ARGUMENT`.
+// Option `allow_net` (appends): one destination of the outbound network
+// allowlist, e.g. "127.0.0.1:8080", "localhost:8080", "10.0.0.0/8:443" or
+// "10.0.0.0/8". A malformed rule gives `AEGIS_ERROR_INVALID_ARGUMENT`.
 struct aegis_error_t *aegis_builder_allow_net(struct aegis_builder_t *builder,
                                               const char *rule);
 
-// Makes the guest's random source deterministic.
+// Option `random_seed`: makes the guest's random source deterministic.
 struct aegis_error_t *aegis_builder_random_seed(struct aegis_builder_t *builder,
                                                 uint64_t seed);
 
-// Builds a runtime from `builder`, storing it in `*runtime_out` (NULL on
-// error). Always consumes `builder`, even on error (NULL builder: error).
+// Builds a runtime from `builder`'s policy, storing it in `*runtime_out`
+// (NULL on error). Always consumes `builder`, even on error (NULL builder:
+// error). Fails with `AEGIS_ERROR_INVALID_ARGUMENT` for a bad value or a
+// bad combination (e.g. `allow_logging` with `capture_output`).
 struct aegis_error_t *aegis_builder_build(struct aegis_builder_t *builder,
                                           struct aegis_runtime_t **runtime_out);
 
 // Builds a sandbox of `runtime`, starting from the runtime's defaults and
-// applying `builder`'s settings as overrides; stores it in `*sandbox_out`
-// (NULL on error). Always consumes `builder`, even on error. The stack
-// limit is engine-wide: setting it here gives `AEGIS_ERROR_INVALID_ARGUMENT`.
+// applying `builder`'s policy as overrides; stores it in `*sandbox_out`
+// (NULL on error). Always consumes `builder`, even on error. A runtime-only
+// option (`stack_limit`, `instance_pool`, ...) gives
+// `AEGIS_ERROR_INVALID_ARGUMENT` naming it.
 struct aegis_error_t *aegis_builder_build_sandbox(struct aegis_builder_t *builder,
                                                   const struct aegis_runtime_t *runtime,
                                                   struct aegis_sandbox_t **sandbox_out);
@@ -451,12 +532,80 @@ const char *aegis_error_code_name(uint32_t code);
 bool aegis_error_exit_status(const struct aegis_error_t *error,
                              int32_t *status);
 
-// If `error` is an `AEGIS_ERROR_TIMEOUT` or an `AEGIS_ERROR_INTERRUPTED`,
-// stores how long the call ran before it was stopped, in nanoseconds, in
-// `*elapsed_ns` and returns true; otherwise returns false and leaves
-// `*elapsed_ns` alone.
-bool aegis_error_elapsed_ns(const struct aegis_error_t *error,
-                            uint64_t *elapsed_ns);
+// Number of details `error` carries (0 if `error` is NULL). Details are the
+// error's fields beyond its code and message, with the same names in every
+// Aegis front-end; `aegis_error_get` lists them.
+size_t aegis_error_detail_count(const struct aegis_error_t *error);
+
+// Name of detail number `index` of `error`, e.g. "limit". Borrowed: valid
+// until `aegis_error_delete(error)`. NULL if `error` is NULL or `index` is
+// past `aegis_error_detail_count`.
+const char *aegis_error_detail_name(const struct aegis_error_t *error,
+                                    size_t index);
+
+// Value of detail number `index` of `error` as JSON text, e.g. `100000`,
+// `0.25` (durations are seconds), `"unreachable"` or `["add","sub"]`.
+// Borrowed: valid until `aegis_error_delete(error)`. NULL if `error` is
+// NULL or `index` is past `aegis_error_detail_count`.
+const char *aegis_error_detail_json(const struct aegis_error_t *error,
+                                    size_t index);
+
+// Value of the detail of `error` named `name` as JSON text (as
+// `aegis_error_detail_json`), or NULL if `error` has no such detail (or
+// an argument is NULL). Borrowed: valid until `aegis_error_delete(error)`.
+//
+// The details by code (the same names as the core's `Error::details` and
+// every other front-end):
+// `AEGIS_ERROR_LINK_ERROR`: `module`, `name`, `reason`;
+// `AEGIS_ERROR_EXPORT_NOT_FOUND`: `name`, `available` (list of names);
+// `AEGIS_ERROR_SIGNATURE_MISMATCH`: `name`, `expected`, `given`;
+// `AEGIS_ERROR_OUT_OF_FUEL`: `consumed`, `limit`;
+// `AEGIS_ERROR_TIMEOUT`: `elapsed`, `limit` (seconds);
+// `AEGIS_ERROR_MEMORY_LIMIT_EXCEEDED`: `resource`, `requested`, `limit`;
+// `AEGIS_ERROR_STACK_OVERFLOW`: `limit`;
+// `AEGIS_ERROR_TRAP`: `trap_code`, `backtrace`;
+// `AEGIS_ERROR_PERMISSION_DENIED`: `capability`, `operation`, `target`;
+// `AEGIS_ERROR_EXIT`: `status`;
+// `AEGIS_ERROR_INTERRUPTED`: `elapsed` (seconds);
+// `AEGIS_ERROR_MODULE_TOO_COMPLEX`: `what`, `found`, `limit`;
+// the other codes have none.
+const char *aegis_error_get(const struct aegis_error_t *error,
+                            const char *name);
+
+// The text of the detail of `error` named `name` (no JSON quoting), e.g.
+// "unreachable" for `trap_code`; NULL if there is no such detail or it is
+// not text. Borrowed: valid until `aegis_error_delete(error)`.
+const char *aegis_error_get_text(const struct aegis_error_t *error,
+                                 const char *name);
+
+// If `error` has a detail named `name` that is a count or a non-negative
+// integer (e.g. `limit`, `consumed`, `requested`), stores it in `*out` and
+// returns true; otherwise returns false and leaves `*out` alone.
+bool aegis_error_get_u64(const struct aegis_error_t *error,
+                         const char *name,
+                         uint64_t *out);
+
+// If `error` has a detail named `name` that is an integer or a count that
+// fits (e.g. `status`), stores it in `*out` and returns true; otherwise
+// returns false and leaves `*out` alone.
+bool aegis_error_get_i64(const struct aegis_error_t *error,
+                         const char *name,
+                         int64_t *out);
+
+// If `error` has a duration detail named `name` (`elapsed`, and `limit` of
+// a timeout), stores it in seconds in `*seconds_out` and returns true;
+// otherwise returns false and leaves `*seconds_out` alone. E.g. how long a
+// timed-out or interrupted call ran: `aegis_error_get_seconds(err,
+// "elapsed", &s)`.
+bool aegis_error_get_seconds(const struct aegis_error_t *error,
+                             const char *name,
+                             double *seconds_out);
+
+// The whole error as a JSON object: `code` (its name), `message`, then
+// each detail, e.g. `{"code":"out_of_fuel","message":"...","consumed":5,
+// "limit":5}`. Borrowed: valid until `aegis_error_delete(error)`. Returns
+// "{}" if `error` is NULL.
+const char *aegis_error_to_json(const struct aegis_error_t *error);
 
 // Creates an error carrying `message`, with code `AEGIS_ERROR_HOST_FUNCTION`.
 // A host callback returns it to trap the guest; the caller of the sandbox
@@ -494,11 +643,11 @@ struct aegis_error_t *aegis_sandbox_register_func(struct aegis_sandbox_t *sandbo
 bool aegis_caller_is_cancelled(const struct aegis_caller_t *caller);
 
 // If the call this callback serves has a timeout, stores the time left
-// before its deadline in `*ns_out` (in nanoseconds, 0 once it has passed)
-// and returns true; otherwise (no timeout, or a NULL argument) returns false
-// and leaves `*ns_out` alone.
-bool aegis_caller_time_remaining_ns(const struct aegis_caller_t *caller,
-                                    uint64_t *ns_out);
+// before its deadline in `*seconds_out` (in seconds, 0 once it has passed)
+// and returns true; otherwise (no timeout, or a NULL argument) returns
+// false and leaves `*seconds_out` alone.
+bool aegis_caller_time_remaining(const struct aegis_caller_t *caller,
+                                 double *seconds_out);
 
 // Stores the size in bytes of the guest's exported `memory` in `*size_out`.
 // Fails with `AEGIS_ERROR_HOST_FUNCTION` if the guest exports no memory.
@@ -605,6 +754,27 @@ struct aegis_error_t *aegis_module_export_find(const struct aegis_module_t *modu
                                                const char *name,
                                                struct aegis_export_t *export_out);
 
+// Number of options (valid indexes are 0 to this minus one).
+size_t aegis_option_count(void);
+
+// Name of option `index`, e.g. "memory_limit": the name `aegis_builder_set`
+// and policy files take (static string; NULL past the end).
+const char *aegis_option_name(size_t index);
+
+// One-line description of option `index` (static string; NULL past the end).
+const char *aegis_option_doc(size_t index);
+
+// Default of option `index` as text, e.g. "64 MiB" (static string; NULL
+// past the end).
+const char *aegis_option_default(size_t index);
+
+// Unit or form of option `index`'s value, e.g. "seconds, or \"off\""
+// (static string; NULL past the end).
+const char *aegis_option_unit(size_t index);
+
+// Where option `index` may be set (`AEGIS_SCOPE_NONE` past the end).
+aegis_scope_t aegis_option_scope(size_t index);
+
 // Creates a runtime with every default (64 MiB, 1e9 fuel, 30 s, 512 KiB
 // stack, no capabilities), stored in `*runtime_out` (NULL on error).
 struct aegis_error_t *aegis_runtime_new(struct aegis_runtime_t **runtime_out);
@@ -627,8 +797,8 @@ struct aegis_error_t *aegis_sandbox_new(const struct aegis_runtime_t *runtime,
 
 // Frees a sandbox, its instance and its host functions; each host
 // function's finalizer runs exactly once here. NULL is ignored, and so is
-// a delete from inside one of the sandbox's own host callbacks (the
-// sandbox is busy; delete it after the call returns).
+// a delete while the sandbox is busy (from inside one of its own host
+// callbacks; delete it after the call returns).
 void aegis_sandbox_delete(struct aegis_sandbox_t *sandbox);
 
 // Instantiates `module` (borrowed; the sandbox keeps its own reference),
@@ -642,7 +812,9 @@ struct aegis_error_t *aegis_sandbox_load_module(struct aegis_sandbox_t *sandbox,
 // Calls export `name` with `args[0..nargs]`, writing its results into the
 // caller's `results[0..nresults]`. `nresults` must equal the export's result
 // count and the argument kinds must match its parameters, otherwise
-// `AEGIS_ERROR_SIGNATURE_MISMATCH` (and nothing runs).
+// `AEGIS_ERROR_SIGNATURE_MISMATCH` (and nothing runs). A WASI
+// `proc_exit(0)` ends an export without results successfully; for an
+// export with results it is `AEGIS_ERROR_EXIT` with status 0.
 struct aegis_error_t *aegis_sandbox_call(struct aegis_sandbox_t *sandbox,
                                          const char *name,
                                          const struct aegis_val_t *args,
@@ -651,13 +823,13 @@ struct aegis_error_t *aegis_sandbox_call(struct aegis_sandbox_t *sandbox,
                                          size_t nresults);
 
 // Calls export `name`, which takes no arguments, discarding its results.
-// A WASI `proc_exit(0)` counts as success.
+// A WASI `proc_exit(0)` counts as success when the export has no results.
 struct aegis_error_t *aegis_sandbox_call_void(struct aegis_sandbox_t *sandbox,
                                               const char *name);
 
 // Runs the module's default entry point (`_start` if exported, else
 // `main`), discarding results. A WASI `proc_exit(0)` counts as success; a
-// non-zero status gives `AEGIS_ERROR_EXIT` (see `aegis_error_exit_status`).
+// non-zero status gives `AEGIS_ERROR_EXIT` (detail `status`).
 struct aegis_error_t *aegis_sandbox_run(struct aegis_sandbox_t *sandbox);
 
 // Discards the instance and instantiates the same module again: memory,
@@ -691,7 +863,7 @@ struct aegis_error_t *aegis_sandbox_stderr(const struct aegis_sandbox_t *sandbox
 
 // Number of refused operations recorded over the sandbox's life (at most
 // 64 are kept; `aegis_metrics_t.denied_count` counts them all). 0 if
-// `sandbox` is NULL or busy (asked from inside one of its own calls).
+// `sandbox` is NULL or busy (asked while one of its calls runs).
 size_t aegis_sandbox_denied_recorded(const struct aegis_sandbox_t *sandbox);
 
 // Describes recorded refused operation number `index` (oldest first) in

@@ -1,14 +1,11 @@
-//! `aegis_builder_t`: limits and capabilities, applied to a runtime or a sandbox.
-//!
-//! The builder records each setter call in order and replays it on the core's
-//! `RuntimeBuilder` or `SandboxBuilder`, so the core decides what every
-//! setting means and validates it.
+//! `aegis_builder_t`: an `aegis_core::Policy` filled in by C setters, applied
+//! to a runtime or a sandbox by the core (which decides every rule).
 
 use std::ffi::c_char;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use aegis_core::{Aegis, DirAccess, Error, Logging, NetRule};
+use aegis_core::policy::{Access, Capture, DirMap, Off, Size, Switch};
+use aegis_core::{Error, NetRule, Policy, Runtime};
 
 use crate::args::{self, borrow, borrow_mut, out_handle, text};
 use crate::error::{aegis_error_t, guard, guard_value, invalid};
@@ -35,63 +32,17 @@ pub const AEGIS_DIR_READ_ONLY: aegis_dir_access_t = 0;
 /// The guest may read and modify anything below the directory.
 pub const AEGIS_DIR_READ_WRITE: aegis_dir_access_t = 1;
 
-/// One recorded setter call.
-#[derive(Debug, Clone)]
-enum Setting {
-    Memory(u64),
-    Fuel(Option<u64>),
-    Timeout(Option<Duration>),
-    Stack(usize),
-    TableElements(u64),
-    Handles(usize),
-    Map(PathBuf, String, DirAccess),
-    Read(PathBuf),
-    Write(PathBuf),
-    Logging(Logging),
-    Clock,
-    Env(String, String),
-    Args(Vec<String>),
-    Net(NetRule),
-    Seed(u64),
-}
-
-/// Configuration for a runtime (engine-wide limits and defaults) or for one
-/// sandbox (per-sandbox overrides). Created by `aegis_builder_new`, consumed by
+/// The options of a runtime (engine-wide limits and defaults) or of one
+/// sandbox (per-sandbox overrides): one policy, as in a policy file. Created
+/// by `aegis_builder_new` or `aegis_builder_from_policy`, consumed by
 /// `aegis_builder_build` or `aegis_builder_build_sandbox`, or freed unused
-/// with `aegis_builder_delete`.
+/// with `aegis_builder_delete`. Each setter sets one option of the policy
+/// (the last call wins; the list setters append); the rules that involve
+/// several options are checked when building.
 #[allow(non_camel_case_types)]
 #[derive(Debug, Default)]
 pub struct aegis_builder_t {
-    settings: Vec<Setting>,
-}
-
-/// Replays the settings on a core builder (runtime or sandbox: same setters).
-macro_rules! replay {
-    ($builder:expr, $settings:expr, $stack:expr) => {{
-        let mut b = $builder;
-        for setting in $settings {
-            b = match setting {
-                Setting::Memory(bytes) => b.with_memory_limit(bytes),
-                Setting::Fuel(Some(fuel)) => b.with_fuel_limit(fuel),
-                Setting::Fuel(None) => b.without_fuel_limit(),
-                Setting::Timeout(Some(t)) => b.with_timeout(t),
-                Setting::Timeout(None) => b.without_timeout(),
-                Setting::Stack(bytes) => $stack(b, bytes)?,
-                Setting::TableElements(n) => b.with_table_elements_limit(n),
-                Setting::Handles(n) => b.with_handle_limit(n),
-                Setting::Map(host, guest, access) => b.map_dir(host, guest, access),
-                Setting::Read(dir) => b.allow_read(dir),
-                Setting::Write(dir) => b.allow_write(dir),
-                Setting::Logging(logging) => b.with_logging(logging),
-                Setting::Clock => b.allow_clock(),
-                Setting::Env(k, v) => b.with_env(k, v),
-                Setting::Args(a) => b.with_args(a),
-                Setting::Net(rule) => b.allow_net(rule),
-                Setting::Seed(seed) => b.with_random_seed(seed),
-            };
-        }
-        b
-    }};
+    policy: Policy,
 }
 
 /// Creates an empty builder: every limit at its default, no capabilities.
@@ -107,159 +58,267 @@ pub unsafe extern "C" fn aegis_builder_delete(builder: *mut aegis_builder_t) {
     guard_value((), || unsafe { args::free(builder) });
 }
 
-/// Records a setting after checking the builder pointer.
-unsafe fn push(
+/// Changes the builder's policy after checking the builder pointer.
+unsafe fn edit(
     function: &str,
     builder: *mut aegis_builder_t,
-    make: impl FnOnce() -> Result<Setting, Error>,
+    change: impl FnOnce(&mut Policy) -> Result<(), Error>,
 ) -> *mut aegis_error_t {
     guard(function, || {
         let b = unsafe { borrow_mut(builder, "builder") }?;
-        b.settings.push(make()?);
+        change(&mut b.policy)
+    })
+}
+
+/// A policy from TOML or JSON text (JSON when it starts with `{`).
+///
+/// # Safety
+/// `text` is NULL or valid for `len` reads.
+unsafe fn parse_policy(text: *const c_char, len: usize) -> Result<Policy, Error> {
+    let bytes = unsafe { args::slice(text.cast::<u8>(), len, "text") }?;
+    let text = std::str::from_utf8(bytes).map_err(|_| invalid("`text` is not valid UTF-8"))?;
+    if text.trim_start().starts_with('{') {
+        Policy::from_json(text)
+    } else {
+        Policy::from_toml(text)
+    }
+}
+
+/// Sets option `name` (one of the names listed by `aegis_option_name`,
+/// e.g. "memory_limit") to `json_value`, its value as JSON text, in the
+/// form a policy file takes: `"64MiB"` or `67108864`, `2.5` (seconds) or
+/// `"off"`, `["/data"]`, `{"functions": 1000}`, `true`, `"error"`, ...;
+/// `null` resets an option that has no list or map form to its default.
+/// It replaces the option's whole value (for a list, what the dedicated
+/// setters appended). An unknown name or a bad value gives
+/// `AEGIS_ERROR_INVALID_ARGUMENT` naming it; rules spanning options (e.g.
+/// `allow_logging` with `capture_output`, runtime-only options on a
+/// sandbox) are checked when building.
+///
+/// Options (see `aegis_option_doc` for each one's meaning, default and
+/// unit): `memory_limit`, `fuel_limit`, `timeout`, `stack_limit`,
+/// `table_elements_limit`, `handle_limit`, `allow_read`, `allow_write`,
+/// `map_dirs`, `allow_logging`, `capture_output`, `allow_clock`,
+/// `allow_net`, `env`, `args`, `random_seed`, `on_denied`, and, for a
+/// runtime only, `instance_pool`, `compile_cache`, `max_module_size`,
+/// `module_limits`, `wasm_exceptions`, `wasm_gc`, `allowed_modules`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_builder_set(
+    builder: *mut aegis_builder_t,
+    name: *const c_char,
+    json_value: *const c_char,
+) -> *mut aegis_error_t {
+    unsafe {
+        edit("aegis_builder_set", builder, |policy| {
+            let name = text(name, "name")?;
+            let value: serde_json::Value = serde_json::from_str(text(json_value, "json_value")?)
+                .map_err(|e| invalid(format!("value of {name} is not JSON: {e}")))?;
+            let mut options = serde_json::to_value(&*policy)
+                .map_err(|e| invalid(format!("policy does not serialize: {e}")))?;
+            if let Some(map) = options.as_object_mut() {
+                map.insert(name.to_string(), value);
+            }
+            *policy = Policy::from_value(options)?;
+            Ok(())
+        })
+    }
+}
+
+/// Creates a builder holding the policy in `text[0..len]` (UTF-8, not
+/// necessarily NUL-terminated): JSON if it starts with `{`, TOML otherwise,
+/// with the option names of `aegis_builder_set`. Stored in `*builder_out`
+/// (NULL on error); setters may then override options before building.
+/// An unknown option or a bad value gives `AEGIS_ERROR_INVALID_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_builder_from_policy(
+    text: *const c_char,
+    len: usize,
+    builder_out: *mut *mut aegis_builder_t,
+) -> *mut aegis_error_t {
+    guard("aegis_builder_from_policy", || {
+        let slot = unsafe { out_handle(builder_out, "builder_out") }?;
+        let policy = unsafe { parse_policy(text, len) }?;
+        args::give(slot, aegis_builder_t { policy });
         Ok(())
     })
 }
 
-/// Caps the total linear memory of a sandbox, in bytes (default 64 MiB).
+/// Creates a runtime from the policy in `text[0..len]` (JSON if it starts
+/// with `{`, TOML otherwise; see `aegis_builder_from_policy`), stored in
+/// `*runtime_out` (NULL on error).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_runtime_from_policy(
+    text: *const c_char,
+    len: usize,
+    runtime_out: *mut *mut aegis_runtime_t,
+) -> *mut aegis_error_t {
+    guard("aegis_runtime_from_policy", || {
+        let slot = unsafe { out_handle(runtime_out, "runtime_out") }?;
+        let policy = unsafe { parse_policy(text, len) }?;
+        let runtime = Runtime::from_policy(&policy)?;
+        args::give(slot, aegis_runtime_t { runtime });
+        Ok(())
+    })
+}
+
+/// Option `memory_limit`: caps the total linear memory of a sandbox, in
+/// bytes (default 64 MiB).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_memory_limit(
     builder: *mut aegis_builder_t,
     bytes: u64,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_memory_limit", builder, || {
-            Ok(Setting::Memory(bytes))
+        edit("aegis_builder_memory_limit", builder, |p| {
+            p.memory_limit = Some(Size(bytes));
+            Ok(())
         })
     }
 }
 
-/// Sets the fuel each call may consume (default 1 000 000 000).
+/// Option `fuel_limit`: the fuel each call may consume (default 1 000 000 000).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_fuel_limit(
     builder: *mut aegis_builder_t,
     fuel: u64,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_fuel_limit", builder, || {
-            Ok(Setting::Fuel(Some(fuel)))
+        edit("aegis_builder_fuel_limit", builder, |p| {
+            p.fuel_limit = Some(Switch::On(fuel));
+            Ok(())
         })
     }
 }
 
-/// Turns fuel metering off (rely on the timeout alone).
+/// Option `fuel_limit` set to "off": no fuel metering (rely on the timeout alone).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_no_fuel_limit(
     builder: *mut aegis_builder_t,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_no_fuel_limit", builder, || {
-            Ok(Setting::Fuel(None))
+        edit("aegis_builder_no_fuel_limit", builder, |p| {
+            p.fuel_limit = Some(Switch::Off(Off::Off));
+            Ok(())
         })
     }
 }
 
-/// Sets the wall-clock limit of each call, in milliseconds (default 30 000;
-/// 0 is rejected when building). The call fails with `AEGIS_ERROR_TIMEOUT`
-/// at its deadline whether the guest computes or waits on the host (a WASI
-/// sleep, a blocking read); a host callback still running at the deadline
-/// is waited for (see `aegis_caller_is_cancelled`).
+/// Option `timeout`: the wall-clock limit of each call, in seconds
+/// (fractions allowed; default 30). A value that is not a positive, finite
+/// number of seconds gives `AEGIS_ERROR_INVALID_ARGUMENT`. The call fails
+/// with `AEGIS_ERROR_TIMEOUT` at its deadline whether the guest computes or
+/// waits on the host (a WASI sleep, a blocking read); a host callback still
+/// running at the deadline is waited for (see `aegis_caller_is_cancelled`).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aegis_builder_timeout_ms(
+pub unsafe extern "C" fn aegis_builder_timeout(
     builder: *mut aegis_builder_t,
-    millis: u64,
+    seconds: f64,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_timeout_ms", builder, || {
-            Ok(Setting::Timeout(Some(Duration::from_millis(millis))))
+        edit("aegis_builder_timeout", builder, |p| {
+            aegis_core::units::seconds("timeout", seconds)?;
+            p.timeout = Some(Switch::On(seconds));
+            Ok(())
         })
     }
 }
 
-/// Turns the wall-clock limit off.
+/// Option `timeout` set to "off": no wall-clock limit.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_no_timeout(
     builder: *mut aegis_builder_t,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_no_timeout", builder, || {
-            Ok(Setting::Timeout(None))
+        edit("aegis_builder_no_timeout", builder, |p| {
+            p.timeout = Some(Switch::Off(Off::Off));
+            Ok(())
         })
     }
 }
 
-/// Sets the maximum wasm stack in bytes (default 512 KiB; 4096 to 256 MiB,
-/// otherwise building fails with `AEGIS_ERROR_INVALID_ARGUMENT`).
-/// Engine-wide: only `aegis_builder_build` accepts it. Guest code runs on a
-/// stack of its own (this limit plus room for host callbacks), never on the
-/// calling thread's, so any thread may call into a sandbox.
+/// Option `stack_limit` (runtime only): the maximum wasm stack in bytes
+/// (default 512 KiB; 4096 to 256 MiB, otherwise building fails with
+/// `AEGIS_ERROR_INVALID_ARGUMENT`); `aegis_builder_build_sandbox` refuses
+/// it. Guest code runs on a stack of its own (this limit plus room for host
+/// callbacks), never on the calling thread's, so any thread may call into a
+/// sandbox.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_stack_limit(
     builder: *mut aegis_builder_t,
     bytes: usize,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_stack_limit", builder, || {
-            Ok(Setting::Stack(bytes))
+        edit("aegis_builder_stack_limit", builder, |p| {
+            p.stack_limit = Some(Size(bytes as u64));
+            Ok(())
         })
     }
 }
 
-/// Caps the total number of table elements (default 1 000 000).
+/// Option `table_elements_limit`: caps the total number of table elements
+/// (default 1 000 000).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_table_elements_limit(
     builder: *mut aegis_builder_t,
     elements: u64,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_table_elements_limit", builder, || {
-            Ok(Setting::TableElements(elements))
+        edit("aegis_builder_table_elements_limit", builder, |p| {
+            p.table_elements_limit = Some(elements);
+            Ok(())
         })
     }
 }
 
-/// Caps the WASI handles (open files, directories, streams, sockets) the
-/// guest may hold at once (default 1024); opening one more fails the call
-/// with `AEGIS_ERROR_MEMORY_LIMIT_EXCEEDED`.
+/// Option `handle_limit`: caps the WASI handles (open files, directories,
+/// streams, sockets) the guest may hold at once (default 1024); opening one
+/// more fails the call with `AEGIS_ERROR_MEMORY_LIMIT_EXCEEDED`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_handle_limit(
     builder: *mut aegis_builder_t,
     handles: usize,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_handle_limit", builder, || {
-            Ok(Setting::Handles(handles))
+        edit("aegis_builder_handle_limit", builder, |p| {
+            p.handle_limit = Some(handles as u64);
+            Ok(())
         })
     }
 }
 
-/// Grants read-only access to directory `dir`, seen by the guest at the same path.
+/// Option `allow_read` (appends): grants read-only access to directory
+/// `dir`, seen by the guest at the same path.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_allow_read(
     builder: *mut aegis_builder_t,
     dir: *const c_char,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_allow_read", builder, || {
-            Ok(Setting::Read(text(dir, "dir")?.into()))
+        edit("aegis_builder_allow_read", builder, |p| {
+            p.allow_read.push(text(dir, "dir")?.into());
+            Ok(())
         })
     }
 }
 
-/// Grants read-write access to directory `dir`, seen by the guest at the same path.
+/// Option `allow_write` (appends): grants read-write access to directory
+/// `dir`, seen by the guest at the same path.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_allow_write(
     builder: *mut aegis_builder_t,
     dir: *const c_char,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_allow_write", builder, || {
-            Ok(Setting::Write(text(dir, "dir")?.into()))
+        edit("aegis_builder_allow_write", builder, |p| {
+            p.allow_write.push(text(dir, "dir")?.into());
+            Ok(())
         })
     }
 }
 
-/// Grants host directory `host_dir` to the guest under the path `guest_path`,
-/// with `access` `AEGIS_DIR_READ_ONLY` or `AEGIS_DIR_READ_WRITE`.
+/// Option `map_dirs` (appends): grants host directory `host_dir` to the
+/// guest under the path `guest_path`, with `access` `AEGIS_DIR_READ_ONLY`
+/// ("read") or `AEGIS_DIR_READ_WRITE` ("write").
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_map_dir(
     builder: *mut aegis_builder_t,
@@ -268,24 +327,27 @@ pub unsafe extern "C" fn aegis_builder_map_dir(
     access: aegis_dir_access_t,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_map_dir", builder, || {
+        edit("aegis_builder_map_dir", builder, |p| {
             let access = match access {
-                AEGIS_DIR_READ_ONLY => DirAccess::ReadOnly,
-                AEGIS_DIR_READ_WRITE => DirAccess::ReadWrite,
+                AEGIS_DIR_READ_ONLY => Access::Read,
+                AEGIS_DIR_READ_WRITE => Access::Write,
                 other => return Err(invalid(format!("unknown directory access {other}"))),
             };
-            Ok(Setting::Map(
-                text(host_dir, "host_dir")?.into(),
-                text(guest_path, "guest_path")?.to_string(),
+            p.map_dirs.push(DirMap {
+                host: PathBuf::from(text(host_dir, "host_dir")?),
+                guest: text(guest_path, "guest_path")?.to_string(),
                 access,
-            ))
+            });
+            Ok(())
         })
     }
 }
 
-/// Sets how guest stdout/stderr are handled (`AEGIS_LOGGING_*`);
-/// `capture_limit` is the byte cap per stream for `AEGIS_LOGGING_CAPTURE`
-/// and is ignored otherwise.
+/// Options `allow_logging` and `capture_output` at once: how guest
+/// stdout/stderr are handled (`AEGIS_LOGGING_*`); `capture_limit` is the
+/// byte cap per stream for `AEGIS_LOGGING_CAPTURE` and is ignored otherwise.
+/// On a sandbox builder, `AEGIS_LOGGING_DENIED` keeps the runtime's choice
+/// (a policy grants output; it cannot take back what the runtime grants).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_logging(
     builder: *mut aegis_builder_t,
@@ -293,28 +355,36 @@ pub unsafe extern "C" fn aegis_builder_logging(
     capture_limit: usize,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_logging", builder, || {
-            Ok(Setting::Logging(match mode {
-                AEGIS_LOGGING_DENIED => Logging::Denied,
-                AEGIS_LOGGING_INHERIT => Logging::Inherit,
-                AEGIS_LOGGING_CAPTURE => Logging::Capture {
-                    limit: capture_limit,
-                },
+        edit("aegis_builder_logging", builder, |p| {
+            let (logging, capture) = match mode {
+                AEGIS_LOGGING_DENIED => (false, Capture::Enabled(false)),
+                AEGIS_LOGGING_INHERIT => (true, Capture::Enabled(false)),
+                AEGIS_LOGGING_CAPTURE => (false, Capture::Limit(Size(capture_limit as u64))),
                 other => return Err(invalid(format!("unknown logging mode {other}"))),
-            }))
+            };
+            p.allow_logging = Some(logging);
+            p.capture_output = Some(capture);
+            Ok(())
         })
     }
 }
 
-/// Grants the real wall and monotonic clocks (otherwise the guest reads zero).
+/// Option `allow_clock`: grants the real wall and monotonic clocks
+/// (otherwise the guest reads zero).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_allow_clock(
     builder: *mut aegis_builder_t,
 ) -> *mut aegis_error_t {
-    unsafe { push("aegis_builder_allow_clock", builder, || Ok(Setting::Clock)) }
+    unsafe {
+        edit("aegis_builder_allow_clock", builder, |p| {
+            p.allow_clock = Some(true);
+            Ok(())
+        })
+    }
 }
 
-/// Adds an environment variable visible to the guest (none are inherited).
+/// Option `env` (adds one): an environment variable visible to the guest
+/// (none are inherited).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_env(
     builder: *mut aegis_builder_t,
@@ -322,17 +392,16 @@ pub unsafe extern "C" fn aegis_builder_env(
     value: *const c_char,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_env", builder, || {
-            Ok(Setting::Env(
-                text(key, "key")?.to_string(),
-                text(value, "value")?.to_string(),
-            ))
+        edit("aegis_builder_env", builder, |p| {
+            let key = text(key, "key")?.to_string();
+            p.env.insert(key, text(value, "value")?.to_string());
+            Ok(())
         })
     }
 }
 
-/// Sets the guest's command-line arguments (argv[0] included), copied from
-/// `argv[0..argc]`.
+/// Option `args`: the guest's command-line arguments (argv[0] included),
+/// copied from `argv[0..argc]`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_args(
     builder: *mut aegis_builder_t,
@@ -340,68 +409,73 @@ pub unsafe extern "C" fn aegis_builder_args(
     argc: usize,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_args", builder, || {
+        edit("aegis_builder_args", builder, |p| {
             let items = args::slice(argv, argc, "argv")?;
             let list = items
                 .iter()
                 .map(|a| text(*a, "argv[i]").map(str::to_string))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(Setting::Args(list))
+            p.args = Some(list);
+            Ok(())
         })
     }
 }
 
-/// Adds one destination to the outbound network allowlist, e.g.
-/// "127.0.0.1:8080", "localhost:8080", "10.0.0.0/8:443" or "10.0.0.0/8".
-/// A malformed rule gives `AEGIS_ERROR_INVALID_ARGUMENT`.
+/// Option `allow_net` (appends): one destination of the outbound network
+/// allowlist, e.g. "127.0.0.1:8080", "localhost:8080", "10.0.0.0/8:443" or
+/// "10.0.0.0/8". A malformed rule gives `AEGIS_ERROR_INVALID_ARGUMENT`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_allow_net(
     builder: *mut aegis_builder_t,
     rule: *const c_char,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_allow_net", builder, || {
-            Ok(Setting::Net(text(rule, "rule")?.parse()?))
+        edit("aegis_builder_allow_net", builder, |p| {
+            let rule = text(rule, "rule")?;
+            rule.parse::<NetRule>()?;
+            p.allow_net.push(rule.to_string());
+            Ok(())
         })
     }
 }
 
-/// Makes the guest's random source deterministic.
+/// Option `random_seed`: makes the guest's random source deterministic.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_random_seed(
     builder: *mut aegis_builder_t,
     seed: u64,
 ) -> *mut aegis_error_t {
     unsafe {
-        push("aegis_builder_random_seed", builder, || {
-            Ok(Setting::Seed(seed))
+        edit("aegis_builder_random_seed", builder, |p| {
+            p.random_seed = Some(seed);
+            Ok(())
         })
     }
 }
 
-/// Builds a runtime from `builder`, storing it in `*runtime_out` (NULL on
-/// error). Always consumes `builder`, even on error (NULL builder: error).
+/// Builds a runtime from `builder`'s policy, storing it in `*runtime_out`
+/// (NULL on error). Always consumes `builder`, even on error (NULL builder:
+/// error). Fails with `AEGIS_ERROR_INVALID_ARGUMENT` for a bad value or a
+/// bad combination (e.g. `allow_logging` with `capture_output`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_build(
     builder: *mut aegis_builder_t,
     runtime_out: *mut *mut aegis_runtime_t,
 ) -> *mut aegis_error_t {
     guard("aegis_builder_build", || {
-        let settings = unsafe { take(builder) }?;
+        let policy = unsafe { take(builder) }?;
         let slot = unsafe { out_handle(runtime_out, "runtime_out") }?;
-        let stack = |b: aegis_core::RuntimeBuilder, bytes| -> Result<_, Error> {
-            Ok(b.with_stack_limit(bytes))
-        };
-        let runtime = replay!(Aegis::builder(), settings, stack).build()?;
+        let runtime = policy.runtime_builder()?.build()?;
         args::give(slot, aegis_runtime_t { runtime });
         Ok(())
     })
 }
 
 /// Builds a sandbox of `runtime`, starting from the runtime's defaults and
-/// applying `builder`'s settings as overrides; stores it in `*sandbox_out`
-/// (NULL on error). Always consumes `builder`, even on error. The stack
-/// limit is engine-wide: setting it here gives `AEGIS_ERROR_INVALID_ARGUMENT`.
+/// applying `builder`'s policy as overrides; stores it in `*sandbox_out`
+/// (NULL on error). Always consumes `builder`, even on error. A runtime-only
+/// option (`stack_limit`, `instance_pool`, ...) gives
+/// `AEGIS_ERROR_INVALID_ARGUMENT` naming it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_build_sandbox(
     builder: *mut aegis_builder_t,
@@ -409,29 +483,26 @@ pub unsafe extern "C" fn aegis_builder_build_sandbox(
     sandbox_out: *mut *mut aegis_sandbox_t,
 ) -> *mut aegis_error_t {
     guard("aegis_builder_build_sandbox", || {
-        let settings = unsafe { take(builder) }?;
+        let policy = unsafe { take(builder) }?;
         let slot = unsafe { out_handle(sandbox_out, "sandbox_out") }?;
         let runtime = unsafe { borrow(runtime, "runtime") }?;
-        let stack = |_b, _bytes| -> Result<aegis_core::SandboxBuilder, Error> {
-            Err(invalid(
-                "the stack limit is engine-wide; set it on the runtime builder",
-            ))
-        };
-        let sandbox = replay!(runtime.runtime.sandbox(), settings, stack).build()?;
+        let sandbox = policy
+            .apply_to_sandbox(runtime.runtime.sandbox())?
+            .build()?;
         args::give(slot, aegis_sandbox_t::new(sandbox));
         Ok(())
     })
 }
 
-/// Takes ownership of a builder's settings and frees it.
+/// Takes ownership of a builder's policy and frees it.
 ///
 /// # Safety
 /// `builder` is NULL or came from `aegis_builder_new` and was not freed yet.
-unsafe fn take(builder: *mut aegis_builder_t) -> Result<Vec<Setting>, Error> {
+unsafe fn take(builder: *mut aegis_builder_t) -> Result<Policy, Error> {
     if builder.is_null() {
         return Err(invalid("`builder` is NULL"));
     }
     // SAFETY: the caller hands over a builder from `aegis_builder_new`.
     let owned = unsafe { Box::from_raw(builder) };
-    Ok(owned.settings)
+    Ok(owned.policy)
 }

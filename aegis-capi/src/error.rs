@@ -4,8 +4,9 @@
 use std::ffi::{CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
+use std::sync::OnceLock;
 
-use aegis_core::{Error, ErrorCode};
+use aegis_core::{Detail, Error, ErrorCode};
 
 /// Stable error codes; the numeric values mirror `aegis_core::ErrorCode`.
 #[allow(non_camel_case_types)]
@@ -44,6 +45,10 @@ pub enum aegis_error_code_t {
     AEGIS_ERROR_INTERRUPTED = 15,
     /// The module exceeds a complexity limit checked before compiling.
     AEGIS_ERROR_MODULE_TOO_COMPLEX = 16,
+    /// The sandbox is running a call already: used from one of its own host
+    /// callbacks, or from another thread while a call runs. Refused at once,
+    /// never waited for.
+    AEGIS_ERROR_BUSY = 17,
 }
 
 impl From<ErrorCode> for aegis_error_code_t {
@@ -66,23 +71,68 @@ impl From<ErrorCode> for aegis_error_code_t {
             ErrorCode::Exit => AEGIS_ERROR_EXIT,
             ErrorCode::Interrupted => AEGIS_ERROR_INTERRUPTED,
             ErrorCode::ModuleTooComplex => AEGIS_ERROR_MODULE_TOO_COMPLEX,
+            ErrorCode::Busy => AEGIS_ERROR_BUSY,
         }
     }
 }
 
-/// An error: a stable code plus a message. Owned by the caller, who frees it
-/// with `aegis_error_delete`.
+/// An error: a stable code, a message and details (named fields such as
+/// `limit` or `trap_code`). Owned by the caller, who frees it with
+/// `aegis_error_delete`; every string it hands out is borrowed from it and
+/// valid until then.
 #[allow(non_camel_case_types)]
 pub struct aegis_error_t {
     pub(crate) error: Error,
     message: CString,
+    /// `Error::details`, with C copies of each, made on first use.
+    details: OnceLock<Vec<CDetail>>,
+    /// `Error::to_json`, made on first use.
+    json: OnceLock<CString>,
+}
+
+/// One detail of an error and its NUL-terminated forms.
+struct CDetail {
+    name: CString,
+    value: Detail,
+    json: CString,
+    /// The text itself, for a text detail.
+    text: Option<CString>,
 }
 
 impl aegis_error_t {
     /// Moves `error` to the heap and hands ownership to C.
     pub(crate) fn into_raw(error: Error) -> *mut aegis_error_t {
         let message = c_string(&error.to_string());
-        Box::into_raw(Box::new(aegis_error_t { error, message }))
+        Box::into_raw(Box::new(aegis_error_t {
+            error,
+            message,
+            details: OnceLock::new(),
+            json: OnceLock::new(),
+        }))
+    }
+
+    fn details(&self) -> &[CDetail] {
+        self.details.get_or_init(|| {
+            self.error
+                .details()
+                .into_iter()
+                .map(|(name, value)| CDetail {
+                    name: c_string(name),
+                    json: c_string(&value.to_json().to_string()),
+                    text: match &value {
+                        Detail::Text(t) => Some(c_string(t)),
+                        _ => None,
+                    },
+                    value,
+                })
+                .collect()
+        })
+    }
+
+    fn detail(&self, name: &str) -> Option<&CDetail> {
+        self.details()
+            .iter()
+            .find(|d| d.name.to_bytes() == name.as_bytes())
     }
 
     /// The message without the code's prefix when the error came from a host
@@ -203,27 +253,189 @@ pub unsafe extern "C" fn aegis_error_exit_status(
     })
 }
 
-/// If `error` is an `AEGIS_ERROR_TIMEOUT` or an `AEGIS_ERROR_INTERRUPTED`,
-/// stores how long the call ran before it was stopped, in nanoseconds, in
-/// `*elapsed_ns` and returns true; otherwise returns false and leaves
-/// `*elapsed_ns` alone.
+/// Number of details `error` carries (0 if `error` is NULL). Details are the
+/// error's fields beyond its code and message, with the same names in every
+/// Aegis front-end; `aegis_error_get` lists them.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aegis_error_elapsed_ns(
+pub unsafe extern "C" fn aegis_error_detail_count(error: *const aegis_error_t) -> usize {
+    guard_value(0, || {
+        unsafe { error.as_ref() }.map_or(0, |e| e.details().len())
+    })
+}
+
+/// Name of detail number `index` of `error`, e.g. "limit". Borrowed: valid
+/// until `aegis_error_delete(error)`. NULL if `error` is NULL or `index` is
+/// past `aegis_error_detail_count`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_error_detail_name(
     error: *const aegis_error_t,
-    elapsed_ns: *mut u64,
+    index: usize,
+) -> *const c_char {
+    guard_value(ptr::null(), || {
+        unsafe { error.as_ref() }
+            .and_then(|e| e.details().get(index))
+            .map_or(ptr::null(), |d| d.name.as_ptr())
+    })
+}
+
+/// Value of detail number `index` of `error` as JSON text, e.g. `100000`,
+/// `0.25` (durations are seconds), `"unreachable"` or `["add","sub"]`.
+/// Borrowed: valid until `aegis_error_delete(error)`. NULL if `error` is
+/// NULL or `index` is past `aegis_error_detail_count`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_error_detail_json(
+    error: *const aegis_error_t,
+    index: usize,
+) -> *const c_char {
+    guard_value(ptr::null(), || {
+        unsafe { error.as_ref() }
+            .and_then(|e| e.details().get(index))
+            .map_or(ptr::null(), |d| d.json.as_ptr())
+    })
+}
+
+/// The detail of `error` named `name`, if it has it.
+///
+/// # Safety
+/// `error` is NULL or a live error; `name` is NULL or a NUL-terminated string.
+unsafe fn detail_of<'a>(error: *const aegis_error_t, name: *const c_char) -> Option<&'a CDetail> {
+    let e = unsafe { error.as_ref() }?;
+    let name = unsafe { crate::args::text(name, "name") }.ok()?;
+    e.detail(name)
+}
+
+/// Value of the detail of `error` named `name` as JSON text (as
+/// `aegis_error_detail_json`), or NULL if `error` has no such detail (or
+/// an argument is NULL). Borrowed: valid until `aegis_error_delete(error)`.
+///
+/// The details by code (the same names as the core's `Error::details` and
+/// every other front-end):
+/// `AEGIS_ERROR_LINK_ERROR`: `module`, `name`, `reason`;
+/// `AEGIS_ERROR_EXPORT_NOT_FOUND`: `name`, `available` (list of names);
+/// `AEGIS_ERROR_SIGNATURE_MISMATCH`: `name`, `expected`, `given`;
+/// `AEGIS_ERROR_OUT_OF_FUEL`: `consumed`, `limit`;
+/// `AEGIS_ERROR_TIMEOUT`: `elapsed`, `limit` (seconds);
+/// `AEGIS_ERROR_MEMORY_LIMIT_EXCEEDED`: `resource`, `requested`, `limit`;
+/// `AEGIS_ERROR_STACK_OVERFLOW`: `limit`;
+/// `AEGIS_ERROR_TRAP`: `trap_code`, `backtrace`;
+/// `AEGIS_ERROR_PERMISSION_DENIED`: `capability`, `operation`, `target`;
+/// `AEGIS_ERROR_EXIT`: `status`;
+/// `AEGIS_ERROR_INTERRUPTED`: `elapsed` (seconds);
+/// `AEGIS_ERROR_MODULE_TOO_COMPLEX`: `what`, `found`, `limit`;
+/// the other codes have none.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_error_get(
+    error: *const aegis_error_t,
+    name: *const c_char,
+) -> *const c_char {
+    guard_value(ptr::null(), || {
+        unsafe { detail_of(error, name) }.map_or(ptr::null(), |d| d.json.as_ptr())
+    })
+}
+
+/// The text of the detail of `error` named `name` (no JSON quoting), e.g.
+/// "unreachable" for `trap_code`; NULL if there is no such detail or it is
+/// not text. Borrowed: valid until `aegis_error_delete(error)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_error_get_text(
+    error: *const aegis_error_t,
+    name: *const c_char,
+) -> *const c_char {
+    guard_value(ptr::null(), || {
+        unsafe { detail_of(error, name) }
+            .and_then(|d| d.text.as_ref())
+            .map_or(ptr::null(), |t| t.as_ptr())
+    })
+}
+
+/// Runs `read` on the detail named `name` and stores what it gives in `*out`.
+unsafe fn get_into<T>(
+    error: *const aegis_error_t,
+    name: *const c_char,
+    out: *mut T,
+    read: impl FnOnce(&Detail) -> Option<T>,
 ) -> bool {
     guard_value(false, || {
-        let (Some(e), Some(out)) = (unsafe { error.as_ref() }, unsafe { elapsed_ns.as_mut() })
-        else {
+        let Some(out) = (unsafe { out.as_mut() }) else {
             return false;
         };
-        match e.error {
-            Error::Timeout { elapsed, .. } | Error::Interrupted { elapsed } => {
-                *out = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        match unsafe { detail_of(error, name) }.and_then(|d| read(&d.value)) {
+            Some(value) => {
+                *out = value;
                 true
             }
-            _ => false,
+            None => false,
         }
+    })
+}
+
+/// If `error` has a detail named `name` that is a count or a non-negative
+/// integer (e.g. `limit`, `consumed`, `requested`), stores it in `*out` and
+/// returns true; otherwise returns false and leaves `*out` alone.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_error_get_u64(
+    error: *const aegis_error_t,
+    name: *const c_char,
+    out: *mut u64,
+) -> bool {
+    unsafe {
+        get_into(error, name, out, |d| match d {
+            Detail::Count(n) => Some(*n),
+            Detail::Int(n) => u64::try_from(*n).ok(),
+            _ => None,
+        })
+    }
+}
+
+/// If `error` has a detail named `name` that is an integer or a count that
+/// fits (e.g. `status`), stores it in `*out` and returns true; otherwise
+/// returns false and leaves `*out` alone.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_error_get_i64(
+    error: *const aegis_error_t,
+    name: *const c_char,
+    out: *mut i64,
+) -> bool {
+    unsafe {
+        get_into(error, name, out, |d| match d {
+            Detail::Int(n) => Some(*n),
+            Detail::Count(n) => i64::try_from(*n).ok(),
+            _ => None,
+        })
+    }
+}
+
+/// If `error` has a duration detail named `name` (`elapsed`, and `limit` of
+/// a timeout), stores it in seconds in `*seconds_out` and returns true;
+/// otherwise returns false and leaves `*seconds_out` alone. E.g. how long a
+/// timed-out or interrupted call ran: `aegis_error_get_seconds(err,
+/// "elapsed", &s)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_error_get_seconds(
+    error: *const aegis_error_t,
+    name: *const c_char,
+    seconds_out: *mut f64,
+) -> bool {
+    unsafe {
+        get_into(error, name, seconds_out, |d| match d {
+            Detail::Seconds(t) => Some(t.as_secs_f64()),
+            _ => None,
+        })
+    }
+}
+
+/// The whole error as a JSON object: `code` (its name), `message`, then
+/// each detail, e.g. `{"code":"out_of_fuel","message":"...","consumed":5,
+/// "limit":5}`. Borrowed: valid until `aegis_error_delete(error)`. Returns
+/// "{}" if `error` is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_error_to_json(error: *const aegis_error_t) -> *const c_char {
+    guard_value(c"{}".as_ptr(), || match unsafe { error.as_ref() } {
+        Some(e) => e
+            .json
+            .get_or_init(|| c_string(&e.error.to_json().to_string()))
+            .as_ptr(),
+        None => c"{}".as_ptr(),
     })
 }
 
@@ -274,6 +486,152 @@ mod tests {
         }
         let unknown = unsafe { std::ffi::CStr::from_ptr(aegis_error_code_name(999)) };
         assert_eq!(unknown.to_str().unwrap(), "unknown");
+    }
+
+    /// One error of every code, with every detail filled in.
+    fn one_of_each() -> Vec<Error> {
+        use aegis_core::{Capability, Operation, Resource, TrapCode};
+        use std::time::Duration;
+        vec![
+            Error::InvalidModule {
+                message: "m".into(),
+            },
+            Error::Link {
+                module: "env".into(),
+                name: "f".into(),
+                reason: "missing".into(),
+            },
+            Error::ExportNotFound {
+                name: "x".into(),
+                available: vec!["add".into(), "sub".into()],
+            },
+            Error::SignatureMismatch {
+                name: "add".into(),
+                expected: "(i32) -> ()".into(),
+                given: "()".into(),
+            },
+            Error::OutOfFuel {
+                consumed: 5,
+                limit: 5,
+            },
+            Error::Timeout {
+                elapsed: Duration::from_millis(250),
+                limit: Duration::from_millis(200),
+            },
+            Error::MemoryLimitExceeded {
+                resource: Resource::Memory,
+                requested: 1 << 20,
+                limit: 1000,
+            },
+            Error::StackOverflow { limit: 65536 },
+            Error::Trap {
+                code: TrapCode::Unreachable,
+                message: "unreachable".into(),
+                backtrace: "0: f".into(),
+            },
+            Error::HostFunction {
+                message: "h".into(),
+                payload: None,
+            },
+            Error::PermissionDenied {
+                capability: Capability::Module,
+                operation: Operation::Load,
+                target: "sha256:00".into(),
+            },
+            Error::Io {
+                message: "io".into(),
+            },
+            invalid("bad"),
+            Error::Exit { status: -3 },
+            Error::Interrupted {
+                elapsed: Duration::from_millis(1500),
+            },
+            Error::ModuleTooComplex {
+                what: "functions",
+                found: 10,
+                limit: 1,
+            },
+            Error::Busy,
+        ]
+    }
+
+    fn text(ptr: *const c_char) -> String {
+        assert!(!ptr.is_null());
+        unsafe { std::ffi::CStr::from_ptr(ptr) }
+            .to_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Every core code has a sample here, every detail name of the core is
+    /// reachable through the C accessors with the core's value, and the
+    /// header documents each name.
+    #[test]
+    fn every_detail_is_reachable_by_name() {
+        let errors = one_of_each();
+        let codes: Vec<ErrorCode> = errors.iter().map(Error::code).collect();
+        assert_eq!(codes, ErrorCode::ALL, "one sample per code, in order");
+        let header =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../include/aegis.h"))
+                .unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for error in errors {
+            let core_json = error.to_json();
+            let core_details = error.details();
+            let raw = aegis_error_t::into_raw(error);
+            unsafe {
+                assert_eq!(aegis_error_detail_count(raw), core_details.len());
+                for (i, (name, value)) in core_details.iter().enumerate() {
+                    assert!(
+                        aegis_core::details::DETAIL_NAMES.contains(name),
+                        "{name} is not in DETAIL_NAMES"
+                    );
+                    assert!(
+                        header.contains(&format!("`{name}`")),
+                        "header lacks `{name}`"
+                    );
+                    seen.insert(*name);
+                    assert_eq!(text(aegis_error_detail_name(raw, i)), *name);
+                    let json = value.to_json().to_string();
+                    assert_eq!(text(aegis_error_detail_json(raw, i)), json);
+                    let cname = std::ffi::CString::new(*name).unwrap();
+                    assert_eq!(text(aegis_error_get(raw, cname.as_ptr())), json);
+                    let (mut u, mut i64_, mut secs) = (0u64, 0i64, 0f64);
+                    match value {
+                        Detail::Text(t) => {
+                            assert_eq!(&text(aegis_error_get_text(raw, cname.as_ptr())), t)
+                        }
+                        Detail::Count(n) => {
+                            assert!(aegis_error_get_u64(raw, cname.as_ptr(), &mut u));
+                            assert_eq!(u, *n);
+                            assert!(aegis_error_get_i64(raw, cname.as_ptr(), &mut i64_));
+                        }
+                        Detail::Int(n) => {
+                            assert!(aegis_error_get_i64(raw, cname.as_ptr(), &mut i64_));
+                            assert_eq!(i64_, *n);
+                        }
+                        Detail::Seconds(d) => {
+                            assert!(aegis_error_get_seconds(raw, cname.as_ptr(), &mut secs));
+                            assert_eq!(secs, d.as_secs_f64());
+                            assert!(!aegis_error_get_u64(raw, cname.as_ptr(), &mut u));
+                        }
+                        Detail::Names(_) => {
+                            assert!(aegis_error_get_text(raw, cname.as_ptr()).is_null())
+                        }
+                    }
+                }
+                assert!(aegis_error_detail_name(raw, core_details.len()).is_null());
+                assert!(aegis_error_detail_json(raw, core_details.len()).is_null());
+                assert!(aegis_error_get(raw, c"no_such_detail".as_ptr()).is_null());
+                let json: serde_json::Value =
+                    serde_json::from_str(&text(aegis_error_to_json(raw))).unwrap();
+                assert_eq!(json, core_json);
+                aegis_error_delete(raw);
+            }
+        }
+        let all: std::collections::BTreeSet<&str> =
+            aegis_core::details::DETAIL_NAMES.iter().copied().collect();
+        assert_eq!(seen, all, "every detail name is reachable");
     }
 
     #[test]

@@ -26,11 +26,11 @@ pub struct aegis_caller_t {
 /// `AEGIS_ERROR_HOST_FUNCTION` carrying the error's message.
 ///
 /// The sandbox is busy while its call runs: any `aegis_sandbox_*` function
-/// the callback calls on that same sandbox (e.g. a re-entrant
-/// `aegis_sandbox_call`) does nothing and returns
-/// `AEGIS_ERROR_INVALID_ARGUMENT` ("sandbox is busy"); returning that error
-/// from the callback fails the outer call with `AEGIS_ERROR_HOST_FUNCTION`.
-/// Other sandboxes may be used freely. A callback must return: one that
+/// the callback (or another thread) calls on that same sandbox (e.g. a
+/// re-entrant `aegis_sandbox_call`) does nothing and returns
+/// `AEGIS_ERROR_BUSY` at once; returning that error from the callback fails
+/// the outer call with `AEGIS_ERROR_HOST_FUNCTION`. Other sandboxes may be
+/// used freely. A callback must return: one that
 /// crashes, longjmps or exits takes the host process with it.
 ///
 /// Deadlines: Aegis cannot stop C code, so the call's timeout (and an
@@ -147,7 +147,7 @@ pub unsafe extern "C" fn aegis_sandbox_register_func(
         results: Vec::new(),
     };
     guard("aegis_sandbox_register_func", move || {
-        let mut sb = unsafe { crate::sandbox::lock(sandbox) }?;
+        let sandbox = unsafe { crate::sandbox::handle(sandbox) }?;
         let module_name = unsafe { text(module_name, "module_name") }?;
         let name = unsafe { text(name, "name") }?;
         let params = types_of(unsafe { args::slice(params, nparams, "params") }?)?;
@@ -157,13 +157,15 @@ pub unsafe extern "C" fn aegis_sandbox_register_func(
         }
         function.results = result_types.clone();
         let signature = FuncType::new(params, result_types);
-        sb.sandbox.register_dynamic(
-            module_name,
-            name,
-            signature,
-            move |caller: &mut HostCaller<'_>, args: &[Value]| function.invoke(caller, args),
-        )?;
-        Ok(())
+        sandbox.with(|sb| {
+            sb.register_dynamic(
+                module_name,
+                name,
+                signature,
+                move |caller: &mut HostCaller<'_>, args: &[Value]| function.invoke(caller, args),
+            )
+            .map(|_| ())
+        })
     })
 }
 
@@ -193,23 +195,24 @@ pub unsafe extern "C" fn aegis_caller_is_cancelled(caller: *const aegis_caller_t
 }
 
 /// If the call this callback serves has a timeout, stores the time left
-/// before its deadline in `*ns_out` (in nanoseconds, 0 once it has passed)
-/// and returns true; otherwise (no timeout, or a NULL argument) returns false
-/// and leaves `*ns_out` alone.
+/// before its deadline in `*seconds_out` (in seconds, 0 once it has passed)
+/// and returns true; otherwise (no timeout, or a NULL argument) returns
+/// false and leaves `*seconds_out` alone.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn aegis_caller_time_remaining_ns(
+pub unsafe extern "C" fn aegis_caller_time_remaining(
     caller: *const aegis_caller_t,
-    ns_out: *mut u64,
+    seconds_out: *mut f64,
 ) -> bool {
     guard_value(false, || {
-        let (Some(handle), Some(out)) = (unsafe { caller.as_ref() }, unsafe { ns_out.as_mut() })
+        let (Some(handle), Some(out)) =
+            (unsafe { caller.as_ref() }, unsafe { seconds_out.as_mut() })
         else {
             return false;
         };
         // SAFETY: `caller` is the handle of a callback that is still running.
         match unsafe { &*handle.caller }.time_remaining() {
             Some(left) => {
-                *out = u64::try_from(left.as_nanos()).unwrap_or(u64::MAX);
+                *out = left.as_secs_f64();
                 true
             }
             None => false,

@@ -7,6 +7,11 @@
 //! as described on each function (the C header states ownership); that is
 //! the whole safety contract, so the per-function `# Safety` sections that
 //! would repeat it are omitted.
+//!
+//! The vocabulary is the core's: a builder holds an `aegis_core::Policy`
+//! (options named as in `aegis_core::policy::OPTIONS`), errors expose
+//! `Error::details` under the same names, durations are seconds (`double`),
+//! and a sandbox follows the core's busy rule (`SharedSandbox`).
 #![allow(clippy::missing_safety_doc)]
 
 mod args;
@@ -15,6 +20,7 @@ pub mod error;
 pub mod host;
 pub mod interrupt;
 pub mod module;
+pub mod options;
 pub mod runtime;
 pub mod sandbox;
 pub mod value;

@@ -1,9 +1,9 @@
 //! `aegis_sandbox_t`: loading a module, calling exports, reset, metrics, output.
 
 use std::ffi::{CString, c_char};
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex};
 
-use aegis_core::{Error, ExternType, InterruptHandle, Metrics, Sandbox};
+use aegis_core::{Error, ExternType, InterruptHandle, Metrics, Sandbox, SharedSandbox};
 
 use crate::args::{self, borrow, borrow_mut, out_handle, text};
 use crate::error::{aegis_error_t, c_string, guard, guard_value, invalid};
@@ -12,75 +12,60 @@ use crate::runtime::aegis_runtime_t;
 use crate::value::{aegis_val_t, from_value, to_value};
 
 /// An isolated place to run guest code: at most one instance, limits on
-/// every call. Use it from one thread at a time. Freed with
-/// `aegis_sandbox_delete`, which also runs the finalizers of its host functions.
+/// every call. Freed with `aegis_sandbox_delete`, which also runs the
+/// finalizers of its host functions.
 ///
-/// While a call on a sandbox is in progress, any other use of it (from one
-/// of its own host callbacks, or from another thread) is refused with
-/// `AEGIS_ERROR_INVALID_ARGUMENT` ("sandbox is busy"). The one exception is
-/// `aegis_sandbox_interrupt_handle`, which works at any time: its handle
-/// stops the running call from another thread.
+/// A sandbox runs one call at a time. While a call on it is in progress,
+/// any other use of it (from one of its own host callbacks, or from another
+/// thread) fails at once with `AEGIS_ERROR_BUSY`: nothing waits, so a
+/// callback calling back into its own sandbox cannot deadlock. The one
+/// exception is `aegis_sandbox_interrupt_handle`, which works at any time:
+/// its handle stops the running call from another thread.
 #[allow(non_camel_case_types)]
 pub struct aegis_sandbox_t {
-    // Every function reaches the handle through a shared reference and takes
-    // this lock without waiting, so a nested or concurrent use is refused
-    // instead of aliasing the running call's `&mut Sandbox`.
-    state: Mutex<State>,
-    // Outside the lock, so that a handle can be made while a call holds it.
-    // The core's handle is fixed for the sandbox's life (resets included).
-    interrupt: InterruptHandle,
-}
-
-/// What a sandbox handle owns, reached only through its lock.
-pub(crate) struct State {
-    pub(crate) sandbox: Sandbox,
+    /// The core's busy rule: every function goes through `with`, which
+    /// refuses a nested or concurrent use instead of aliasing the running
+    /// call's `&mut Sandbox`.
+    shared: Arc<SharedSandbox>,
     /// NUL-terminated copies of the recorded denied operations, made on
-    /// demand; the core's cumulative list only grows, and each `CString`'s
-    /// bytes stay where they are, so handed-out pointers stay valid.
-    denied: Vec<[CString; 3]>,
+    /// demand (only inside `with`, so never contended); the core's
+    /// cumulative list only grows, and each `CString`'s bytes stay where
+    /// they are, so handed-out pointers stay valid.
+    denied: Mutex<Vec<[CString; 3]>>,
 }
 
 impl aegis_sandbox_t {
     pub(crate) fn new(sandbox: Sandbox) -> Self {
         aegis_sandbox_t {
-            interrupt: sandbox.interrupt_handle(),
-            state: Mutex::new(State {
-                sandbox,
-                denied: Vec::new(),
-            }),
+            shared: Arc::new(SharedSandbox::new(sandbox)),
+            denied: Mutex::new(Vec::new()),
         }
     }
 
-    /// A handle that stops this sandbox's calls; needs no lock.
+    /// A handle that stops this sandbox's calls; works while it is busy.
     pub(crate) fn interrupt_handle(&self) -> InterruptHandle {
-        self.interrupt.clone()
+        self.shared.interrupt_handle()
     }
 
-    /// Exclusive access to the sandbox, or `AEGIS_ERROR_INVALID_ARGUMENT`
-    /// ("sandbox is busy") while a call on it is in progress. A lock
-    /// poisoned by a caught panic is taken over: every operation leaves the
-    /// core sandbox in a consistent state.
-    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, State>, Error> {
-        match self.state.try_lock() {
-            Ok(state) => Ok(state),
-            Err(TryLockError::Poisoned(poisoned)) => Ok(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => Err(invalid(
-                "sandbox is busy: a call on it is in progress (a host callback \
-                 cannot call back into its own sandbox)",
-            )),
-        }
+    /// Runs `f` on the sandbox, or fails with `AEGIS_ERROR_BUSY` (the
+    /// core's `busy`) while a call on it is in progress.
+    pub(crate) fn with<R>(
+        &self,
+        f: impl FnOnce(&mut Sandbox) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        self.shared.with(f)
     }
 }
 
-/// The sandbox behind a handle, locked for one operation.
+/// The sandbox behind a handle.
 ///
 /// # Safety
 /// `sandbox` is NULL or a live handle from `aegis_sandbox_new` /
 /// `aegis_builder_build_sandbox`.
-pub(crate) unsafe fn lock<'a>(
+pub(crate) unsafe fn handle<'a>(
     sandbox: *const aegis_sandbox_t,
-) -> Result<MutexGuard<'a, State>, Error> {
-    unsafe { borrow(sandbox, "sandbox") }?.lock()
+) -> Result<&'a aegis_sandbox_t, Error> {
+    unsafe { borrow(sandbox, "sandbox") }
 }
 
 /// One operation the guest attempted and its capabilities refused. The
@@ -88,23 +73,25 @@ pub(crate) unsafe fn lock<'a>(
 #[allow(non_camel_case_types)]
 #[repr(C)]
 pub struct aegis_denied_t {
-    /// The capability involved: "filesystem", "network", "clock", "env", "logging".
+    /// The capability involved: "filesystem", "network", "clock", "logging", "module".
     pub capability: *const c_char,
-    /// The operation, e.g. "path_open", "connect", "write".
+    /// The operation, e.g. "path_open", "tcp_connect", "write".
     pub operation: *const c_char,
     /// What it targeted: a path, an address, a stream.
     pub target: *const c_char,
 }
 
-/// What a sandbox used, for one call or summed over its life.
+/// What a sandbox used, for one call or summed over its life: the core's
+/// metrics, with the same names (the refused operations themselves are
+/// read with `aegis_sandbox_denied`). Durations are seconds, sizes bytes.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct aegis_metrics_t {
     /// Calls counted (1 for one call's metrics; failed calls count too).
     pub calls: u64,
-    /// Wall-clock time inside the guest, host functions included, in nanoseconds.
-    pub wall_time_ns: u64,
+    /// Wall-clock time inside the guest, host functions included, in seconds.
+    pub wall_time: f64,
     /// Fuel consumed (0 when fuel metering is off).
     pub fuel_consumed: u64,
     /// Linear memory allocated now, in bytes.
@@ -121,7 +108,7 @@ impl From<&Metrics> for aegis_metrics_t {
     fn from(m: &Metrics) -> Self {
         aegis_metrics_t {
             calls: m.calls,
-            wall_time_ns: u64::try_from(m.wall_time.as_nanos()).unwrap_or(u64::MAX),
+            wall_time: m.wall_time.as_secs_f64(),
             fuel_consumed: m.fuel_consumed,
             memory_current: m.memory_current,
             memory_peak: m.memory_peak,
@@ -152,17 +139,22 @@ pub unsafe extern "C" fn aegis_sandbox_new(
 
 /// Frees a sandbox, its instance and its host functions; each host
 /// function's finalizer runs exactly once here. NULL is ignored, and so is
-/// a delete from inside one of the sandbox's own host callbacks (the
-/// sandbox is busy; delete it after the call returns).
+/// a delete while the sandbox is busy (from inside one of its own host
+/// callbacks; delete it after the call returns).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_sandbox_delete(sandbox: *mut aegis_sandbox_t) {
     guard_value((), || {
-        // Freeing a sandbox from inside one of its own calls would pull the
+        // Freeing a sandbox during one of its own calls would pull the
         // store out from under the running guest: such a delete is ignored.
-        if unsafe { lock(sandbox) }.is_err() {
+        // Holding the busy mark while freeing keeps any other use out.
+        let Some(sb) = (unsafe { sandbox.as_ref() }) else {
             return;
-        }
-        unsafe { args::free(sandbox) }
+        };
+        let Ok(entered) = sb.shared.enter() else {
+            return;
+        };
+        unsafe { args::free(sandbox) };
+        drop(entered); // the last reference: the sandbox and its host functions go
     });
 }
 
@@ -177,16 +169,18 @@ pub unsafe extern "C" fn aegis_sandbox_load_module(
     module: *const aegis_module_t,
 ) -> *mut aegis_error_t {
     guard("aegis_sandbox_load_module", || {
-        let mut sb = unsafe { lock(sandbox) }?;
+        let sandbox = unsafe { handle(sandbox) }?;
         let module = unsafe { borrow(module, "module") }?;
-        sb.sandbox.load_module(&module.module)
+        sandbox.with(|sb| sb.load_module(&module.module))
     })
 }
 
 /// Calls export `name` with `args[0..nargs]`, writing its results into the
 /// caller's `results[0..nresults]`. `nresults` must equal the export's result
 /// count and the argument kinds must match its parameters, otherwise
-/// `AEGIS_ERROR_SIGNATURE_MISMATCH` (and nothing runs).
+/// `AEGIS_ERROR_SIGNATURE_MISMATCH` (and nothing runs). A WASI
+/// `proc_exit(0)` ends an export without results successfully; for an
+/// export with results it is `AEGIS_ERROR_EXIT` with status 0.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_sandbox_call(
     sandbox: *mut aegis_sandbox_t,
@@ -197,13 +191,15 @@ pub unsafe extern "C" fn aegis_sandbox_call(
     nresults: usize,
 ) -> *mut aegis_error_t {
     guard("aegis_sandbox_call", || {
-        let mut sb = unsafe { lock(sandbox) }?;
+        let sandbox = unsafe { handle(sandbox) }?;
         let name = unsafe { text(name, "name") }?;
         let args = unsafe { args::slice(args, nargs, "args") }?;
         let out = unsafe { args::slice_mut(results, nresults, "results") }?;
         let values = args.iter().map(to_value).collect::<Result<Vec<_>, _>>()?;
-        check_result_room(&sb.sandbox, name, nresults)?;
-        let got = sb.sandbox.call_dynamic(name, &values)?;
+        let got = sandbox.with(|sb| {
+            check_result_room(sb, name, nresults)?;
+            sb.call_dynamic(name, &values)
+        })?;
         if got.len() != out.len() {
             return Err(Error::SignatureMismatch {
                 name: name.to_string(),
@@ -238,27 +234,26 @@ fn check_result_room(sandbox: &Sandbox, name: &str, room: usize) -> Result<(), E
 }
 
 /// Calls export `name`, which takes no arguments, discarding its results.
-/// A WASI `proc_exit(0)` counts as success.
+/// A WASI `proc_exit(0)` counts as success when the export has no results.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_sandbox_call_void(
     sandbox: *mut aegis_sandbox_t,
     name: *const c_char,
 ) -> *mut aegis_error_t {
     guard("aegis_sandbox_call_void", || {
-        let mut sb = unsafe { lock(sandbox) }?;
+        let sandbox = unsafe { handle(sandbox) }?;
         let name = unsafe { text(name, "name") }?;
-        sb.sandbox.call_void(name)
+        sandbox.with(|sb| sb.call_void(name))
     })
 }
 
 /// Runs the module's default entry point (`_start` if exported, else
 /// `main`), discarding results. A WASI `proc_exit(0)` counts as success; a
-/// non-zero status gives `AEGIS_ERROR_EXIT` (see `aegis_error_exit_status`).
+/// non-zero status gives `AEGIS_ERROR_EXIT` (detail `status`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_sandbox_run(sandbox: *mut aegis_sandbox_t) -> *mut aegis_error_t {
     guard("aegis_sandbox_run", || {
-        let mut sb = unsafe { lock(sandbox) }?;
-        sb.sandbox.run().map(|_| ())
+        unsafe { handle(sandbox) }?.with(|sb| sb.run().map(|_| ()))
     })
 }
 
@@ -270,8 +265,7 @@ pub unsafe extern "C" fn aegis_sandbox_run(sandbox: *mut aegis_sandbox_t) -> *mu
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_sandbox_reset(sandbox: *mut aegis_sandbox_t) -> *mut aegis_error_t {
     guard("aegis_sandbox_reset", || {
-        let mut sb = unsafe { lock(sandbox) }?;
-        sb.sandbox.reset()
+        unsafe { handle(sandbox) }?.with(|sb| sb.reset())
     })
 }
 
@@ -282,9 +276,9 @@ pub unsafe extern "C" fn aegis_sandbox_last_call_metrics(
     metrics_out: *mut aegis_metrics_t,
 ) -> *mut aegis_error_t {
     guard("aegis_sandbox_last_call_metrics", || {
-        let sb = unsafe { lock(sandbox) }?;
+        let sandbox = unsafe { handle(sandbox) }?;
         let out = unsafe { borrow_mut(metrics_out, "metrics_out") }?;
-        *out = sb.sandbox.last_call_metrics().into();
+        *out = sandbox.with(|sb| Ok(sb.last_call_metrics().into()))?;
         Ok(())
     })
 }
@@ -296,9 +290,9 @@ pub unsafe extern "C" fn aegis_sandbox_metrics(
     metrics_out: *mut aegis_metrics_t,
 ) -> *mut aegis_error_t {
     guard("aegis_sandbox_metrics", || {
-        let sb = unsafe { lock(sandbox) }?;
+        let sandbox = unsafe { handle(sandbox) }?;
         let out = unsafe { borrow_mut(metrics_out, "metrics_out") }?;
-        *out = sb.sandbox.metrics().into();
+        *out = sandbox.with(|sb| Ok(sb.metrics().into()))?;
         Ok(())
     })
 }
@@ -333,8 +327,8 @@ pub unsafe extern "C" fn aegis_sandbox_stdout(
     len_out: *mut usize,
 ) -> *mut aegis_error_t {
     guard("aegis_sandbox_stdout", || {
-        let sb = unsafe { lock(sandbox) }?;
-        unsafe { copy_out(&sb.sandbox.stdout(), buf, capacity, len_out) }
+        unsafe { handle(sandbox) }?
+            .with(|sb| unsafe { copy_out(&sb.stdout(), buf, capacity, len_out) })
     })
 }
 
@@ -347,18 +341,20 @@ pub unsafe extern "C" fn aegis_sandbox_stderr(
     len_out: *mut usize,
 ) -> *mut aegis_error_t {
     guard("aegis_sandbox_stderr", || {
-        let sb = unsafe { lock(sandbox) }?;
-        unsafe { copy_out(&sb.sandbox.stderr(), buf, capacity, len_out) }
+        unsafe { handle(sandbox) }?
+            .with(|sb| unsafe { copy_out(&sb.stderr(), buf, capacity, len_out) })
     })
 }
 
 /// Number of refused operations recorded over the sandbox's life (at most
 /// 64 are kept; `aegis_metrics_t.denied_count` counts them all). 0 if
-/// `sandbox` is NULL or busy (asked from inside one of its own calls).
+/// `sandbox` is NULL or busy (asked while one of its calls runs).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_sandbox_denied_recorded(sandbox: *const aegis_sandbox_t) -> usize {
     guard_value(0, || {
-        unsafe { lock(sandbox) }.map_or(0, |sb| sb.sandbox.metrics().denied.len())
+        unsafe { handle(sandbox) }
+            .and_then(|h| h.with(|sb| Ok(sb.metrics().denied.len())))
+            .unwrap_or(0)
     })
 }
 
@@ -372,28 +368,30 @@ pub unsafe extern "C" fn aegis_sandbox_denied(
     denied_out: *mut aegis_denied_t,
 ) -> *mut aegis_error_t {
     guard("aegis_sandbox_denied", || {
-        let mut state = unsafe { lock(sandbox) }?;
-        let sb = &mut *state;
+        let sandbox = unsafe { handle(sandbox) }?;
         let out = unsafe { borrow_mut(denied_out, "denied_out") }?;
-        let recorded = &sb.sandbox.metrics().denied;
-        for op in recorded.iter().skip(sb.denied.len()) {
-            sb.denied.push([
-                c_string(op.capability),
-                c_string(&op.operation),
-                c_string(&op.target),
-            ]);
-        }
-        let [capability, operation, target] = sb.denied.get(index).ok_or_else(|| {
-            invalid(format!(
-                "denied-operation index {index} out of range ({} recorded)",
-                recorded.len()
-            ))
-        })?;
-        *out = aegis_denied_t {
-            capability: capability.as_ptr(),
-            operation: operation.as_ptr(),
-            target: target.as_ptr(),
-        };
-        Ok(())
+        sandbox.with(|sb| {
+            let mut copies = sandbox.denied.lock().unwrap_or_else(|p| p.into_inner());
+            let recorded = &sb.metrics().denied;
+            for op in recorded.iter().skip(copies.len()) {
+                copies.push([
+                    c_string(op.capability.as_str()),
+                    c_string(op.operation.as_str()),
+                    c_string(&op.target),
+                ]);
+            }
+            let [capability, operation, target] = copies.get(index).ok_or_else(|| {
+                invalid(format!(
+                    "denied-operation index {index} out of range ({} recorded)",
+                    recorded.len()
+                ))
+            })?;
+            *out = aegis_denied_t {
+                capability: capability.as_ptr(),
+                operation: operation.as_ptr(),
+                target: target.as_ptr(),
+            };
+            Ok(())
+        })
     })
 }

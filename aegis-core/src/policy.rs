@@ -517,7 +517,7 @@ pub(crate) trait SharedSetters: Sized {
     fn set_handles(self, n: usize) -> Self;
     fn set_map(self, host: PathBuf, guest: String, access: DirAccess) -> Self;
     fn set_logging(self, logging: crate::capability::Logging) -> Self;
-    fn set_clock(self) -> Self;
+    fn set_clock(self, allowed: bool) -> Self;
     fn set_env(self, key: String, value: String) -> Self;
     fn set_args(self, args: Vec<String>) -> Self;
     fn set_net(self, rule: NetRule) -> Self;
@@ -555,8 +555,8 @@ macro_rules! shared_setters {
             fn set_logging(self, logging: crate::capability::Logging) -> Self {
                 self.with_logging(logging)
             }
-            fn set_clock(self) -> Self {
-                self.allow_clock()
+            fn set_clock(self, allowed: bool) -> Self {
+                self.with_clock(allowed)
             }
             fn set_env(self, key: String, value: String) -> Self {
                 self.with_env(key, value)
@@ -615,8 +615,25 @@ impl Policy {
         for m in &self.map_dirs {
             b = b.set_map(m.host.clone(), m.guest.clone(), m.access.into());
         }
+        // `false` takes back what a runtime allowed (for a sandbox), unless
+        // the other output option turns output on.
+        let output_off = |other_on: bool, this: Option<bool>| this == Some(false) && !other_on;
+        let capturing = matches!(
+            self.capture_output,
+            Some(Capture::Enabled(true) | Capture::Limit(_))
+        );
         if self.allow_logging == Some(true) {
             b = b.set_logging(Logging::Inherit);
+        } else if output_off(capturing, self.allow_logging)
+            || output_off(
+                self.allow_logging == Some(true),
+                match self.capture_output {
+                    Some(Capture::Enabled(false)) => Some(false),
+                    _ => None,
+                },
+            )
+        {
+            b = b.set_logging(Logging::Denied);
         }
         match self.capture_output {
             Some(Capture::Enabled(true)) => {
@@ -631,8 +648,8 @@ impl Policy {
             }
             Some(Capture::Enabled(false)) | None => {}
         }
-        if self.allow_clock == Some(true) {
-            b = b.set_clock();
+        if let Some(allowed) = self.allow_clock {
+            b = b.set_clock(allowed);
         }
         for rule in &self.allow_net {
             b = b.set_net(rule.parse()?);

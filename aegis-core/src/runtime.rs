@@ -112,8 +112,12 @@ macro_rules! configure_methods {
             self.with_logging($crate::capability::Logging::Capture { limit })
         }
         /// Grants the real wall and monotonic clocks.
-        pub fn allow_clock(mut self) -> Self {
-            self.capabilities.clock = true;
+        pub fn allow_clock(self) -> Self {
+            self.with_clock(true)
+        }
+        /// Grants (`true`) or withholds the real clocks.
+        pub fn with_clock(mut self, allowed: bool) -> Self {
+            self.capabilities.clock = allowed;
             self
         }
         /// Adds an environment variable visible to the guest.

@@ -457,3 +457,38 @@ fn a_guest_path_granted_twice_is_refused_by_every_builder() {
     let (code, _) = err_code(p.apply_to_sandbox(rt.sandbox()).unwrap().build());
     assert_eq!(code, ErrorCode::InvalidArgument);
 }
+
+#[test]
+fn a_sandbox_policy_can_take_back_output_and_the_clock() {
+    let rt = Runtime::from_policy(
+        &Policy::from_json(r#"{"capture_output": true, "allow_clock": true}"#).unwrap(),
+    )
+    .unwrap();
+    let off = Policy::from_json(r#"{"capture_output": false, "allow_clock": false}"#).unwrap();
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "clock_time_get" (func $now (param i32 i64 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "hi")
+      (func (export "go")
+        (drop (call $now (i32.const 0) (i64.const 0) (i32.const 8)))
+        (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 2))
+        (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+    let module = rt.load_wat(wat).unwrap();
+    let mut granted = rt.sandbox().build().unwrap();
+    granted.load_module(&module).unwrap();
+    granted.call_void("go").unwrap();
+    assert_eq!(granted.stdout(), b"hi");
+    assert_eq!(granted.last_call_metrics().denied_count, 0);
+    let mut taken = off.apply_to_sandbox(rt.sandbox()).unwrap().build().unwrap();
+    taken.load_module(&module).unwrap();
+    taken.call_void("go").unwrap();
+    assert!(taken.stdout().is_empty());
+    let denied: Vec<&str> = taken
+        .last_call_metrics()
+        .denied
+        .iter()
+        .map(|d| d.capability.as_str())
+        .collect();
+    assert_eq!(denied, ["clock", "logging"]);
+}

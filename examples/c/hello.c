@@ -35,7 +35,7 @@ int main(void) {
     aegis_runtime_t *runtime = NULL;
     if (report("memory", aegis_builder_memory_limit(builder, 16 * 1024 * 1024)) ||
         report("fuel", aegis_builder_fuel_limit(builder, 10 * 1000 * 1000)) ||
-        report("timeout", aegis_builder_timeout_ms(builder, 2000)) ||
+        report("timeout", aegis_builder_timeout(builder, 2.0)) || /* seconds */
         report("build", aegis_builder_build(builder, &runtime))) /* consumes builder */
         return 1;
 

@@ -143,7 +143,7 @@ int main(void) {
     OK(aegis_builder_memory_limit(builder, 4u << 20));
     OK(aegis_builder_fuel_limit(builder, 200000));
     OK(aegis_builder_stack_limit(builder, 64u << 10)); /* recursion fails fast */
-    OK(aegis_builder_timeout_ms(builder, 5000));
+    OK(aegis_builder_timeout(builder, 5.0));
     aegis_runtime_t *runtime = build_runtime(builder);
     aegis_module_t *module = wat(runtime, GUEST);
 

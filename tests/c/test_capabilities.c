@@ -99,8 +99,8 @@ static void test_defaults_deny(aegis_runtime_t *rt, aegis_module_t *m) {
 }
 
 static void test_grants(aegis_runtime_t *rt, aegis_module_t *m) {
-    char dir[] = "/tmp/aegis-c-grant-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    char dir[] = "/tmp/aegis-c-grant-XXXXXX", dir2[] = "/tmp/aegis-c-grant-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL && mkdtemp(dir2) != NULL);
 
     aegis_builder_t *b = aegis_builder_new();
     OK(aegis_builder_logging(b, AEGIS_LOGGING_CAPTURE, 1024));
@@ -110,7 +110,7 @@ static void test_grants(aegis_runtime_t *rt, aegis_module_t *m) {
     OK(aegis_builder_args(b, argv, 3));
     OK(aegis_builder_allow_clock(b));
     OK(aegis_builder_allow_read(b, dir));
-    OK(aegis_builder_allow_write(b, dir));
+    OK(aegis_builder_allow_write(b, dir2));
     OK(aegis_builder_map_dir(b, dir, "/data", AEGIS_DIR_READ_ONLY));
     OK(aegis_builder_allow_net(b, "127.0.0.1:8080"));
     OK(aegis_builder_allow_net(b, "10.0.0.0/8:443"));
@@ -155,6 +155,14 @@ static void test_grants(aegis_runtime_t *rt, aegis_module_t *m) {
     OK(aegis_sandbox_run(sb));
     aegis_sandbox_delete(sb);
 
+    /* One guest path granted twice: the core refuses it when building. */
+    b = aegis_builder_new();
+    OK(aegis_builder_allow_read(b, dir));
+    OK(aegis_builder_allow_write(b, dir));
+    FAILS(aegis_builder_build_sandbox(b, rt, &sb), AEGIS_ERROR_INVALID_ARGUMENT,
+          "granted twice");
+    CHECK(sb == NULL);
+
     /* A grant of a missing directory fails when the sandbox is built. */
     b = aegis_builder_new();
     OK(aegis_builder_allow_read(b, "/nonexistent/aegis-c-test"));
@@ -174,6 +182,7 @@ static void test_grants(aegis_runtime_t *rt, aegis_module_t *m) {
     aegis_module_delete(m2);
     aegis_runtime_delete(granted);
     rmdir(dir);
+    rmdir(dir2);
 }
 
 static void test_bad_settings(void) {

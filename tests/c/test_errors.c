@@ -19,14 +19,33 @@ static void test_error_accessors(void) {
     CHECK(strcmp(aegis_error_code_name(AEGIS_ERROR_EXIT), "exit") == 0);
     CHECK(strcmp(aegis_error_code_name(0), "unknown") == 0);
     CHECK(AEGIS_ERROR_INVALID_MODULE == 1 && AEGIS_ERROR_INVALID_ARGUMENT == 13);
+    CHECK(AEGIS_ERROR_BUSY == 17 && strcmp(aegis_error_code_name(AEGIS_ERROR_BUSY), "busy") == 0);
     int status = 0;
     CHECK(!aegis_error_exit_status(NULL, &status));
     aegis_error_delete(NULL);
+
+    /* Detail accessors on NULL: empty, never a crash. */
+    uint64_t u = 7;
+    int64_t i = 7;
+    double secs = 7;
+    CHECK(aegis_error_detail_count(NULL) == 0);
+    CHECK(aegis_error_detail_name(NULL, 0) == NULL);
+    CHECK(aegis_error_detail_json(NULL, 0) == NULL);
+    CHECK(aegis_error_get(NULL, "limit") == NULL);
+    CHECK(aegis_error_get_text(NULL, "name") == NULL);
+    CHECK(!aegis_error_get_u64(NULL, "limit", &u) && u == 7);
+    CHECK(!aegis_error_get_i64(NULL, "status", &i) && i == 7);
+    CHECK(!aegis_error_get_seconds(NULL, "elapsed", &secs) && secs == 7);
+    CHECK(strcmp(aegis_error_to_json(NULL), "{}") == 0);
 
     aegis_error_t *err = aegis_error_new("custom");
     CHECK(aegis_error_code(err) == AEGIS_ERROR_HOST_FUNCTION);
     CHECK(strstr(aegis_error_message(err), "custom") != NULL);
     CHECK(!aegis_error_exit_status(err, &status));
+    CHECK(aegis_error_detail_count(err) == 0); /* host_function has no details */
+    CHECK(aegis_error_get(err, NULL) == NULL && aegis_error_get(err, BAD_UTF8) == NULL);
+    CHECK(!aegis_error_get_u64(err, "limit", NULL));
+    CHECK(strstr(aegis_error_to_json(err), "\"code\":\"host_function\"") != NULL);
     aegis_error_delete(err);
     err = aegis_error_new(NULL);
     CHECK(err != NULL);
@@ -56,7 +75,8 @@ static void test_null_arguments(aegis_runtime_t *rt, aegis_module_t *m,
     FAILS(aegis_builder_memory_limit(NULL, 1), INV, "builder");
     FAILS(aegis_builder_fuel_limit(NULL, 1), INV, "builder");
     FAILS(aegis_builder_no_fuel_limit(NULL), INV, "builder");
-    FAILS(aegis_builder_timeout_ms(NULL, 1), INV, "builder");
+    FAILS(aegis_builder_timeout(NULL, 1.0), INV, "builder");
+    FAILS(aegis_builder_set(NULL, "fuel_limit", "1"), INV, "builder");
     FAILS(aegis_builder_no_timeout(NULL), INV, "builder");
     FAILS(aegis_builder_stack_limit(NULL, 1), INV, "builder");
     FAILS(aegis_builder_table_elements_limit(NULL, 1), INV, "builder");
@@ -67,6 +87,7 @@ static void test_null_arguments(aegis_runtime_t *rt, aegis_module_t *m,
     FAILS(aegis_builder_allow_clock(NULL), INV, "builder");
     FAILS(aegis_builder_env(NULL, "a", "b"), INV, "builder");
     FAILS(aegis_builder_args(NULL, NULL, 0), INV, "builder");
+    FAILS(aegis_builder_handle_limit(NULL, 1), INV, "builder");
     FAILS(aegis_builder_allow_net(NULL, "127.0.0.1:1"), INV, "builder");
     FAILS(aegis_builder_random_seed(NULL, 1), INV, "builder");
     FAILS(aegis_builder_build(NULL, &rt_out), INV, "builder");
@@ -78,8 +99,18 @@ static void test_null_arguments(aegis_runtime_t *rt, aegis_module_t *m,
     FAILS(aegis_builder_build_sandbox(aegis_builder_new(), rt, NULL), INV,
           "sandbox_out");
     aegis_builder_delete(NULL);
+    aegis_builder_t *b_out = NULL;
+    FAILS(aegis_builder_from_policy(NULL, 3, &b_out), INV, "text");
+    FAILS(aegis_builder_from_policy("", 0, NULL), INV, "builder_out");
+    FAILS(aegis_builder_from_policy(BAD_UTF8, 3, &b_out), INV, "UTF-8");
+    FAILS(aegis_runtime_from_policy(NULL, 3, &rt_out), INV, "text");
+    FAILS(aegis_runtime_from_policy("", 0, NULL), INV, "runtime_out");
+    CHECK(b_out == NULL && rt_out == NULL);
 
     aegis_builder_t *b = aegis_builder_new();
+    FAILS(aegis_builder_set(b, NULL, "1"), INV, "name");
+    FAILS(aegis_builder_set(b, "fuel_limit", NULL), INV, "json_value");
+    FAILS(aegis_builder_set(b, BAD_UTF8, "1"), INV, "UTF-8");
     FAILS(aegis_builder_allow_read(b, NULL), INV, "dir");
     FAILS(aegis_builder_allow_read(b, BAD_UTF8), INV, "UTF-8");
     FAILS(aegis_builder_allow_write(b, BAD_UTF8), INV, "UTF-8");

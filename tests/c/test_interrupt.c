@@ -51,10 +51,10 @@ static void expect_stop(aegis_error_t *err, aegis_error_code_t code, int64_t too
            (long long)took_ms, aegis_error_message(err));
     CHECK(took_ms >= min_ms);
     CHECK(took_ms <= max_ms + slack_ms);
-    uint64_t elapsed_ns = 0;
-    CHECK(aegis_error_elapsed_ns(err, &elapsed_ns));
-    CHECK((int64_t)(elapsed_ns / 1000000) >= min_ms);
-    CHECK((int64_t)(elapsed_ns / 1000000) <= took_ms);
+    double elapsed = 0; /* seconds */
+    CHECK(aegis_error_get_seconds(err, "elapsed", &elapsed));
+    CHECK((int64_t)(elapsed * 1000) >= min_ms);
+    CHECK((int64_t)(elapsed * 1000) <= took_ms);
     aegis_error_delete(err);
 }
 
@@ -62,7 +62,7 @@ static aegis_runtime_t *runtime_with(bool fuel, uint64_t timeout_ms) {
     aegis_builder_t *b = aegis_builder_new();
     if (!fuel) OK(aegis_builder_no_fuel_limit(b));
     if (timeout_ms == 0) OK(aegis_builder_no_timeout(b));
-    else OK(aegis_builder_timeout_ms(b, timeout_ms));
+    else OK(aegis_builder_timeout(b, (double)timeout_ms / 1000.0));
     return build_runtime(b);
 }
 
@@ -245,11 +245,12 @@ static void null_handles_are_ignored(void) {
     CHECK(!aegis_interrupt_handle_is_pending(NULL));
     aegis_interrupt_handle_delete(NULL);
     CHECK(!aegis_caller_is_cancelled(NULL));
-    uint64_t ns = 7;
-    CHECK(!aegis_caller_time_remaining_ns(NULL, &ns) && ns == 7);
-    CHECK(!aegis_error_elapsed_ns(NULL, &ns) && ns == 7);
+    double secs = 7;
+    CHECK(!aegis_caller_time_remaining(NULL, &secs) && secs == 7);
+    CHECK(!aegis_error_get_seconds(NULL, "elapsed", &secs) && secs == 7);
     aegis_error_t *other = aegis_error_new("not a timeout");
-    CHECK(!aegis_error_elapsed_ns(other, &ns) && ns == 7);
+    CHECK(!aegis_error_get_seconds(other, "elapsed", &secs) && secs == 7);
+    CHECK(!aegis_error_get_seconds(other, NULL, &secs) && secs == 7);
     aegis_error_delete(other);
     CHECK(strcmp(aegis_error_code_name(AEGIS_ERROR_INTERRUPTED), "interrupted") == 0);
     CHECK(strcmp(aegis_error_code_name(AEGIS_ERROR_MODULE_TOO_COMPLEX), "module_too_complex") ==
@@ -267,8 +268,8 @@ typedef struct {
     aegis_sandbox_t *self;
     int polls;
     bool had_deadline;
-    uint64_t remaining_first_ns; /* time left at the first look */
-    uint64_t remaining_last_ns;  /* time left at the last look */
+    double remaining_first; /* seconds left at the first look */
+    double remaining_last;  /* seconds left at the last look */
     bool got_handle_while_busy;
 } block_env_t;
 
@@ -285,13 +286,13 @@ static aegis_error_t *block_politely(void *env, aegis_caller_t *caller, const ae
                                      size_t nargs, aegis_val_t *results, size_t nresults) {
     (void)nargs, (void)results, (void)nresults;
     block_env_t *e = env;
-    e->had_deadline = aegis_caller_time_remaining_ns(caller, &e->remaining_first_ns);
+    e->had_deadline = aegis_caller_time_remaining(caller, &e->remaining_first);
     int64_t until = now_ms() + args[0].of.i32;
     while (now_ms() < until && !aegis_caller_is_cancelled(caller)) {
         e->polls++;
         sleep_ms(5);
     }
-    if (e->had_deadline) CHECK(aegis_caller_time_remaining_ns(caller, &e->remaining_last_ns));
+    if (e->had_deadline) CHECK(aegis_caller_time_remaining(caller, &e->remaining_last));
     return NULL;
 }
 
@@ -341,8 +342,8 @@ static void host_callbacks_and_deadlines(void) {
     expect_stop(err, AEGIS_ERROR_TIMEOUT, now_ms() - start, 300, 300, "polling callback");
     CHECK(env.polls > 0);
     CHECK(env.had_deadline);
-    CHECK(env.remaining_first_ns > 0 && env.remaining_first_ns <= 300u * 1000000u);
-    CHECK(env.remaining_last_ns == 0);
+    CHECK(env.remaining_first > 0 && env.remaining_first <= 0.3);
+    CHECK(env.remaining_last == 0);
     aegis_sandbox_delete(sb);
 
     /* The same callback, interrupted from another thread, without a timeout. */
