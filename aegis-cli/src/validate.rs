@@ -72,10 +72,7 @@ pub(crate) fn checking_runtime(policy: Option<&Path>) -> Result<(Policy, Runtime
 /// The outer error is a file that cannot be read or is not allowed; the
 /// inner one a file over the size limit, which is a verdict on the module
 /// (`invalid_module`).
-pub(crate) fn read_module(
-    path: &Path,
-    runtime: &Runtime,
-) -> Result<Result<Vec<u8>, Error>, Error> {
+pub(crate) fn read_module(path: &Path, runtime: &Runtime) -> Result<Result<Vec<u8>, Error>, Error> {
     let bytes = match runtime.read_module_file(path) {
         Ok(bytes) => bytes,
         Err(e @ Error::InvalidModule { .. }) => return Ok(Err(e)),
