@@ -209,6 +209,7 @@ fn error_codes_are_stable_strings() {
             "exit",
             "interrupted",
             "module_too_complex",
+            "busy",
         ]
     );
 }
