@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use aegis_core::policy::Capture;
-use aegis_core::{DirAccess, Error, ExternType, Metrics, Module, Policy, Runtime, Sandbox, Value};
+use aegis_core::{Arg, DirAccess, Error, ExternType, Metrics, Module, Policy, Runtime, Sandbox, Value};
 use serde_json::json;
 
 use crate::args::RunArgs;
@@ -222,30 +222,8 @@ fn typed_args(module: &Module, name: &str, texts: &[String]) -> Result<Vec<Value
         Some(ExternType::Function(sig)) => sig,
         _ => return Ok(Vec::new()),
     };
-    if texts.len() != sig.params.len() {
-        return Err(Error::SignatureMismatch {
-            name: name.to_string(),
-            expected: sig.to_string(),
-            given: format!(
-                "{} argument{}",
-                texts.len(),
-                if texts.len() == 1 { "" } else { "s" }
-            ),
-        });
-    }
-    texts
-        .iter()
-        .zip(&sig.params)
-        .enumerate()
-        .map(|(i, (text, ty))| {
-            Value::parse(text, *ty).map_err(|_| Error::InvalidArgument {
-                message: format!(
-                    "argument {} of `{name}`: `{text}` is not a valid {ty} (signature {sig})",
-                    i + 1
-                ),
-            })
-        })
-        .collect()
+    let args: Vec<Arg> = texts.iter().cloned().map(Arg::Text).collect();
+    aegis_core::coerce_args(name, sig, &args)
 }
 
 /// Whether the module imports WASI's `fd_write` (it prints something).

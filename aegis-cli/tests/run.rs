@@ -318,7 +318,7 @@ fn wrong_argument_count_is_a_signature_mismatch() {
     // The core's details, under the core's names.
     assert_eq!(doc["error"]["name"], "add");
     assert_eq!(doc["error"]["expected"], "(i32, i32) -> (i32)");
-    assert_eq!(doc["error"]["given"], "3 arguments");
+    assert_eq!(doc["error"]["given"], "arguments (text, text, text)");
 }
 
 #[test]

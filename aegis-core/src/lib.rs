@@ -23,6 +23,7 @@
 
 mod cache;
 mod call;
+mod coerce;
 pub mod capability;
 pub mod complexity;
 mod denied;
@@ -55,6 +56,7 @@ mod wasi;
 
 pub use cache::CompileCacheStats;
 pub use call::InterruptHandle;
+pub use coerce::{Arg, coerce_args};
 pub use capability::{
     Capabilities, DirAccess, DirGrant, FilesystemCapability, Logging, NetRule, NetworkCapability,
 };

@@ -462,6 +462,18 @@ impl Sandbox {
         results.iter().map(Value::from_wasmtime).collect()
     }
 
+    /// Calls an export with host-language arguments, converted by the one
+    /// rule every front-end shares ([`coerce_args`](crate::coerce_args)).
+    pub fn call_args(&mut self, name: &str, args: &[crate::Arg]) -> Result<Vec<Value>> {
+        let func = self.func(name)?;
+        let values = match func_type(&func.ty(&self.store)) {
+            Some(sig) => crate::coerce::coerce_args(name, &sig, args)?,
+            // v128 or reference parameters: call_dynamic reports the mismatch.
+            None => Vec::new(),
+        };
+        self.call_dynamic(name, &values)
+    }
+
     /// Calls an export that takes no arguments, discarding its results.
     /// A WASI `proc_exit(0)` counts as success.
     pub fn call_void(&mut self, name: &str) -> Result<()> {

@@ -15,7 +15,7 @@ use crate::interrupt::{AbortWatch, CallOptions, InterruptHandle, is_aborted, par
 use crate::metrics::MetricsValue;
 use crate::module::Module;
 use crate::task::{CallTask, Request, promise};
-use crate::values::{js_to_value, parse_types, results_to_js, string_arg, type_name, type_of};
+use crate::values::{js_to_arg, parse_types, results_to_js, string_arg, type_name, type_of};
 
 /// The signature of a host function: wasm type names such as `"i32"`.
 #[napi(object, object_from_js = false, object_to_js = false)]
@@ -97,20 +97,19 @@ impl Sandbox {
         name: &str,
         raw: &[sys::napi_value],
     ) -> Fallible<Vec<Value>> {
-        let params = match sandbox.module().and_then(|m| m.export(name)) {
+        let sig = match sandbox.module().and_then(|m| m.export(name)) {
             Some(export) => match &export.ty {
-                ExternType::Function(sig) => sig.params.clone(),
-                _ => Vec::new(),
+                ExternType::Function(sig) => sig.clone(),
+                // Not a function: the core's call reports it.
+                _ => return Ok(Vec::new()),
             },
-            None => Vec::new(),
+            None => return Ok(Vec::new()),
         };
-        raw.iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let what = format!("argument {i} of `{name}`");
-                js_to_value(env, *v, params.get(i).copied(), &what)
-            })
-            .collect()
+        let args = raw
+            .iter()
+            .map(|v| js_to_arg(env, *v))
+            .collect::<napi::Result<Vec<_>>>()?;
+        Ok(aegis_core::coerce_args(name, &sig, &args)?)
     }
 
     /// `sandbox.call(name, ...args)` (installed on the prototype by `lib.rs`).

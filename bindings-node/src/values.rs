@@ -1,6 +1,6 @@
 //! Wasm values <-> JS values: i32/f32/f64 as `number`, i64 as `BigInt`.
 
-use aegis_core::{ValType, Value};
+use aegis_core::{Arg, ValType, Value};
 use napi::bindgen_prelude::{BigInt, FromNapiValue, ToNapiValue, i64n};
 use napi::{Env, ValueType, sys};
 
@@ -39,6 +39,39 @@ pub fn js_to_value(
             type_name(other)
         ))),
     }
+}
+
+/// A JS call argument as the core's [`Arg`]: a BigInt or a safe integer
+/// number is an integer, any other number a float, a boolean a boolean,
+/// anything else is named by its JS type (the core then reports
+/// `signature_mismatch`).
+pub fn js_to_arg(env: &Env, raw: sys::napi_value) -> napi::Result<Arg> {
+    Ok(match type_of(env, raw)? {
+        ValueType::BigInt => {
+            // SAFETY: `raw` is a live value of this env, checked to be a BigInt.
+            let big = unsafe { BigInt::from_napi_value(env.raw(), raw)? };
+            match big.get_i128() {
+                (v, true) => Arg::Int(v),
+                // Out of 128 bits: out of range for any wasm integer.
+                _ => Arg::Text(format!("{}{}", if big.sign_bit { "-" } else { "" }, u128::MAX)),
+            }
+        }
+        ValueType::Number => {
+            // SAFETY: `raw` is a live value of this env, checked to be a number.
+            let n = unsafe { f64::from_napi_value(env.raw(), raw)? };
+            const SAFE: f64 = 9_007_199_254_740_991.0; // Number.MAX_SAFE_INTEGER
+            if n.fract() == 0.0 && n.abs() <= SAFE {
+                Arg::Int(n as i128)
+            } else {
+                Arg::Float(n)
+            }
+        }
+        ValueType::Boolean => {
+            // SAFETY: `raw` is a live value of this env, checked to be a boolean.
+            Arg::Bool(unsafe { bool::from_napi_value(env.raw(), raw)? })
+        }
+        other => Arg::Other(type_name(other).to_string()),
+    })
 }
 
 /// A JS number as a wasm value of type `ty` (i64 is converted to f64: the caller

@@ -1,75 +1,44 @@
 //! Python numbers <-> wasm values, driven by a signature's types.
 
-use aegis_core::{Error, FuncType, ValType, Value};
+use aegis_core::{Arg, Error, FuncType, ValType, Value};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
 
-/// Converts one Python object to a value of type `ty`.
-///
-/// Integers go through `Value::parse`, so the accepted range is the core's
-/// (an i32 takes -2**31 ..= 2**32-1, wrapping the unsigned half). Floats take
-/// any `float` or `int`. `Err(None)` means the object has the wrong Python type.
+/// A Python object as the core's [`Arg`]: `bool`, `int` and `float` by
+/// their kind (an `int` too large for 128 bits goes as its text, which the
+/// core refuses as out of range), anything else named by its type.
+fn to_arg(obj: &Bound<'_, PyAny>) -> Arg {
+    if obj.is_instance_of::<PyBool>() {
+        return obj.extract().map(Arg::Bool).unwrap_or(Arg::Other("bool".into()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return match obj.extract::<i128>() {
+            Ok(v) => Arg::Int(v),
+            Err(_) => Arg::Text(obj.str().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()),
+        };
+    }
+    if obj.is_instance_of::<PyFloat>() {
+        return obj.extract().map(Arg::Float).unwrap_or(Arg::Other("float".into()));
+    }
+    Arg::Other(
+        obj.get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into()),
+    )
+}
+
+/// Converts one Python object to a value of type `ty` by the core's rule;
+/// `Err(None)` means the object's kind cannot be one.
 pub fn to_value(obj: &Bound<'_, PyAny>, ty: ValType) -> Result<Value, Option<Error>> {
-    match ty {
-        ValType::I32 | ValType::I64 => {
-            if obj.is_instance_of::<PyBool>() {
-                let b: bool = obj.extract().map_err(|_| None)?;
-                return Value::parse(if b { "1" } else { "0" }, ty).map_err(Some);
-            }
-            if !obj.is_instance_of::<PyInt>() {
-                return Err(None);
-            }
-            let text = obj.str().map_err(|_| None)?;
-            Value::parse(&text.to_string_lossy(), ty).map_err(Some)
-        }
-        ValType::F32 | ValType::F64 => {
-            if !(obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>()) {
-                return Err(None);
-            }
-            let v: f64 = obj.extract().map_err(|e| {
-                Some(Error::InvalidArgument {
-                    message: format!("cannot convert to {ty}: {e}"),
-                })
-            })?;
-            Ok(match ty {
-                ValType::F32 => Value::F32(v as f32),
-                _ => Value::F64(v),
-            })
-        }
-    }
+    to_arg(obj).value_for(ty).map_err(Some)?.ok_or(None)
 }
 
-/// Converts call arguments for the export `name` with signature `sig`.
-///
-/// A wrong count or a wrong Python type is a `signature_mismatch`; an integer
-/// out of range is the core's `invalid_argument`.
+/// Converts call arguments for the export `name` with signature `sig` (the
+/// core's rule and messages: `aegis_core::coerce_args`).
 pub fn to_args(name: &str, sig: &FuncType, args: &Bound<'_, PyTuple>) -> Result<Vec<Value>, Error> {
-    let mismatch = || Error::SignatureMismatch {
-        name: name.to_string(),
-        expected: sig.to_string(),
-        given: describe(args),
-    };
-    if args.len() != sig.params.len() {
-        return Err(mismatch());
-    }
-    args.iter()
-        .zip(&sig.params)
-        .map(|(arg, ty)| to_value(&arg, *ty).map_err(|e| e.unwrap_or_else(mismatch)))
-        .collect()
-}
-
-/// `arguments (int, str)`: the Python types the caller supplied.
-fn describe(args: &Bound<'_, PyTuple>) -> String {
-    let names: Vec<String> = args
-        .iter()
-        .map(|a| {
-            a.get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_else(|_| "?".into())
-        })
-        .collect();
-    format!("arguments ({})", names.join(", "))
+    let args: Vec<Arg> = args.iter().map(|a| to_arg(&a)).collect();
+    aegis_core::coerce_args(name, sig, &args)
 }
 
 /// One wasm value as a Python `int` or `float`.
