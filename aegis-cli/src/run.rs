@@ -3,7 +3,9 @@
 use std::time::Instant;
 
 use aegis_core::policy::Capture;
-use aegis_core::{Arg, DirAccess, Error, ExternType, Metrics, Module, Policy, Runtime, Sandbox, Value};
+use aegis_core::{
+    Arg, DirAccess, Error, ExternType, Metrics, Module, Policy, Runtime, Sandbox, Value,
+};
 use serde_json::json;
 
 use crate::args::RunArgs;

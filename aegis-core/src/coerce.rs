@@ -132,7 +132,12 @@ mod tests {
         .unwrap();
         assert_eq!(
             got,
-            [Value::I32(-1), Value::I64(1), Value::F32(2.0), Value::F64(0.5)]
+            [
+                Value::I32(-1),
+                Value::I64(1),
+                Value::F32(2.0),
+                Value::F64(0.5)
+            ]
         );
         assert_eq!(
             coerce_args("f", &sig(&[I32]), &[Arg::Int(u32::MAX.into())]).unwrap(),
@@ -144,9 +149,15 @@ mod tests {
         );
         let e = coerce_args("f", &sig(&[I32]), &[Arg::Int(1 << 32)]).unwrap_err();
         assert_eq!(e.code(), crate::ErrorCode::InvalidArgument);
-        for bad in [vec![Arg::Float(1.0)], vec![Arg::Other("str".into())], vec![]] {
+        for bad in [
+            vec![Arg::Float(1.0)],
+            vec![Arg::Other("str".into())],
+            vec![],
+        ] {
             match coerce_args("f", &sig(&[I32]), &bad).unwrap_err() {
-                Error::SignatureMismatch { given, expected, .. } => {
+                Error::SignatureMismatch {
+                    given, expected, ..
+                } => {
                     assert_eq!(expected, "(i32) -> ()");
                     assert!(given.starts_with("arguments ("), "{given}");
                 }

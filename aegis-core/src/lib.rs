@@ -23,8 +23,8 @@
 
 mod cache;
 mod call;
-mod coerce;
 pub mod capability;
+mod coerce;
 pub mod complexity;
 mod denied;
 pub mod details;
@@ -56,10 +56,10 @@ mod wasi;
 
 pub use cache::CompileCacheStats;
 pub use call::InterruptHandle;
-pub use coerce::{Arg, coerce_args};
 pub use capability::{
     Capabilities, DirAccess, DirGrant, FilesystemCapability, Logging, NetRule, NetworkCapability,
 };
+pub use coerce::{Arg, coerce_args};
 pub use complexity::ModuleLimits;
 pub use details::{Capability, Detail, Operation, Resource, TrapCode};
 pub use error::{Error, ErrorCode, Result};

@@ -499,14 +499,25 @@ fn arguments_from_any_language_follow_one_rule() {
     let rt = Runtime::new().unwrap();
     let mut sb = rt.sandbox().build().unwrap();
     sb.load_module(&rt.load_wat(ADD).unwrap()).unwrap();
-    let sum = sb.call_args("add", &[Arg::Int(2), Arg::Text("0x3".into())]).unwrap();
+    let sum = sb
+        .call_args("add", &[Arg::Int(2), Arg::Text("0x3".into())])
+        .unwrap();
     assert_eq!(sum, [aegis_core::Value::I32(5)]);
-    assert_eq!(sb.call_args("add", &[Arg::Bool(true), Arg::Int(u32::MAX.into())]).unwrap(), [aegis_core::Value::I32(0)]);
-    match sb.call_args("add", &[Arg::Float(1.5), Arg::Other("str".into())]).unwrap_err() {
+    assert_eq!(
+        sb.call_args("add", &[Arg::Bool(true), Arg::Int(u32::MAX.into())])
+            .unwrap(),
+        [aegis_core::Value::I32(0)]
+    );
+    match sb
+        .call_args("add", &[Arg::Float(1.5), Arg::Other("str".into())])
+        .unwrap_err()
+    {
         Error::SignatureMismatch { given, .. } => assert_eq!(given, "arguments (float, str)"),
         other => panic!("{other}"),
     }
-    let err = sb.call_args("add", &[Arg::Int(1 << 40), Arg::Int(0)]).unwrap_err();
+    let err = sb
+        .call_args("add", &[Arg::Int(1 << 40), Arg::Int(0)])
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidArgument);
     assert!(err.to_string().contains("argument 1 of `add`"), "{err}");
 }

@@ -53,7 +53,11 @@ pub fn js_to_arg(env: &Env, raw: sys::napi_value) -> napi::Result<Arg> {
             match big.get_i128() {
                 (v, true) => Arg::Int(v),
                 // Out of 128 bits: out of range for any wasm integer.
-                _ => Arg::Text(format!("{}{}", if big.sign_bit { "-" } else { "" }, u128::MAX)),
+                _ => Arg::Text(format!(
+                    "{}{}",
+                    if big.sign_bit { "-" } else { "" },
+                    u128::MAX
+                )),
             }
         }
         ValueType::Number => {

@@ -9,16 +9,26 @@ use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
 /// core refuses as out of range), anything else named by its type.
 fn to_arg(obj: &Bound<'_, PyAny>) -> Arg {
     if obj.is_instance_of::<PyBool>() {
-        return obj.extract().map(Arg::Bool).unwrap_or(Arg::Other("bool".into()));
+        return obj
+            .extract()
+            .map(Arg::Bool)
+            .unwrap_or(Arg::Other("bool".into()));
     }
     if obj.is_instance_of::<PyInt>() {
         return match obj.extract::<i128>() {
             Ok(v) => Arg::Int(v),
-            Err(_) => Arg::Text(obj.str().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()),
+            Err(_) => Arg::Text(
+                obj.str()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
         };
     }
     if obj.is_instance_of::<PyFloat>() {
-        return obj.extract().map(Arg::Float).unwrap_or(Arg::Other("float".into()));
+        return obj
+            .extract()
+            .map(Arg::Float)
+            .unwrap_or(Arg::Other("float".into()));
     }
     Arg::Other(
         obj.get_type()
