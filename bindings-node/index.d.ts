@@ -7,7 +7,7 @@ export type WasmValue = number | bigint
 /** Methods installed natively on `Sandbox.prototype` (variadic, so not expressible as `#[napi]` methods). */
 export interface Sandbox {
   /**
-   * Calls the export `name` with `args` (numbers, BigInt for i64) on this
+   * Calls the export `name` with `args` (numbers, BigInts or booleans: the core's argument rule) on this
    * thread. Returns `undefined` for no result, the value for one, an array
    * for several. Throws an `Error` with a stable `code` (`AEGIS_OUT_OF_FUEL`, ...).
    */
