@@ -427,8 +427,11 @@ impl Policy {
 
     /// The JSON Schema of a policy file.
     pub fn json_schema() -> String {
-        let schema = schemars::schema_for!(Policy);
-        serde_json::to_string_pretty(&schema).expect("a schema always serializes")
+        let schema = serde_json::to_value(schemars::schema_for!(Policy))
+            .expect("a schema always serializes");
+        // Keys sorted whatever serde_json's `preserve_order` feature (which
+        // another crate of a build may turn on): one text for every build.
+        serde_json::to_string_pretty(&sorted_keys(schema)).expect("a schema always serializes")
     }
 
     /// Names of the runtime-only options this policy sets.
@@ -667,6 +670,23 @@ impl Policy {
             b = b.set_on_denied(on_denied);
         }
         Ok(b)
+    }
+}
+
+/// `value` with every object's keys in sorted order.
+fn sorted_keys(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            entries
+                .into_iter()
+                .map(|(k, v)| (k, sorted_keys(v)))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        }
+        serde_json::Value::Array(items) => items.into_iter().map(sorted_keys).collect(),
+        other => other,
     }
 }
 
