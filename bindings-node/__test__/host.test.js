@@ -66,9 +66,10 @@ test('non-Error throws are kept as the cause too', () => {
 
 test('wrong return values are AEGIS_HOST_FUNCTION without a cause', () => {
   for (const [overrides, pattern] of [
-    [{ add64: () => 3 }, /expected a BigInt \(i64\)/],
+    [{ add64: () => 1.5 }, /returned float as the result, which is not a i64/],
     [{ add64: () => 'x' }, /returned string/],
-    [{ scale: () => 1n }, /returned bigint/],
+    [{ add64: () => 2n ** 64n }, /out of range/],
+    [{ scale: () => null }, /returned null/],
     [{ pair: () => [1] }, /array of 2 values/],
     [{ pair: () => 5 }, /array of 2 values/],
   ]) {

@@ -27,10 +27,9 @@ use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, JsObjectValue, Object
 use napi::threadsafe_function::{
     ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
-use napi::{Env, JsValue, Status, ValueType, sys};
+use napi::{Env, JsValue, Status, sys};
 
-use crate::errors::Failure;
-use crate::values::{js_to_value, type_name, type_of, value_to_js};
+use crate::values::{js_to_arg, value_to_js};
 
 /// Work run on the JS thread.
 type Job = Box<dyn FnOnce(&Env) + Send>;
@@ -392,7 +391,8 @@ fn returned(
     }
 }
 
-/// One returned value, which must be exactly of the declared type.
+/// One returned value, converted by the core's argument rule
+/// (`aegis_core::Arg::value_for`), as a call argument would be.
 fn result(
     env: &Env,
     raw: sys::napi_value,
@@ -400,38 +400,17 @@ fn result(
     ty: ValType,
     what: &str,
 ) -> Result<Value, HostError> {
-    let wrong = |got: &str| {
-        HostError::new(format!(
-            "host function `{label}` returned {got} as {what}, expected {} ({ty})",
-            if ty == ValType::I64 {
-                "a BigInt"
-            } else {
-                "a number"
-            }
-        ))
-    };
-    let kind = type_of(env, raw).map_err(|e| HostError::new(e.to_string()))?;
-    let fits = matches!(
-        (kind, ty),
-        (ValueType::BigInt, ValType::I64)
-            | (
-                ValueType::Number,
-                ValType::I32 | ValType::F32 | ValType::F64
-            )
-    );
-    if !fits {
-        return Err(wrong(type_name(kind)));
+    let arg = js_to_arg(env, raw).map_err(|e| HostError::new(e.to_string()))?;
+    match arg.value_for(ty) {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => Err(HostError::new(format!(
+            "host function `{label}` returned {} as {what}, which is not a {ty}",
+            arg.kind()
+        ))),
+        Err(e) => Err(HostError::new(format!(
+            "host function `{label}` returned {what} out of range: {e}"
+        ))),
     }
-    js_to_value(
-        env,
-        raw,
-        Some(ty),
-        &format!("{what} of host function `{label}`"),
-    )
-    .map_err(|f| match f {
-        Failure::Aegis(e) => HostError::new(e.to_string()),
-        Failure::Napi(e) => HostError::new(e.to_string()),
-    })
 }
 
 /// The threads that run synchronous calls for every JS thread: started on

@@ -6,41 +6,6 @@ use napi::{Env, ValueType, sys};
 
 use crate::errors::{Fallible, invalid_argument};
 
-/// Converts a JS argument to the wasm value the callee expects.
-///
-/// A BigInt always becomes an i64 and a number becomes the expected numeric
-/// type, so a wrong wasm type reaches aegis-core, which reports it as
-/// `signature_mismatch`. Values that are not numbers at all, and numbers that
-/// do not fit the expected integer type, are `invalid_argument`.
-pub fn js_to_value(
-    env: &Env,
-    raw: sys::napi_value,
-    expected: Option<ValType>,
-    what: &str,
-) -> Fallible<Value> {
-    let kind = type_of(env, raw)?;
-    match kind {
-        ValueType::BigInt => {
-            // SAFETY: `raw` is a live value of this env, checked to be a BigInt.
-            let big = unsafe { BigInt::from_napi_value(env.raw(), raw)? };
-            let (value, lossless) = big.get_i64();
-            if !lossless {
-                return Err(invalid_argument(format!("{what} does not fit in an i64")));
-            }
-            Ok(Value::I64(value))
-        }
-        ValueType::Number => {
-            // SAFETY: `raw` is a live value of this env, checked to be a number.
-            let n = unsafe { f64::from_napi_value(env.raw(), raw)? };
-            number_to_value(n, expected.unwrap_or(ValType::F64), what)
-        }
-        other => Err(invalid_argument(format!(
-            "{what} must be a number or a BigInt, got {}",
-            type_name(other)
-        ))),
-    }
-}
-
 /// A JS call argument as the core's [`Arg`]: a BigInt or a safe integer
 /// number is an integer, any other number a float, a boolean a boolean,
 /// anything else is named by its JS type (the core then reports
@@ -76,23 +41,6 @@ pub fn js_to_arg(env: &Env, raw: sys::napi_value) -> napi::Result<Arg> {
         }
         other => Arg::Other(type_name(other).to_string()),
     })
-}
-
-/// A JS number as a wasm value of type `ty` (i64 is converted to f64: the caller
-/// must pass a BigInt for an i64, and aegis-core reports the mismatch).
-fn number_to_value(n: f64, ty: ValType, what: &str) -> Fallible<Value> {
-    match ty {
-        ValType::I32 => {
-            if n.fract() != 0.0 || !n.is_finite() || n < i32::MIN as f64 || n > u32::MAX as f64 {
-                return Err(invalid_argument(format!(
-                    "{what} ({n}) is not an i32 (an integer from -2147483648 to 4294967295)"
-                )));
-            }
-            Ok(Value::I32(n as i64 as i32))
-        }
-        ValType::F32 => Ok(Value::F32(n as f32)),
-        ValType::F64 | ValType::I64 => Ok(Value::F64(n)),
-    }
 }
 
 /// Converts a wasm value to JS.
