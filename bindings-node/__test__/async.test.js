@@ -18,7 +18,7 @@ test('callAsync rejects with the same typed errors', async () => {
   assert.equal(err.limit, 10000)
   await expectRejects(sandbox.callAsync('boom'), 'AEGIS_TRAP')
   await expectRejects(sandbox.callAsync('missing'), 'AEGIS_EXPORT_NOT_FOUND')
-  await expectRejects(sandbox.callAsync('add', 'x', 1), 'AEGIS_INVALID_ARGUMENT')
+  await expectRejects(sandbox.callAsync('add', 'x', 1), 'AEGIS_SIGNATURE_MISMATCH')
   await expectRejects(sandbox.callAsync(), 'AEGIS_INVALID_ARGUMENT')
 })
 

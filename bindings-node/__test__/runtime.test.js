@@ -39,9 +39,10 @@ test('Runtime options set limits; sizes take units; Infinity, null or "off" turn
 
 test('capability options are accepted', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-node-'))
+  for (const sub of ['r', 'w']) fs.mkdirSync(path.join(dir, sub))
   const r = new aegis.Runtime({
-    allowRead: [dir],
-    allowWrite: [dir],
+    allowRead: [path.join(dir, 'r')],
+    allowWrite: [path.join(dir, 'w')],
     mapDirs: [{ host: dir, guest: '/data', access: 'write' }, { host: dir, guest: '/ro' }],
     allowClock: true,
     allowNet: ['127.0.0.1:8080', '10.0.0.0/8:443'],

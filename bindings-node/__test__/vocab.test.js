@@ -43,6 +43,8 @@ function members(body) {
 
 /** A valid value for each option, by camelCase name. */
 function sampleValues(dir) {
+  // One grant per guest path: the core refuses a path granted twice.
+  for (const sub of ['r', 'w']) fs.mkdirSync(path.join(dir, sub), { recursive: true })
   return {
     memoryLimit: '16MiB',
     fuelLimit: 1e6,
@@ -50,8 +52,8 @@ function sampleValues(dir) {
     stackLimit: 256 * 1024,
     tableElementsLimit: 1000,
     handleLimit: 64,
-    allowRead: [dir],
-    allowWrite: [dir],
+    allowRead: [path.join(dir, 'r')],
+    allowWrite: [path.join(dir, 'w')],
     mapDirs: [{ host: dir, guest: '/data', access: 'read' }],
     allowLogging: true,
     captureOutput: 4096,
