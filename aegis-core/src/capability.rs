@@ -151,9 +151,14 @@ impl FilesystemCapability {
         Ok(())
     }
 
-    /// Adds every grant of `other`.
+    /// Adds every grant of `other` (a grant identical to one already here,
+    /// such as a sandbox repeating its runtime's, is kept once).
     pub fn merge(mut self, other: FilesystemCapability) -> Self {
-        self.grants.extend(other.grants);
+        for grant in other.grants {
+            if !self.grants.contains(&grant) {
+                self.grants.push(grant);
+            }
+        }
         self
     }
 

@@ -66,7 +66,7 @@ impl Arg {
         };
         let is_int = matches!(ty, ValType::I32 | ValType::I64);
         Ok(Some(match (self, ty) {
-            (Arg::Text(text), _) => Value::parse(text, ty)?,
+            (Arg::Text(text), _) => parse_finite(text, ty)?,
             (Arg::Int(v), _) if is_int => int(*v)?,
             (Arg::Bool(b), _) if is_int => int(i128::from(*b))?,
             (Arg::Int(v), ValType::F32) => Value::F32(*v as f32),
@@ -75,6 +75,35 @@ impl Arg {
             (Arg::Float(v), ValType::F64) => Value::F64(*v),
             _ => return Ok(None),
         }))
+    }
+}
+
+/// [`Value::parse`], refusing a number too large for a float type unless
+/// the text asks for infinity or NaN by name (`1e400` is out of range, `inf`
+/// is infinity).
+fn parse_finite(text: &str, ty: ValType) -> Result<Value> {
+    let value = Value::parse(text, ty)?;
+    let finite = match value {
+        Value::F32(v) => v.is_finite(),
+        Value::F64(v) => v.is_finite(),
+        _ => true,
+    };
+    let named = text
+        .trim()
+        .trim_start_matches(['+', '-'])
+        .eq_ignore_ascii_case("inf")
+        || ["infinity", "nan"].iter().any(|n| {
+            text.trim()
+                .trim_start_matches(['+', '-'])
+                .eq_ignore_ascii_case(n)
+        });
+    if finite || named {
+        Ok(value)
+    } else {
+        Err(Error::invalid_argument(format!(
+            "`{}` is out of range for {ty}",
+            crate::error::bounded_message(text.to_string())
+        )))
     }
 }
 
@@ -147,6 +176,10 @@ mod tests {
             coerce_args("f", &sig(&[I32]), &[Arg::Text("0x10".into())]).unwrap(),
             [Value::I32(16)]
         );
+        let f64_text = |t: &str| coerce_args("f", &sig(&[F64]), &[Arg::Text(t.into())]);
+        assert!(f64_text("1e400").is_err(), "overflow is out of range");
+        assert_eq!(f64_text("-inf").unwrap(), [Value::F64(f64::NEG_INFINITY)]);
+        assert!(matches!(f64_text("NaN").unwrap()[..], [Value::F64(v)] if v.is_nan()));
         let e = coerce_args("f", &sig(&[I32]), &[Arg::Int(1 << 32)]).unwrap_err();
         assert_eq!(e.code(), crate::ErrorCode::InvalidArgument);
         for bad in [

@@ -353,17 +353,21 @@ impl Error {
         }
     }
 
+    /// The error's one-line text: its `Display` without a trap's backtrace,
+    /// which is a detail of its own (`backtrace`).
+    pub fn message(&self) -> String {
+        match self {
+            Error::Trap { message, .. } => format!("trap: {message}"),
+            other => other.to_string(),
+        }
+    }
+
     /// The error as a JSON object: `code`, `message`, then each of
     /// [`details`](Self::details) (durations in seconds).
     pub fn to_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         map.insert("code".into(), self.code().as_str().into());
-        let message = match self {
-            // The backtrace is a field of its own.
-            Error::Trap { message, .. } => format!("trap: {message}"),
-            other => other.to_string(),
-        };
-        map.insert("message".into(), message.into());
+        map.insert("message".into(), self.message().into());
         for (name, value) in self.details() {
             map.insert(name.into(), value.to_json());
         }

@@ -46,7 +46,7 @@ fn build<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py, PyAny>> {
     }
     py.import("aegis.errors")?.getattr("_make")?.call1((
         err.code().as_str(),
-        err.to_string(),
+        err.message(),
         details,
     ))
 }

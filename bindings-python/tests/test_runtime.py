@@ -15,14 +15,17 @@ def test_defaults_build_and_run():
 
 
 def test_every_option_is_accepted(tmp_path):
+    # One grant per guest path: the core refuses a path granted twice.
+    (tmp_path / "r").mkdir()
+    (tmp_path / "w").mkdir()
     rt = aegis.Runtime(
         memory_limit="8MiB",
         fuel_limit=1_000_000,
         timeout=datetime.timedelta(seconds=2),
         stack_limit=256 * 1024,
         table_elements_limit=1000,
-        allow_read=[str(tmp_path)],
-        allow_write=(tmp_path,),
+        allow_read=[str(tmp_path / "r")],
+        allow_write=(tmp_path / "w",),
         map_dirs=[{"host": tmp_path, "guest": "/data", "access": "read"}, {"host": str(tmp_path), "guest": "/d2"}],
         capture_output=4096,
         allow_clock=True,
