@@ -39,6 +39,10 @@ CHILD = textwrap.dedent(
     def custom(signum, frame):
         raise Custom("from the user's handler")
 
+    # Python's own handler unless the mode says otherwise, even if this
+    # process started with SIGINT ignored (a background job of a
+    # non-interactive shell does).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if mode == "custom":
         signal.signal(signal.SIGINT, custom)
     elif mode == "no_raise":

@@ -141,6 +141,16 @@ def test_threads_taking_turns_on_one_sandbox():
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
 def test_ctrl_c_during_a_guest_run_stops_it():
+    # Python's own handler, even if this process started with SIGINT ignored
+    # (a background job of a non-interactive shell does).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_during_a_guest_run_stops_it()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_during_a_guest_run_stops_it():
     rt = aegis.Runtime(fuel_limit=None, timeout=5)
     sb = rt.sandbox(rt.load_wat(CORE_WAT))
     timer = threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT))
