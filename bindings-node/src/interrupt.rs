@@ -13,7 +13,7 @@ use napi::{Env, ValueType, sys};
 use napi_derive::napi;
 
 use crate::errors::{Fallible, invalid_argument};
-use crate::values::{bounded, check, global, property, string, type_name, type_of};
+use crate::values::{bounded, check, global, own_key_values, property, string, type_name, type_of};
 
 /// Stops the call running in one sandbox. Get one from `sandbox.interruptHandle()`.
 ///
@@ -306,36 +306,20 @@ fn is_plain_object(env: &Env, object: sys::napi_value) -> napi::Result<bool> {
 /// `allowed`, if any. Reads at most a short prefix of each key, so a huge
 /// options object or key costs nothing before it is refused.
 fn unknown_key(env: &Env, object: sys::napi_value, allowed: &str) -> napi::Result<Option<String>> {
-    let mut keys = std::ptr::null_mut();
-    let mut len = 0;
-    // SAFETY: `object` is a live object of `env`.
-    unsafe {
-        check(sys::napi_get_all_property_names(
-            env.raw(),
-            object,
-            sys::KeyCollectionMode::own_only,
-            sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
-            sys::KeyConversion::numbers_to_strings,
-            &mut keys,
-        ))?;
-        check(sys::napi_get_array_length(env.raw(), keys, &mut len))?;
-    }
-    for i in 0..len {
-        let mut key = std::ptr::null_mut();
+    for key in own_key_values(env, object)? {
         let mut buf = [0u8; 80];
         let mut written = 0;
-        // SAFETY: `keys` is an array of `len` strings of `env`; napi writes at
-        // most `buf.len() - 1` bytes and a NUL.
-        unsafe {
-            check(sys::napi_get_element(env.raw(), keys, i, &mut key))?;
-            check(sys::napi_get_value_string_utf8(
+        // SAFETY: `key` is a live string of `env`; napi writes at most
+        // `buf.len() - 1` bytes and a NUL.
+        check(unsafe {
+            sys::napi_get_value_string_utf8(
                 env.raw(),
                 key,
                 buf.as_mut_ptr().cast(),
                 buf.len(),
                 &mut written,
-            ))?;
-        }
+            )
+        })?;
         let text = String::from_utf8_lossy(&buf[..written]);
         if text != allowed {
             return Ok(Some(text.into_owned()));

@@ -17,7 +17,7 @@ use napi_derive::napi;
 use serde_json::{Map, Value};
 
 use crate::errors::{Failure, Fallible, invalid_argument};
-use crate::values::{bounded, check, property, type_name, type_of};
+use crate::values::{bounded, check, own_key_values, property, type_name, type_of};
 
 /// Limits and capabilities: every option of the core's options list
 /// (`OPTIONS`), in camelCase. Each is optional: a missing one keeps Aegis's
@@ -445,28 +445,9 @@ fn describe(env: &Env, raw: sys::napi_value, kind: ValueType) -> napi::Result<St
 
 /// The object's own enumerable string keys.
 fn own_keys(env: &Env, object: sys::napi_value) -> napi::Result<Vec<String>> {
-    let mut keys = std::ptr::null_mut();
-    let mut len = 0;
-    // SAFETY: `object` is a live object of `env`.
-    unsafe {
-        check(sys::napi_get_all_property_names(
-            env.raw(),
-            object,
-            sys::KeyCollectionMode::own_only,
-            sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
-            sys::KeyConversion::numbers_to_strings,
-            &mut keys,
-        ))?;
-        check(sys::napi_get_array_length(env.raw(), keys, &mut len))?;
-    }
-    (0..len)
-        .map(|i| {
-            let mut key = std::ptr::null_mut();
-            // SAFETY: `keys` is an array of `len` strings of `env`.
-            unsafe {
-                check(sys::napi_get_element(env.raw(), keys, i, &mut key))?;
-                String::from_napi_value(env.raw(), key)
-            }
-        })
+    own_key_values(env, object)?
+        .into_iter()
+        // SAFETY: each key is a live string of `env`.
+        .map(|key| unsafe { String::from_napi_value(env.raw(), key) })
         .collect()
 }

@@ -67,19 +67,7 @@ pub fn results_to_js(env: &Env, values: Vec<Value>) -> napi::Result<sys::napi_va
                 .into_iter()
                 .map(|v| value_to_js(env, v))
                 .collect::<napi::Result<Vec<_>>>()?;
-            let mut array = std::ptr::null_mut();
-            // SAFETY: `env` is live; the array and its elements belong to it.
-            unsafe {
-                check(sys::napi_create_array_with_length(
-                    env.raw(),
-                    items.len(),
-                    &mut array,
-                ))?;
-                for (i, item) in items.into_iter().enumerate() {
-                    check(sys::napi_set_element(env.raw(), array, i as u32, item))?;
-                }
-            }
-            Ok(array)
+            js_array(env, items)
         }
     }
 }
@@ -165,8 +153,8 @@ pub fn freeze(env: &Env, object: sys::napi_value) -> napi::Result<sys::napi_valu
     Ok(object)
 }
 
-/// A frozen array of `items` (live values of `env`).
-pub fn frozen_array(env: &Env, items: Vec<sys::napi_value>) -> napi::Result<sys::napi_value> {
+/// An array of `items` (live values of `env`).
+fn js_array(env: &Env, items: Vec<sys::napi_value>) -> napi::Result<sys::napi_value> {
     let mut array = std::ptr::null_mut();
     // SAFETY: `env` is live; the array and its elements belong to it.
     unsafe {
@@ -179,6 +167,38 @@ pub fn frozen_array(env: &Env, items: Vec<sys::napi_value>) -> napi::Result<sys:
             check(sys::napi_set_element(env.raw(), array, i as u32, item))?;
         }
     }
+    Ok(array)
+}
+
+/// The object's own enumerable string keys, as JS values of `env`.
+pub fn own_key_values(env: &Env, object: sys::napi_value) -> napi::Result<Vec<sys::napi_value>> {
+    let mut keys = std::ptr::null_mut();
+    let mut len = 0;
+    // SAFETY: `object` is a live object of `env`.
+    unsafe {
+        check(sys::napi_get_all_property_names(
+            env.raw(),
+            object,
+            sys::KeyCollectionMode::own_only,
+            sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
+            sys::KeyConversion::numbers_to_strings,
+            &mut keys,
+        ))?;
+        check(sys::napi_get_array_length(env.raw(), keys, &mut len))?;
+    }
+    (0..len)
+        .map(|i| {
+            let mut key = std::ptr::null_mut();
+            // SAFETY: `keys` is an array of `len` strings of `env`.
+            check(unsafe { sys::napi_get_element(env.raw(), keys, i, &mut key) })?;
+            Ok(key)
+        })
+        .collect()
+}
+
+/// A frozen array of `items` (live values of `env`).
+pub fn frozen_array(env: &Env, items: Vec<sys::napi_value>) -> napi::Result<sys::napi_value> {
+    let array = js_array(env, items)?;
     freeze(env, array)
 }
 
