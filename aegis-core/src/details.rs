@@ -267,6 +267,9 @@ pub const DETAIL_NAMES: &[&str] = &[
     "status",
     "what",
     "found",
+    "offset",
+    "len",
+    "size",
 ];
 
 #[cfg(test)]

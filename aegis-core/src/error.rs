@@ -52,11 +52,19 @@ pub enum ErrorCode {
     /// The sandbox was already running a call (re-entry from one of its own
     /// host functions, or use from another thread while a call runs).
     Busy = 17,
+    /// A host read or write of guest memory fell outside the memory (a
+    /// caller's offset, or a pointer the guest handed the host).
+    MemoryOutOfBounds = 18,
+    /// A call's result was larger than the result limit.
+    ResultTooLarge = 19,
+    /// The guest returned a value that breaks its contract (a string that
+    /// is not UTF-8, a result of the wrong shape).
+    InvalidResult = 20,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::InvalidModule,
         ErrorCode::LinkError,
         ErrorCode::ExportNotFound,
@@ -74,6 +82,9 @@ impl ErrorCode {
         ErrorCode::Interrupted,
         ErrorCode::ModuleTooComplex,
         ErrorCode::Busy,
+        ErrorCode::MemoryOutOfBounds,
+        ErrorCode::ResultTooLarge,
+        ErrorCode::InvalidResult,
     ];
 
     /// The stable snake_case name of the code, e.g. `out_of_fuel`.
@@ -96,6 +107,9 @@ impl ErrorCode {
             ErrorCode::Interrupted => "interrupted",
             ErrorCode::ModuleTooComplex => "module_too_complex",
             ErrorCode::Busy => "busy",
+            ErrorCode::MemoryOutOfBounds => "memory_out_of_bounds",
+            ErrorCode::ResultTooLarge => "result_too_large",
+            ErrorCode::InvalidResult => "invalid_result",
         }
     }
 }
@@ -233,6 +247,30 @@ pub enum Error {
         "sandbox is busy: a call is already running in it (a host function calling its own sandbox, or another thread while a call runs)"
     )]
     Busy,
+    /// A host access to guest memory fell outside the memory.
+    #[error("memory access out of bounds: {len} bytes at offset {offset}, memory is {size} bytes")]
+    MemoryOutOfBounds {
+        /// First byte of the access.
+        offset: u64,
+        /// Bytes accessed.
+        len: u64,
+        /// The memory's size in bytes at the time.
+        size: u64,
+    },
+    /// A call's result exceeded [`crate::Limits::result_bytes`].
+    #[error("result too large: {size} bytes, limit {limit}")]
+    ResultTooLarge {
+        /// The result's size in bytes (a lower bound when counting stopped early).
+        size: u64,
+        /// The result limit.
+        limit: u64,
+    },
+    /// The guest returned a value that breaks its contract.
+    #[error("invalid result: {message}")]
+    InvalidResult {
+        /// What was wrong.
+        message: String,
+    },
     /// The module exceeds a complexity limit checked before compiling.
     #[error("module too complex: {what} is {found}, limit {limit}")]
     ModuleTooComplex {
@@ -266,6 +304,9 @@ impl Error {
             Error::Interrupted { .. } => ErrorCode::Interrupted,
             Error::ModuleTooComplex { .. } => ErrorCode::ModuleTooComplex,
             Error::Busy => ErrorCode::Busy,
+            Error::MemoryOutOfBounds { .. } => ErrorCode::MemoryOutOfBounds,
+            Error::ResultTooLarge { .. } => ErrorCode::ResultTooLarge,
+            Error::InvalidResult { .. } => ErrorCode::InvalidResult,
         }
     }
 
@@ -286,7 +327,10 @@ impl Error {
     pub fn details(&self) -> Vec<(&'static str, crate::details::Detail)> {
         use crate::details::Detail;
         match self {
-            Error::InvalidModule { .. } | Error::Io { .. } | Error::InvalidArgument { .. } => {
+            Error::InvalidModule { .. }
+            | Error::Io { .. }
+            | Error::InvalidArgument { .. }
+            | Error::InvalidResult { .. } => {
                 vec![]
             }
             Error::Link {
@@ -345,6 +389,14 @@ impl Error {
             ],
             Error::Exit { status } => vec![("status", Detail::Int(i64::from(*status)))],
             Error::Interrupted { elapsed } => vec![("elapsed", (*elapsed).into())],
+            Error::MemoryOutOfBounds { offset, len, size } => vec![
+                ("offset", (*offset).into()),
+                ("len", (*len).into()),
+                ("size", (*size).into()),
+            ],
+            Error::ResultTooLarge { size, limit } => {
+                vec![("size", (*size).into()), ("limit", (*limit).into())]
+            }
             Error::ModuleTooComplex { what, found, limit } => vec![
                 ("what", (*what).into()),
                 ("found", (*found).into()),

@@ -106,7 +106,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Runs a host closure, turning a panic or a `HostError` into a trap.
-fn guarded<T>(f: impl FnOnce() -> Result<T, HostError>) -> wasmtime::Result<T> {
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, HostError>) -> wasmtime::Result<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(e.into()),
@@ -118,7 +118,12 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, HostError>) -> wasmtime::Result<T> {
 /// overran the deadline (or returned after an interrupt) ends the call with
 /// `timeout` (or `interrupted`) whatever it returned.
 fn finish<T>(out: wasmtime::Result<T>, caller: &Caller<'_, StoreState>) -> wasmtime::Result<T> {
-    match caller.data().control.check_coarse() {
+    finish_in(out, caller.data())
+}
+
+/// [`finish`] for a host function that sees the store's state directly.
+pub(crate) fn finish_in<T>(out: wasmtime::Result<T>, state: &StoreState) -> wasmtime::Result<T> {
+    match state.control.check_coarse() {
         Some(stop) => Err(wasmtime::Error::new(stop)),
         None => out,
     }

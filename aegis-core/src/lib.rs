@@ -21,11 +21,14 @@
 
 #![warn(missing_docs)]
 
+pub mod bytes;
 mod cache;
 mod call;
 pub mod capability;
 mod coerce;
 pub mod complexity;
+mod component;
+pub mod data;
 mod denied;
 pub mod details;
 mod error;
@@ -35,6 +38,7 @@ mod host;
 mod host_fuel;
 pub mod limits;
 mod linker;
+mod memory;
 mod metrics;
 mod module;
 mod output;
@@ -53,6 +57,8 @@ mod typed;
 pub mod units;
 mod value;
 mod wasi;
+pub mod wave;
+pub mod wit;
 
 pub use cache::CompileCacheStats;
 pub use call::InterruptHandle;
@@ -61,12 +67,14 @@ pub use capability::{
 };
 pub use coerce::{Arg, coerce_args};
 pub use complexity::ModuleLimits;
+pub use data::Data;
 pub use details::{Capability, Detail, Operation, Resource, TrapCode};
 pub use error::{Error, ErrorCode, Result};
 pub use host::{
     HostCaller, HostError, HostPayload, HostResults, HostType, IntoHostFunc, IntoHostFuncWithCaller,
 };
 pub use limits::Limits;
+pub use memory::GuestMemory;
 pub use metrics::{DeniedOperation, MAX_DENIED_RECORDED, METRIC_NAMES, MetricValue, Metrics};
 pub use module::{
     Export, ExternType, GlobalType, Import, MemoryType, Module, ModuleInfo, TableType, sha256_hex,
@@ -78,6 +86,8 @@ pub use shared::{Entered, SharedSandbox};
 pub use store::StoreState;
 pub use typed::{CallParams, CallResults};
 pub use value::{FuncType, ValType, Value};
+/// WIT values and types of component calls (wasmtime's own).
+pub use wasmtime::component::{Val as WitVal, types::ComponentFunc, types::Type as WitType};
 
 /// The README's Rust examples, compiled and run as doc-tests.
 #[cfg(doctest)]

@@ -28,6 +28,9 @@ const FOUR_GIB: u64 = 1 << 32;
 /// Default maximum number of WASI handles (open files, directories, streams,
 /// sockets) a sandbox may hold at once.
 pub const DEFAULT_HANDLE_LIMIT: usize = 1024;
+/// Default largest result of one call: 16 MiB (bytes from
+/// `call_bytes`, or the values of a component call).
+pub const DEFAULT_RESULT_LIMIT: u64 = 16 * 1024 * 1024;
 
 /// The limits a sandbox runs under.
 ///
@@ -57,6 +60,11 @@ pub struct Limits {
     pub memories: usize,
     /// Maximum WASI handles held at once (each open file is a host descriptor).
     pub handles: usize,
+    /// Largest result one call may hand the host, in bytes: the output of
+    /// `call_bytes`/`call_str`, or the values a component export returns
+    /// (strings and lists by their length in bytes, see
+    /// [`crate::data::result_size`]). Larger is `result_too_large`.
+    pub result_bytes: u64,
 }
 
 impl Default for Limits {
@@ -70,6 +78,7 @@ impl Default for Limits {
             instances: DEFAULT_INSTANCE_LIMIT,
             memories: DEFAULT_MEMORY_COUNT_LIMIT,
             handles: DEFAULT_HANDLE_LIMIT,
+            result_bytes: DEFAULT_RESULT_LIMIT,
         }
     }
 }

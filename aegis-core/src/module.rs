@@ -43,7 +43,9 @@ pub enum ExternType {
     Table(TableType),
     /// A global.
     Global(GlobalType),
-    /// Anything else (tags, component instances, ...), described in text.
+    /// A component function with its WIT signature.
+    ComponentFunction(crate::wit::WitFunc),
+    /// Anything else (tags, component types, ...), described in text.
     Other(String),
 }
 
@@ -106,7 +108,7 @@ impl ExternType {
     /// The kind as a word: `function`, `memory`, `table`, `global`, `other`.
     pub fn kind(&self) -> &'static str {
         match self {
-            ExternType::Function(_) => "function",
+            ExternType::Function(_) | ExternType::ComponentFunction(_) => "function",
             ExternType::Memory(_) => "memory",
             ExternType::Table(_) => "table",
             ExternType::Global(_) => "global",
@@ -175,6 +177,7 @@ impl fmt::Display for ExternType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ExternType::Function(sig) => write!(f, "{sig}"),
+            ExternType::ComponentFunction(sig) => write!(f, "{sig}"),
             ExternType::Memory(m) => {
                 write!(f, "{} pages", m.minimum)?;
                 if let Some(max) = m.maximum {
@@ -209,10 +212,13 @@ impl fmt::Display for ExternType {
 }
 
 impl fmt::Display for Import {
-    /// `env.log [function]: (i32) -> ()`; a component import has no module part.
+    /// `env.log [function]: (i32) -> ()`; a component's root import has no
+    /// module part, an interface's function is `interface#func`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.module.is_empty() {
-            write!(f, "{}.", self.module)?;
+        match (&self.ty, self.module.is_empty()) {
+            (_, true) => {}
+            (ExternType::ComponentFunction(_), false) => write!(f, "{}#", self.module)?,
+            (_, false) => write!(f, "{}.", self.module)?,
         }
         write!(f, "{} [{}]: {}", self.name, self.ty.kind(), self.ty)
     }
@@ -347,7 +353,16 @@ impl Module {
             .map(ModuleKind::Core)
         }
         .map_err(|e| invalid(error_chain(&e)))?;
-        Ok(Self::from_kind(kind))
+        let component_items = match &kind {
+            ModuleKind::Component(_) => {
+                let types = wasmparser::Validator::new_with_features(runtime.inner.features)
+                    .validate_all(&binary)
+                    .map_err(|e| invalid(e.to_string()))?;
+                Some(ModuleInfo::scan(&binary, types.as_ref())?)
+            }
+            ModuleKind::Core(_) => None,
+        };
+        Ok(Self::from_kind(kind, component_items))
     }
 
     pub(crate) fn from_wat(runtime: &Runtime, text: &str) -> Result<Self> {
@@ -360,9 +375,10 @@ impl Module {
         check(runtime, &binary).map(|_| ())
     }
 
-    fn from_kind(kind: ModuleKind) -> Self {
-        let (imports, exports) = match &kind {
-            ModuleKind::Core(m) => (
+    fn from_kind(kind: ModuleKind, scanned: Option<ModuleInfo>) -> Self {
+        let (imports, exports) = match (&kind, scanned) {
+            (_, Some(info)) => (info.imports, info.exports),
+            (ModuleKind::Core(m), None) => (
                 m.imports()
                     .map(|i| Import {
                         module: i.module().to_string(),
@@ -377,7 +393,8 @@ impl Module {
                     })
                     .collect(),
             ),
-            ModuleKind::Component(c) => component_items(c),
+            // Components are always scanned (see `from_bytes`).
+            (ModuleKind::Component(_), None) => (Vec::new(), Vec::new()),
         };
         let host_waits = matches!(kind, ModuleKind::Component(_))
             || imports
@@ -414,6 +431,14 @@ impl Module {
         matches!(self.inner.kind, ModuleKind::Component(_))
     }
 
+    /// The compiled component, if this is one.
+    pub(crate) fn component(&self) -> Option<&wasmtime::component::Component> {
+        match &self.inner.kind {
+            ModuleKind::Component(c) => Some(c),
+            ModuleKind::Core(_) => None,
+        }
+    }
+
     /// Names of the exported functions.
     pub fn function_names(&self) -> Vec<String> {
         self.inner
@@ -422,41 +447,6 @@ impl Module {
             .filter(|e| e.ty.kind() == "function")
             .map(|e| e.name.clone())
             .collect()
-    }
-}
-
-/// Component imports and exports, described by name (their types are WIT, not core wasm).
-fn component_items(c: &wasmtime::component::Component) -> (Vec<Import>, Vec<Export>) {
-    let engine = c.engine();
-    let ty = c.component_type();
-    let imports = ty
-        .imports(engine)
-        .map(|(name, item)| Import {
-            module: String::new(),
-            name: name.to_string(),
-            ty: ExternType::Other(component_item_kind(&item.ty).to_string()),
-        })
-        .collect();
-    let exports = ty
-        .exports(engine)
-        .map(|(name, item)| Export {
-            name: name.to_string(),
-            ty: ExternType::Other(component_item_kind(&item.ty).to_string()),
-        })
-        .collect();
-    (imports, exports)
-}
-
-fn component_item_kind(item: &wasmtime::component::types::ComponentItem) -> &'static str {
-    use wasmtime::component::types::ComponentItem;
-    match item {
-        ComponentItem::ComponentFunc(_) => "component function",
-        ComponentItem::CoreFunc(_) => "core function",
-        ComponentItem::Module(_) => "core module",
-        ComponentItem::Component(_) => "component",
-        ComponentItem::ComponentInstance(_) => "instance",
-        ComponentItem::Type(_) => "type",
-        ComponentItem::Resource(_) => "resource",
     }
 }
 
@@ -487,7 +477,11 @@ impl ModuleInfo {
         check_allowed(runtime, bytes)?;
         let binary = to_binary(runtime, bytes)?;
         let types = check(runtime, &binary)?;
-        let types = types.as_ref();
+        Self::scan(&binary, types.as_ref())
+    }
+
+    /// The items of a validated binary, described with the validator's types.
+    fn scan(binary: &[u8], types: wasmparser::types::TypesRef<'_>) -> Result<Self> {
         let mut info = ModuleInfo {
             component: is_component(&binary),
             imports: Vec::new(),
@@ -496,7 +490,7 @@ impl ModuleInfo {
         // Only the outermost module or component's own sections: `depth`
         // counts the headers seen inside it.
         let mut depth = 0usize;
-        for payload in wasmparser::Parser::new(0).parse_all(&binary) {
+        for payload in wasmparser::Parser::new(0).parse_all(binary) {
             let payload = payload.map_err(|e| invalid(e.to_string()))?;
             match payload {
                 wasmparser::Payload::Version { .. } => depth += 1,
@@ -528,11 +522,25 @@ impl ModuleInfo {
                         let import = import.map_err(|e| invalid(e.to_string()))?;
                         let name = import.name.name;
                         let item = types.component_item_for_import(name);
-                        info.imports.push(Import {
-                            module: String::new(),
-                            name: name.to_string(),
-                            ty: ExternType::Other(component_entity_kind(item).to_string()),
-                        });
+                        match item.and_then(|i| crate::wit::functions(&types, &i.ty)) {
+                            Some(funcs) => {
+                                info.imports
+                                    .extend(funcs.into_iter().map(|(f, sig)| Import {
+                                        module: if f.is_some() {
+                                            name.to_string()
+                                        } else {
+                                            String::new()
+                                        },
+                                        name: f.unwrap_or_else(|| name.to_string()),
+                                        ty: ExternType::ComponentFunction(sig),
+                                    }))
+                            }
+                            None => info.imports.push(Import {
+                                module: String::new(),
+                                name: name.to_string(),
+                                ty: ExternType::Other(component_entity_kind(item).to_string()),
+                            }),
+                        }
                     }
                 }
                 wasmparser::Payload::ComponentExportSection(reader) => {
@@ -540,10 +548,22 @@ impl ModuleInfo {
                         let export = export.map_err(|e| invalid(e.to_string()))?;
                         let name = export.name.name;
                         let item = types.component_item_for_export(name);
-                        info.exports.push(Export {
-                            name: name.to_string(),
-                            ty: ExternType::Other(component_entity_kind(item).to_string()),
-                        });
+                        match item.and_then(|i| crate::wit::functions(&types, &i.ty)) {
+                            Some(funcs) => {
+                                info.exports
+                                    .extend(funcs.into_iter().map(|(f, sig)| Export {
+                                        name: match f {
+                                            Some(f) => format!("{name}#{f}"),
+                                            None => name.to_string(),
+                                        },
+                                        ty: ExternType::ComponentFunction(sig),
+                                    }))
+                            }
+                            None => info.exports.push(Export {
+                                name: name.to_string(),
+                                ty: ExternType::Other(component_entity_kind(item).to_string()),
+                            }),
+                        }
                     }
                 }
                 _ => {}
@@ -587,7 +607,7 @@ fn unknown() -> ExternType {
     ExternType::Other("unknown".into())
 }
 
-/// The same words as [`component_item_kind`], from the validator's types.
+/// A component item described by its kind, from the validator's types.
 fn component_entity_kind(
     item: Option<&wasmparser::component_types::ComponentItem>,
 ) -> &'static str {

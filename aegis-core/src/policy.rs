@@ -174,6 +174,9 @@ pub struct Policy {
     /// WASI handles a guest may hold at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handle_limit: Option<u64>,
+    /// Largest result of one call (bytes out of `call_bytes`, a component's values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_limit: Option<Size>,
     /// Directories the guest may read, at the same path.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_read: Vec<PathBuf>,
@@ -354,6 +357,7 @@ options! {
     "stack_limit", Runtime, "512 KiB", "bytes (4 KiB to 256 MiB)", "Maximum wasm stack.";
     "table_elements_limit", Both, "1000000", "elements", "Total table elements of a sandbox.";
     "handle_limit", Both, "1024", "handles", "WASI handles (files, directories, sockets) held at once.";
+    "result_limit", Both, "16 MiB", "bytes (units allowed: 1MiB)", "Largest result of one call: the output of call_bytes, or a component export's values.";
     "allow_read", Both, "none", "host directories", "Directories the guest may read, at the same path.";
     "allow_write", Both, "none", "host directories", "Directories the guest may read and write, at the same path.";
     "map_dirs", Both, "none", "{host, guest, access: \"read\"|\"write\"}", "Host directories shown under other guest paths.";
@@ -518,6 +522,7 @@ pub(crate) trait SharedSetters: Sized {
     fn set_timeout(self, timeout: Option<std::time::Duration>) -> Self;
     fn set_table_elements(self, n: u64) -> Self;
     fn set_handles(self, n: usize) -> Self;
+    fn set_result_limit(self, bytes: u64) -> Self;
     fn set_map(self, host: PathBuf, guest: String, access: DirAccess) -> Self;
     fn set_logging(self, logging: crate::capability::Logging) -> Self;
     fn set_clock(self, allowed: bool) -> Self;
@@ -551,6 +556,9 @@ macro_rules! shared_setters {
             }
             fn set_handles(self, n: usize) -> Self {
                 self.with_handle_limit(n)
+            }
+            fn set_result_limit(self, bytes: u64) -> Self {
+                self.with_result_limit(bytes)
             }
             fn set_map(self, host: PathBuf, guest: String, access: DirAccess) -> Self {
                 self.map_dir(host, guest, access)
@@ -606,6 +614,9 @@ impl Policy {
         }
         if let Some(n) = self.handle_limit {
             b = b.set_handles(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        if let Some(Size(bytes)) = self.result_limit {
+            b = b.set_result_limit(bytes);
         }
         for dir in &self.allow_read {
             let guest = dir.to_string_lossy().into_owned();

@@ -68,6 +68,12 @@ macro_rules! configure_methods {
             self.limits.handles = handles;
             self
         }
+        /// Caps the result one call may hand the host (see
+        /// [`Limits::result_bytes`](crate::Limits::result_bytes)).
+        pub fn with_result_limit(mut self, bytes: u64) -> Self {
+            self.limits.result_bytes = bytes;
+            self
+        }
         /// Replaces all limits at once.
         pub fn with_limits(mut self, limits: $crate::limits::Limits) -> Self {
             self.limits = limits;

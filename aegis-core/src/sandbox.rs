@@ -91,6 +91,8 @@ impl SandboxBuilder {
             linker: None,
             custom_pre: None,
             component_linker: None,
+            component_host_fns: Default::default(),
+            component_funcs: Default::default(),
             store,
             module: None,
             instance: None,
@@ -149,6 +151,10 @@ pub struct Sandbox {
     /// The last module pre-linked against `linker`.
     custom_pre: Option<CachedPre>,
     component_linker: Option<wasmtime::component::Linker<StoreState>>,
+    /// Host functions for component imports.
+    component_host_fns: crate::component::ComponentHostFns,
+    /// Component exports looked up so far.
+    component_funcs: crate::component::ComponentFuncs,
     store: Store<StoreState>,
     module: Option<Module>,
     instance: Option<Loaded>,
@@ -240,6 +246,7 @@ impl Sandbox {
         self.instance = None;
         self.module = None;
         self.funcs.clear();
+        self.component_funcs.clear();
         if !std::mem::replace(&mut self.store_fresh, false) {
             self.store = self.fresh_store()?;
         }
@@ -334,6 +341,7 @@ impl Sandbox {
                 .and_then(|()| crate::p2_guard::add_guarded_functions(&mut linker))
                 .and_then(|()| crate::p2_fuel::add_metered_functions(&mut linker))
                 .map_err(|e| Error::invalid_argument(format!("cannot link WASI 0.2: {e}")))?;
+            self.component_host_fns.define_all(&mut linker)?;
             self.component_linker = Some(linker);
         }
         Ok(self.component_linker.clone().expect("initialized above"))
@@ -573,7 +581,105 @@ impl Sandbox {
         }
     }
 
-    fn loaded_module(&self) -> Result<&Module> {
+    /// The store (for the data-exchange modules).
+    pub(crate) fn store(&self) -> &Store<StoreState> {
+        &self.store
+    }
+
+    pub(crate) fn store_mut(&mut self) -> &mut Store<StoreState> {
+        &mut self.store
+    }
+
+    pub(crate) fn runtime(&self) -> &Runtime {
+        &self.meter.runtime
+    }
+
+    pub(crate) fn component_host_fns_mut(&mut self) -> &mut crate::component::ComponentHostFns {
+        &mut self.component_host_fns
+    }
+
+    /// Forgets the WASI 0.2 linker so the next load includes new host functions.
+    pub(crate) fn reset_component_linker(&mut self) {
+        self.component_linker = None;
+    }
+
+    pub(crate) fn component_funcs(&self) -> &crate::component::ComponentFuncs {
+        &self.component_funcs
+    }
+
+    pub(crate) fn component_funcs_mut(&mut self) -> &mut crate::component::ComponentFuncs {
+        &mut self.component_funcs
+    }
+
+    /// The live component instance; `None` for a core module.
+    pub(crate) fn component_instance(&self) -> Result<Option<wasmtime::component::Instance>> {
+        match &self.instance {
+            Some(Loaded::Component(i)) => Ok(Some(*i)),
+            Some(Loaded::Core(_)) => Ok(None),
+            None => Err(Error::invalid_argument(
+                "no module is loaded; call load_module first",
+            )),
+        }
+    }
+
+    /// Runs guest code as one call under the sandbox's limits (see [`Meter::execute`]).
+    pub(crate) fn execute_call<T>(
+        &mut self,
+        f: impl AsyncFnOnce(&mut Store<StoreState>) -> wasmtime::Result<T>,
+    ) -> Result<T> {
+        self.meter.execute(&mut self.store, true, f)
+    }
+
+    /// The export `name` as a typed function of signature `P -> R`
+    /// (`wanted` is that signature's text, for the mismatch message).
+    pub(crate) fn typed_export<P, R>(
+        &mut self,
+        name: &str,
+        wanted: &str,
+    ) -> Result<wasmtime::TypedFunc<P, R>>
+    where
+        P: wasmtime::WasmParams,
+        R: wasmtime::WasmResults,
+    {
+        let func = self.func(name)?;
+        func.typed::<P, R>(&self.store)
+            .map_err(|_| self.mismatch(name, &func, format!("a function of type {wanted}")))
+    }
+
+    /// The exported memory `name` of the live core instance.
+    pub(crate) fn exported_memory(&mut self, name: &str) -> Result<wasmtime::Memory> {
+        let instance = match &self.instance {
+            Some(Loaded::Core(i)) => *i,
+            Some(Loaded::Component(_)) => {
+                return Err(Error::invalid_argument(
+                    "a component does not export its memory; exchange data through its typed exports",
+                ));
+            }
+            None => {
+                return Err(Error::invalid_argument(
+                    "no module is loaded; call load_module first",
+                ));
+            }
+        };
+        instance
+            .get_memory(&mut self.store, name)
+            .ok_or_else(|| Error::ExportNotFound {
+                name: name.to_string(),
+                available: self
+                    .module
+                    .as_ref()
+                    .map(|m| {
+                        m.exports()
+                            .iter()
+                            .filter(|e| e.ty.kind() == "memory")
+                            .map(|e| e.name.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+    }
+
+    pub(crate) fn loaded_module(&self) -> Result<&Module> {
         self.module
             .as_ref()
             .ok_or_else(|| Error::invalid_argument("no module is loaded; call load_module first"))
@@ -583,9 +689,9 @@ impl Sandbox {
         let instance = match &self.instance {
             Some(Loaded::Core(i)) => *i,
             Some(Loaded::Component(_)) => {
-                return Err(Error::invalid_argument(
-                    "a WASI 0.2 component has no core function exports; it runs only through its `wasi:cli/run` export",
-                ));
+                return Err(Error::invalid_argument(format!(
+                    "`{name}`: the loaded module is a component; call its exports with WIT values (`call_component`, `call_data`)"
+                )));
             }
             None => {
                 return Err(Error::invalid_argument(
