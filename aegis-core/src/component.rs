@@ -4,8 +4,10 @@
 //! An export is named `func` at the component's root or `interface#func`
 //! inside an exported interface (`aegis:test/text#upper`), as
 //! `wasmtime run --invoke` names them. Calls run under the sandbox's
-//! limits like any other call; their results are counted against the
-//! result limit ([`crate::Limits::result_bytes`]). A guest that breaks the
+//! limits like any other call. Converting values between the guest and the
+//! host takes host memory, which is counted against the result limit
+//! ([`crate::Limits::result_bytes`]) before it is allocated: the results of
+//! an export, and the arguments a component passes to a host function. A guest that breaks the
 //! canonical ABI (a string that is not UTF-8, a list outside its memory, an
 //! allocator returning a bad pointer) fails the call with `invalid_result`.
 
@@ -55,6 +57,21 @@ impl ComponentHostFns {
         Ok(())
     }
 }
+
+/// Host bytes one converted component value takes: each element of a
+/// list, field of a record or item of a tuple becomes one `Val`, counted
+/// at this size against the result limit (a string counts its bytes).
+pub const VALUE_SIZE: usize = std::mem::size_of::<Val>();
+
+/// The hostcall fuel of a store whose result limit is `result_bytes`:
+/// wasmtime counts the host memory each conversion takes against it, per
+/// call, before allocating.
+pub(crate) fn hostcall_fuel(result_bytes: u64) -> usize {
+    usize::try_from(result_bytes).unwrap_or(usize::MAX)
+}
+
+/// wasmtime's message when a conversion exceeds the hostcall fuel.
+const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
 
 /// Splits `iface#func` into the interface and the function (`None` at the root).
 fn split_name(name: &str) -> (Option<&str>, &str) {
@@ -125,15 +142,18 @@ impl Sandbox {
         if args.len() != ty.params().len() {
             return Err(arity_mismatch(name, &ty, args.len()));
         }
+        args.iter()
+            .zip(ty.params())
+            .enumerate()
+            .try_for_each(|(i, (v, (pname, pty)))| {
+                crate::data::check_val(v, &pty, &format!("argument {} ({pname})", i + 1))
+            })
+            .map_err(|e| named(e, name, &ty))?;
         let mut results = vec![Val::Bool(false); ty.results().len()];
         let limit = self.limits().result_bytes;
         let outcome =
             self.execute_call(async |store| func.call_async(&mut *store, args, &mut results).await);
-        outcome.map_err(abi_violation)?;
-        let size = crate::data::result_size(&results, limit);
-        if size > limit {
-            return Err(Error::ResultTooLarge { size, limit });
-        }
+        outcome.map_err(|e| abi_violation(e, limit))?;
         Ok(results)
     }
 
@@ -322,8 +342,18 @@ fn named(err: Error, name: &str, ty: &ComponentFunc) -> Error {
 
 /// A component call's failure that is not a wasm trap or a limit is the
 /// guest breaking the canonical ABI (wasmtime refused to lift its values).
-fn abi_violation(err: Error) -> Error {
+/// A conversion that ran out of hostcall fuel is a result over the limit
+/// (its size is then only known to exceed it).
+fn abi_violation(err: Error, limit: u64) -> Error {
     match err {
+        Error::Trap {
+            code: TrapCode::HostError,
+            message,
+            ..
+        } if message.contains(HOSTCALL_FUEL_EXHAUSTED) => Error::ResultTooLarge {
+            size: limit.saturating_add(1),
+            limit,
+        },
         Error::Trap {
             code: TrapCode::HostError,
             message,

@@ -513,50 +513,112 @@ pub fn supported(ty: &Type) -> bool {
     }
 }
 
-/// The size of values counted against the result limit: the bytes of their
-/// data (a scalar its width, a string its UTF-8 length, a list or record
-/// the sum of its parts, plus one byte per case tag). Stops counting past
-/// `limit` (the size returned is then a lower bound above it).
-pub fn result_size(vals: &[Val], limit: u64) -> u64 {
-    let mut total = 0u64;
-    for v in vals {
-        total = total.saturating_add(size(v, limit.saturating_sub(total)));
-        if total > limit {
-            break;
-        }
-    }
-    total
+/// Checks that `val` is a value of type `ty`; `what` names it in errors
+/// (`signature_mismatch` for a wrong kind, as for [`Data`]).
+pub fn check_val(val: &Val, ty: &Type, what: &str) -> Result<()> {
+    check_in(val, ty, &Path(what.to_string()))
 }
 
-fn size(val: &Val, budget: u64) -> u64 {
-    let sum = |items: &mut dyn Iterator<Item = &Val>| {
-        let mut total = 0u64;
-        for v in items {
-            total = total.saturating_add(size(v, budget.saturating_sub(total)));
-            if total > budget {
-                break;
-            }
-        }
-        total
+fn check_in(val: &Val, ty: &Type, path: &Path) -> Result<()> {
+    let bad = |expected: &Type| Error::SignatureMismatch {
+        name: String::new(),
+        expected: type_name(expected),
+        given: format!(
+            "{}: expected {}, got {}",
+            path.0,
+            type_name(expected),
+            val_kind(val)
+        ),
     };
-    match val {
-        Val::Bool(_) | Val::S8(_) | Val::U8(_) => 1,
-        Val::S16(_) | Val::U16(_) => 2,
-        Val::S32(_) | Val::U32(_) | Val::Float32(_) | Val::Char(_) => 4,
-        Val::S64(_) | Val::U64(_) | Val::Float64(_) => 8,
-        Val::String(s) => s.len() as u64,
-        Val::List(items) | Val::FixedLengthList(items) | Val::Tuple(items) => {
-            sum(&mut items.iter())
+    let all = |items: &mut dyn Iterator<Item = (&Val, Type)>| -> Result<()> {
+        items
+            .enumerate()
+            .try_for_each(|(i, (v, t))| check_in(v, &t, &path.index(i)))
+    };
+    let payload = |p: &Option<Box<Val>>, t: Option<Type>, case: &str| match (p, t) {
+        (None, None) => Ok(()),
+        (Some(v), Some(t)) => check_in(v, &t, &path.field(case)),
+        _ => Err(bad(ty)),
+    };
+    match (ty, val) {
+        (Type::Bool, Val::Bool(_))
+        | (Type::S8, Val::S8(_))
+        | (Type::U8, Val::U8(_))
+        | (Type::S16, Val::S16(_))
+        | (Type::U16, Val::U16(_))
+        | (Type::S32, Val::S32(_))
+        | (Type::U32, Val::U32(_))
+        | (Type::S64, Val::S64(_))
+        | (Type::U64, Val::U64(_))
+        | (Type::Float32, Val::Float32(_))
+        | (Type::Float64, Val::Float64(_))
+        | (Type::Char, Val::Char(_))
+        | (Type::String, Val::String(_)) => Ok(()),
+        (Type::List(l), Val::List(items)) => {
+            let elem = l.ty();
+            all(&mut items.iter().map(|v| (v, elem.clone())))
         }
-        Val::Record(fields) => sum(&mut fields.iter().map(|(_, v)| v)),
-        Val::Variant(_, p) | Val::Option(p) => 1 + p.as_deref().map_or(0, |v| size(v, budget)),
-        Val::Result(r) => {
-            1 + match r {
-                Ok(p) | Err(p) => p.as_deref().map_or(0, |v| size(v, budget)),
+        (Type::Tuple(t), Val::Tuple(items)) if items.len() == t.types().len() => {
+            all(&mut items.iter().zip(t.types()))
+        }
+        (Type::Record(r), Val::Record(fields))
+            if fields.len() == r.fields().len()
+                && fields.iter().zip(r.fields()).all(|((n, _), f)| n == f.name) =>
+        {
+            fields
+                .iter()
+                .zip(r.fields())
+                .try_for_each(|((n, v), f)| check_in(v, &f.ty, &path.field(n)))
+        }
+        (Type::Variant(t), Val::Variant(case, p)) => match t.cases().find(|c| c.name == case) {
+            Some(c) => payload(p, c.ty, case),
+            None => Err(unknown_case(path, ty, case)),
+        },
+        (Type::Enum(e), Val::Enum(case)) if e.names().any(|n| n == case) => Ok(()),
+        (Type::Enum(_), Val::Enum(case)) => Err(unknown_case(path, ty, case)),
+        (Type::Option(_), Val::Option(None)) => Ok(()),
+        (Type::Option(o), Val::Option(Some(v))) => check_in(v, &o.ty(), path),
+        (Type::Result(r), Val::Result(Ok(p))) => payload(p, r.ok(), "ok"),
+        (Type::Result(r), Val::Result(Err(p))) => payload(p, r.err(), "err"),
+        (Type::Flags(f), Val::Flags(names)) => {
+            match names.iter().find(|n| !f.names().any(|m| m == *n)) {
+                Some(n) => Err(unknown_case(path, ty, n)),
+                None => Ok(()),
             }
         }
-        Val::Enum(_) => 4,
-        Val::Flags(names) => names.len().div_ceil(8) as u64,
-        _ => 4,
+        _ if !supported(ty) => Err(unsupported(ty)),
+        _ => Err(bad(ty)),
+    }
+}
+
+/// The WIT kind of a value, for messages.
+fn val_kind(val: &Val) -> &'static str {
+    match val {
+        Val::Bool(_) => "bool",
+        Val::S8(_) => "s8",
+        Val::U8(_) => "u8",
+        Val::S16(_) => "s16",
+        Val::U16(_) => "u16",
+        Val::S32(_) => "s32",
+        Val::U32(_) => "u32",
+        Val::S64(_) => "s64",
+        Val::U64(_) => "u64",
+        Val::Float32(_) => "f32",
+        Val::Float64(_) => "f64",
+        Val::Char(_) => "char",
+        Val::String(_) => "string",
+        Val::List(_) | Val::FixedLengthList(_) => "list",
+        Val::Map(_) => "map",
+        Val::Record(_) => "record",
+        Val::Tuple(_) => "tuple",
+        Val::Variant(..) => "variant",
+        Val::Enum(_) => "enum",
+        Val::Option(_) => "option",
+        Val::Result(_) => "result",
+        Val::Flags(_) => "flags",
+        Val::Resource(_) => "resource",
+        Val::Future(_) => "future",
+        Val::Stream(_) => "stream",
+        Val::ErrorContext(_) => "error-context",
     }
 }

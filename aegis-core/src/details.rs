@@ -188,6 +188,9 @@ named_enum! {
         UncaughtException = "uncaught_exception",
         /// The host side of a WASI call failed.
         HostError = "host_error",
+        /// A component that trapped in an earlier call cannot be entered
+        /// again until the sandbox is reset.
+        CannotEnterComponent = "cannot_enter_component",
         /// Another trap.
         Other = "other",
     }

@@ -28,9 +28,8 @@ const FOUR_GIB: u64 = 1 << 32;
 /// Default maximum number of WASI handles (open files, directories, streams,
 /// sockets) a sandbox may hold at once.
 pub const DEFAULT_HANDLE_LIMIT: usize = 1024;
-/// Default largest result of one call: 16 MiB (bytes from
-/// `call_bytes`, or the values of a component call).
-pub const DEFAULT_RESULT_LIMIT: u64 = 16 * 1024 * 1024;
+/// Default largest result of one call: 64 MiB, the default memory limit.
+pub const DEFAULT_RESULT_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// The limits a sandbox runs under.
 ///
@@ -60,10 +59,12 @@ pub struct Limits {
     pub memories: usize,
     /// Maximum WASI handles held at once (each open file is a host descriptor).
     pub handles: usize,
-    /// Largest result one call may hand the host, in bytes: the output of
-    /// `call_bytes`/`call_str`, or the values a component export returns
-    /// (strings and lists by their length in bytes, see
-    /// [`crate::data::result_size`]). Larger is `result_too_large`.
+    /// Host memory one call's result may take, in bytes, checked before the
+    /// host allocates it: the output of `call_bytes`/`call_str`; the values
+    /// a component export returns, or passes to a host function, as
+    /// wasmtime converts them (a string its length, each list element,
+    /// record field or tuple item [`crate::VALUE_SIZE`] bytes). Larger is
+    /// `result_too_large`.
     pub result_bytes: u64,
 }
 

@@ -135,6 +135,9 @@ fn new_store(
     let mut store = Store::new(runtime.engine(), state);
     store.limiter(|s| &mut s.limiter);
     store.epoch_deadline_callback(crate::call::epoch_check);
+    // wasmtime counts the host memory a component value takes as it is
+    // converted ("hostcall fuel", per call): the result limit bounds it.
+    store.set_hostcall_fuel(crate::component::hostcall_fuel(limits.result_bytes));
     Ok(store)
 }
 
@@ -264,10 +267,13 @@ impl Sandbox {
             ModuleKind::Component(component) => {
                 self.check_engine(component.engine())?;
                 let linker = self.component_linker()?;
+                let pre = linker
+                    .instantiate_pre(component)
+                    .map_err(|e| component_link_error(module, &e))?;
                 Loaded::Component(self.meter.execute(
                     &mut self.store,
                     false,
-                    async move |store| linker.instantiate_async(store, component).await,
+                    async move |store| pre.instantiate_async(store).await,
                 )?)
             }
         };
@@ -893,6 +899,20 @@ pub(crate) fn clean_exit<T>(
     match outcome {
         Err(Error::Exit { status: 0 }) => no_results().ok_or(Error::Exit { status: 0 }),
         other => other,
+    }
+}
+
+/// A component import the linker cannot satisfy, named when the message
+/// names one of the component's imports.
+fn component_link_error(module: &Module, err: &wasmtime::Error) -> Error {
+    let reason = crate::module::error_chain(err);
+    let import = module.imports().iter().find(|i| {
+        reason.contains(&format!("`{}`", i.name)) || reason.contains(&format!("`{}`", i.module))
+    });
+    Error::Link {
+        module: import.map(|i| i.module.clone()).unwrap_or_default(),
+        name: import.map(|i| i.name.clone()).unwrap_or_default(),
+        reason,
     }
 }
 

@@ -92,6 +92,11 @@ pub(crate) fn classify(
         Some(Trap::StackOverflow) => Error::StackOverflow {
             limit: limits.stack,
         },
+        Some(Trap::CannotEnterComponent) => Error::Trap {
+            code: TrapCode::CannotEnterComponent,
+            message: "the component trapped in an earlier call and cannot be entered again; reset the sandbox to instantiate it afresh".into(),
+            backtrace,
+        },
         Some(trap) => Error::Trap {
             code: trap_code(*trap),
             message: trap.to_string(),
@@ -122,6 +127,7 @@ pub(crate) fn trap_code(trap: Trap) -> TrapCode {
         Trap::OutOfFuel => TrapCode::OutOfFuel,
         Trap::NullReference => TrapCode::NullReference,
         Trap::AllocationTooLarge => TrapCode::AllocationTooLarge,
+        Trap::CannotEnterComponent => TrapCode::CannotEnterComponent,
         _ => TrapCode::Other,
     }
 }

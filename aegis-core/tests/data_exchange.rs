@@ -220,3 +220,87 @@ fn wave_calls_parse_arguments_by_the_export_types() {
         ErrorCode::InvalidArgument
     );
 }
+
+#[test]
+fn a_value_takes_the_size_the_docs_say() {
+    // README, SECURITY.md and the result_limit option say 40 bytes.
+    assert_eq!(aegis_core::VALUE_SIZE, 40);
+}
+
+/// A component that imports `double` at its root and `aegis:test/host#add`.
+const IMPORTING: &str = r#"(component
+  (import "double" (func $double (param "x" u32) (result u32)))
+  (import "aegis:test/host" (instance $h (export "add" (func (param "a" s64) (param "b" s64) (result s64)))))
+  (alias export $h "add" (func $add))
+  (core func $d (canon lower (func $double)))
+  (core func $a (canon lower (func $add)))
+  (core module $m
+    (import "host" "double" (func $double (param i32) (result i32)))
+    (import "host" "add" (func $add (param i64 i64) (result i64)))
+    (func (export "run") (param i32) (result i32) (call $double (local.get 0)))
+    (func (export "sum") (param i64 i64) (result i64) (call $add (local.get 0) (local.get 1))))
+  (core instance $i (instantiate $m (with "host" (instance (export "double" (func $d)) (export "add" (func $a))))))
+  (func (export "run") (param "x" u32) (result u32) (canon lift (core func $i "run")))
+  (func (export "sum") (param "a" s64) (param "b" s64) (result s64) (canon lift (core func $i "sum"))))"#;
+
+#[test]
+fn host_functions_implement_component_imports() {
+    let runtime = Aegis::builder().build().unwrap();
+    let module = runtime.load_wat(IMPORTING).unwrap();
+    let imports: Vec<String> = module.imports().iter().map(|i| i.to_string()).collect();
+    assert!(
+        imports.contains(&"double [function]: func(x: u32) -> u32".to_string()),
+        "{imports:?}"
+    );
+    assert!(
+        imports
+            .contains(&"aegis:test/host#add [function]: func(a: s64, b: s64) -> s64".to_string()),
+        "{imports:?}"
+    );
+
+    let mut missing = runtime.sandbox().build().unwrap();
+    let err = missing.load_module(&module).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::LinkError, "{err}");
+
+    let mut sb = runtime.sandbox().build().unwrap();
+    sb.register_component_data("double", |args| match args {
+        [Data::Int(7)] => panic!("seven"),
+        [Data::Int(9)] => Ok(vec![Data::Str("nine".into())]),
+        [Data::Int(x)] => Ok(vec![Data::Int(x * 2)]),
+        _ => Err(aegis_core::HostError::new("bad arguments")),
+    })
+    .unwrap();
+    sb.register_component_func("aegis:test/host#add", |args| match args {
+        [WitVal::S64(a), WitVal::S64(b)] => Ok(vec![WitVal::S64(a.wrapping_add(*b))]),
+        _ => Err(aegis_core::HostError::new("bad arguments")),
+    })
+    .unwrap();
+    let dup = sb.register_component_func("double", |_| Ok(vec![]));
+    assert_eq!(dup.unwrap_err().code(), ErrorCode::InvalidArgument);
+    sb.load_module(&module).unwrap();
+    assert_eq!(
+        sb.call_data("run", &[Data::Int(21)]).unwrap(),
+        vec![Data::Int(42)]
+    );
+    assert_eq!(sb.last_call_metrics().host_calls, 1);
+    assert_eq!(
+        sb.call_data("sum", &[Data::BigInt(1 << 40), Data::Int(2)])
+            .unwrap(),
+        vec![Data::BigInt((1 << 40) + 2)]
+    );
+    let err = sb.call_data("run", &[Data::Int(7)]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::HostFunction, "{err}");
+    assert!(err.to_string().contains("seven"), "{err}");
+    // A component that trapped stays poisoned until the sandbox is reset.
+    let err = sb.call_data("run", &[Data::Int(1)]).unwrap_err();
+    assert_eq!(err.details()[0].1, "cannot_enter_component".into(), "{err}");
+    sb.reset().unwrap();
+    let err = sb.call_data("run", &[Data::Int(9)]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::HostFunction, "{err}");
+    assert!(err.to_string().contains("expected u32, got str"), "{err}");
+    sb.reset().unwrap();
+    assert_eq!(
+        sb.call_data("run", &[Data::Int(1)]).unwrap(),
+        vec![Data::Int(2)]
+    );
+}

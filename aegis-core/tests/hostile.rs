@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use aegis_core::{Aegis, Error, HostError, Logging, RuntimeBuilder, Sandbox};
+use aegis_core::{Aegis, Data, Error, HostError, Logging, RuntimeBuilder, Sandbox};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -84,6 +84,7 @@ fn configure(mut b: RuntimeBuilder, case: &Case, dir: &Path) -> RuntimeBuilder {
             "stack" => b.with_stack_limit(n() as usize),
             "table_elements" => b.with_table_elements_limit(n()),
             "handles" => b.with_handle_limit(n() as usize),
+            "result_limit" => b.with_result_limit(n()),
             "capture" => b.capture_output(n() as usize),
             "allow_read" => b.allow_read(sub(v)),
             "allow_write" => b.allow_write(sub(v)),
@@ -124,6 +125,9 @@ fn register_host(sandbox: &mut Sandbox, slot: Arc<OnceLock<Mutex<Sandbox>>>) {
         .unwrap();
 }
 
+/// The input of `bytes:` and `str:` entries.
+const INPUT: &str = "hello aegis";
+
 /// Runs one case; returns the observed outcome in the expectation vocabulary.
 fn observe(case: &Case) -> (String, Vec<&'static str>, bool) {
     let s = scratch();
@@ -150,7 +154,19 @@ fn observe(case: &Case) -> (String, Vec<&'static str>, bool) {
     let mut sandbox = slot.get().unwrap().lock().unwrap();
     let result: Result<(), Error> = match case.entry.as_str() {
         "_run" => sandbox.run().map(|_| ()),
-        export => sandbox.call_dynamic(export, &[]).map(|_| ()),
+        entry => match entry.split_once(':') {
+            Some(("bytes", name)) => sandbox.call_bytes(name, INPUT.as_bytes()).map(drop),
+            Some(("str", name)) => sandbox.call_str(name, INPUT).map(drop),
+            Some(("wit", call)) => {
+                let args: Vec<Data> = match call.split_once(':') {
+                    Some((_, text)) => vec![Data::Str(text.into())],
+                    None => vec![],
+                };
+                let name = call.split(':').next().unwrap();
+                sandbox.call_data(name, &args).map(drop)
+            }
+            _ => sandbox.call_dynamic(entry, &[]).map(|_| ()),
+        },
     };
     let denied = sandbox
         .metrics()

@@ -44,7 +44,7 @@ pub extern "C" fn repeat(ptr: i32, len: i32) -> i64 {
     export_bytes(ptr, len, |input| {
         let n: usize = std::str::from_utf8(&input)
             .ok()
-            .and_then(|text| text.trim().parse().ok())
+            .and_then(|text| text.parse().ok())
             .expect("repeat: the input must be a decimal number");
         vec![b'a'; n]
     })

@@ -114,7 +114,11 @@ impl Guest for Values {
     fn grow(pages: u32) -> u32 {
         // memory.grow returns the old size in pages, or -1 (usize::MAX).
         let old = core::arch::wasm32::memory_grow(0, pages as usize);
-        if old == usize::MAX { u32::MAX } else { (old + pages as usize) as u32 }
+        if old == usize::MAX {
+            u32::MAX
+        } else {
+            (old + pages as usize) as u32
+        }
     }
     fn do_panic() {
         panic!("do-panic called");

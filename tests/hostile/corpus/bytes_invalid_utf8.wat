@@ -1,0 +1,15 @@
+;; Bytes convention: `run` returns the 4 bytes ff fe 80 c0, which are not
+;; UTF-8. A bytes call gets them; a call that wants a string must refuse them.
+(module (memory (export "memory") 2)
+  (data (i32.const 16) "\ff\fe\80\c0")
+  (func (export "aegis_alloc") (param $len i32) (result i32)
+    ;; Input at 0x10000, memory grown to fit it.
+    (local $pages i32)
+    (local.set $pages (i32.add (i32.const 1)
+      (i32.shr_u (i32.add (local.get $len) (i32.const 0xFFFF)) (i32.const 16))))
+    (if (i32.gt_u (local.get $pages) (memory.size))
+      (then (if (i32.eq (memory.grow (i32.sub (local.get $pages) (memory.size))) (i32.const -1))
+        (then unreachable))))
+    (i32.const 0x10000))
+  (func (export "run") (param $ptr i32) (param $len i32) (result i64)
+    (i64.const 0x0000001000000004)))
