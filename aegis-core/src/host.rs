@@ -173,17 +173,13 @@ impl HostCaller<'_> {
     /// allocated, so a guest-chosen length cannot size a host allocation.
     pub fn read_memory(&mut self, offset: u64, len: usize) -> Result<Vec<u8>, HostError> {
         let mem = self.memory("memory")?;
-        let data = mem.data(&self.caller);
-        let range = checked_range(offset, len, data.len())?;
-        Ok(data[range].to_vec())
+        crate::memory::read(mem, &self.caller, offset, len as u64).map_err(host_error)
     }
 
     /// Fills `buf` from the guest's exported `memory` at `offset`.
     pub fn read_memory_into(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), HostError> {
         let mem = self.memory("memory")?;
-        let offset = usize::try_from(offset).map_err(|_| out_of_bounds(offset, buf.len()))?;
-        mem.read(&self.caller, offset, buf)
-            .map_err(|_| out_of_bounds(offset as u64, buf.len()))
+        crate::memory::read_into(mem, &self.caller, offset, buf).map_err(host_error)
     }
 
     /// Reads `len` bytes at `offset` as UTF-8 text.
@@ -195,29 +191,13 @@ impl HostCaller<'_> {
     /// Writes `data` into the guest's exported `memory` at `offset`.
     pub fn write_memory(&mut self, offset: u64, data: &[u8]) -> Result<(), HostError> {
         let mem = self.memory("memory")?;
-        let offset = usize::try_from(offset).map_err(|_| out_of_bounds(offset, data.len()))?;
-        mem.write(&mut self.caller, offset, data)
-            .map_err(|_| out_of_bounds(offset as u64, data.len()))
+        crate::memory::write(mem, &mut self.caller, offset, data).map_err(host_error)
     }
 }
 
-/// `offset..offset + len` if it lies within a memory of `size` bytes.
-pub(crate) fn checked_range(
-    offset: u64,
-    len: usize,
-    size: usize,
-) -> Result<std::ops::Range<usize>, HostError> {
-    usize::try_from(offset)
-        .ok()
-        .and_then(|start| Some(start..start.checked_add(len)?))
-        .filter(|r| r.end <= size)
-        .ok_or_else(|| out_of_bounds(offset, len))
-}
-
-fn out_of_bounds(offset: u64, len: usize) -> HostError {
-    HostError::new(format!(
-        "guest memory access out of bounds: {len} bytes at offset {offset}"
-    ))
+/// A guest-memory error as a host function's error (it fails the call as `host_function`).
+fn host_error(err: crate::Error) -> HostError {
+    HostError::new(format!("guest {}", err.message()))
 }
 
 /// The closure behind a dynamic host function.

@@ -304,3 +304,18 @@ fn host_functions_implement_component_imports() {
         vec![Data::Int(2)]
     );
 }
+
+#[test]
+fn a_deeply_nested_wit_type_is_refused_before_compiling() {
+    let runtime = Aegis::builder().build().unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/hostile/corpus/wit_deep_type.wat"
+    );
+    let err = runtime.load_file(path).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidModule, "{err}");
+    assert!(
+        err.to_string().contains("type nesting is too deep"),
+        "{err}"
+    );
+}

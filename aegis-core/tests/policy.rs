@@ -18,7 +18,7 @@ fn err_code(result: Result<impl std::fmt::Debug, Error>) -> (ErrorCode, String) 
 fn every_field_of_a_policy_is_in_the_options_list_in_order() {
     let full = r#"{
         "memory_limit": "16MiB", "fuel_limit": 5, "timeout": 1.5, "stack_limit": 65536,
-        "table_elements_limit": 10, "handle_limit": 10, "allow_read": ["/a"],
+        "table_elements_limit": 10, "handle_limit": 10, "result_limit": "1MiB", "allow_read": ["/a"],
         "allow_write": ["/b"], "map_dirs": [{"host": "/c", "guest": "/d"}],
         "allow_logging": false, "capture_output": true, "allow_clock": true,
         "allow_net": ["127.0.0.1:80"], "env": {"A": "1"}, "args": ["x"],
