@@ -19,6 +19,9 @@ Examples:
   aegis run loop.wat -e spin --fuel-limit 10000 --timeout 0.5 --memory-limit 16MiB
   aegis run client.wasm --allow-net 127.0.0.1:8080 --allow-net example.com:443
   aegis run add.wat -e add -f json -- 7 8
+  aegis run component.wat --invoke 'upper(\"hello\")'    # WAVE values in and out
+  aegis run component.wat --invoke 'aegis:demo/text#byte-len(\"héllo\")'
+  echo 'hello aegis' | aegis run bytes.wat --call-bytes upper   # stdin → stdout
   aegis run hello.wasm -f json --capture-output -- first
   aegis run plugin.wasm --policy policy.toml --timeout 2
   aegis run tool.wasm --on-denied error    # a refusal fails the run (exit 5)
@@ -172,6 +175,20 @@ pub struct RunArgs {
     #[arg(short = 'e', long = "function", value_name = "NAME")]
     pub function: Option<String>,
 
+    /// Call an export written as a WAVE call, like `wasmtime run --invoke`:
+    /// `--invoke 'greet("world")'`, `--invoke 'aegis:test/text#upper("a")'`
+    /// (a component's export inside an interface is `interface#func`). Each
+    /// result is printed in WAVE, one per line. A core module's export takes
+    /// the numbers of -e: `--invoke 'add(7, 8)'`.
+    #[arg(long, value_name = "CALL", conflicts_with = "function")]
+    pub invoke: Option<String>,
+
+    /// Call NAME through the bytes convention (a core module exporting
+    /// `memory`, `aegis_alloc` and `NAME(ptr, len) -> i64`): all of stdin is
+    /// the input, and the output is written to stdout as it is.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["function", "invoke"])]
+    pub call_bytes: Option<String>,
+
     /// Read the options from a policy file (TOML, or JSON when the name ends
     /// in .json; the option names of the flags below, with `_`). A flag
     /// given on the command line overrides the file's value (a list or map
@@ -207,6 +224,13 @@ pub struct RunArgs {
     /// at once (default 1024).
     #[arg(long, value_name = "HANDLES")]
     pub handle_limit: Option<u64>,
+
+    /// Host memory one call's result may take, in bytes (units allowed,
+    /// default 64MiB): the --call-bytes output, or a component's result
+    /// values (a string its bytes, 40 bytes per list element, record field
+    /// or tuple item). Larger: result_too_large (exit code 4).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub result_limit: Option<Size>,
 
     /// Grant read-only access to a host directory: HOST is seen by the guest
     /// at the same path, HOST::GUEST at GUEST. A single `:` is part of the
@@ -312,6 +336,8 @@ Command line:
   -f json (stdout holds the one JSON document), are invalid_argument (exit 2).
   Directory grants are HOST or HOST::GUEST; `--allow-read /x/job:42` grants
   the directory `/x/job:42` (a single `:` is part of the path).
+  --invoke takes its arguments inside the call (--invoke 'add(7, 8)') and
+  --call-bytes reads its input from stdin: nothing goes after `--` with them.
   With --policy FILE, the file gives the options and the flags override them.";
 
 impl RunArgs {
@@ -321,6 +347,18 @@ impl RunArgs {
     pub fn check(&self) -> Result<(), String> {
         if self.metrics && self.output.quiet {
             return Err("--metrics asks for metrics and -q for none; choose one".into());
+        }
+        if let (Some(call), false) = (&self.invoke, self.args.is_empty()) {
+            return Err(format!(
+                "--invoke takes its arguments inside the call (--invoke 'NAME(ARG, ...)'), \
+                 not after `--`: {call:?} was given with {:?}",
+                self.args.join(" ")
+            ));
+        }
+        if let (Some(name), false) = (&self.call_bytes, self.args.is_empty()) {
+            return Err(format!(
+                "--call-bytes {name} reads its input from stdin; nothing goes after `--`"
+            ));
         }
         for (i, (key, value)) in self.env.iter().enumerate() {
             if let Some((_, first)) = self.env[..i].iter().find(|(k, _)| k == key) {
@@ -365,6 +403,7 @@ impl RunArgs {
             stack_limit: self.stack_limit,
             table_elements_limit: self.table_elements_limit,
             handle_limit: self.handle_limit,
+            result_limit: self.result_limit,
             allow_read: hosts(&self.allow_read),
             allow_write: hosts(&self.allow_write),
             map_dirs,
@@ -393,7 +432,8 @@ impl RunArgs {
     /// arguments (not with `-e`, whose arguments are typed values). `None`
     /// keeps the policy file's `args` when the command line gives none.
     fn guest_argv(&self, file: &Policy) -> Option<Vec<String>> {
-        let typed = self.function.is_some();
+        // A called export gets values (typed, WAVE or bytes), not argv.
+        let typed = self.function.is_some() || self.invoke.is_some() || self.call_bytes.is_some();
         if file.args.is_some() && (typed || self.args.is_empty()) {
             return None;
         }
@@ -643,6 +683,8 @@ mod tests {
         assert!(check(&["run", "m.wat", "--env", "A=1", "--env", "B=1"]).is_ok());
         for argv in [
             &["run", "m.wat", "--metrics", "-q"][..],
+            &["run", "m.wat", "--invoke", "add", "--", "1", "2"],
+            &["run", "m.wat", "--call-bytes", "upper", "--", "x"],
             &["run", "m.wat", "--env", "A=1", "--env", "A=2"],
             &["run", "m.wat", "--env", "A=1", "--env", "A=1"],
         ] {
@@ -673,6 +715,8 @@ mod tests {
             "10",
             "--handle-limit",
             "20",
+            "--result-limit",
+            "1KiB",
             "--allow-read",
             "/r",
             "--allow-read",
@@ -704,6 +748,7 @@ mod tests {
             r#"{
                 "memory_limit": 16777216, "fuel_limit": "off", "timeout": 0.5,
                 "stack_limit": 262144, "table_elements_limit": 10, "handle_limit": 20,
+                "result_limit": 1024,
                 "allow_read": ["/r"], "allow_write": ["/w"],
                 "map_dirs": [{"host": "/r2", "guest": "/data", "access": "read"},
                              {"host": "/w2", "guest": "/out", "access": "write"}],

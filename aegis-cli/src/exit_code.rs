@@ -4,8 +4,11 @@ use aegis_core::{Error, ErrorCode};
 
 /// The command succeeded (for `validate`: the module is valid).
 pub const SUCCESS: u8 = 0;
-/// The guest trapped or a host function failed (`trap`, `host_function`);
-/// also `busy`, which a one-shot `aegis run` (one sandbox, one call) cannot meet.
+/// The guest trapped, a host function failed, or the guest broke the
+/// contract of its results (`trap`, `host_function`, `memory_out_of_bounds`:
+/// an output pointer outside its memory, `invalid_result`: a string that is
+/// not UTF-8, a list outside its memory); also `busy`, which a one-shot
+/// `aegis run` (one sandbox, one call) cannot meet.
 pub const GUEST_ERROR: u8 = 1;
 /// Bad usage: unknown flag, bad option or argument value, wrong argument count
 /// or type, unknown export, unreadable file (`invalid_argument`,
@@ -14,7 +17,8 @@ pub const USAGE: u8 = 2;
 /// The module is invalid or cannot be instantiated (`invalid_module`,
 /// `module_too_complex`, `link_error`).
 pub const INVALID_MODULE: u8 = 3;
-/// A resource limit fired (`out_of_fuel`, `timeout`, `memory_limit_exceeded`, `stack_overflow`).
+/// A resource limit fired (`out_of_fuel`, `timeout`, `memory_limit_exceeded`,
+/// `stack_overflow`, `result_too_large`: the result limit, `--result-limit`).
 pub const LIMIT_EXCEEDED: u8 = 4;
 /// The guest attempted something it was not granted, with `--on-denied error`,
 /// or the module is not one of `--allowed-modules` (`permission_denied`).
@@ -31,14 +35,16 @@ pub fn for_signal(signal: i32) -> u8 {
 pub const TABLE: &str = "\
 Exit codes:
   0    success (validate: the module is valid)
-  1    the guest trapped or a host function failed (trap, host_function;
-       busy, which one-shot aegis run cannot meet)
+  1    the guest trapped, a host function failed, or the guest returned a
+       broken result (trap, host_function, memory_out_of_bounds,
+       invalid_result; busy, which one-shot aegis run cannot meet)
   2    bad usage: unknown flag, bad value, wrong argument count or type,
        unknown export, unreadable file (invalid_argument, signature_mismatch,
        export_not_found, io)
   3    invalid module, or an import Aegis cannot provide (invalid_module,
        module_too_complex, link_error)
-  4    limit exceeded (out_of_fuel, timeout, memory_limit_exceeded, stack_overflow)
+  4    limit exceeded (out_of_fuel, timeout, memory_limit_exceeded,
+       stack_overflow, result_too_large)
   5    permission denied: a refusal with --on-denied error, or a module not
        in --allowed-modules (permission_denied)
   130  aegis run stopped by Ctrl-C (SIGINT); 143: by SIGTERM (interrupted)
@@ -59,9 +65,12 @@ pub fn for_error(err: &Error) -> u8 {
             .unwrap_or(GUEST_ERROR);
     }
     match err.code() {
-        ErrorCode::Trap | ErrorCode::HostFunction | ErrorCode::Busy | ErrorCode::Exit => {
-            GUEST_ERROR
-        }
+        ErrorCode::Trap
+        | ErrorCode::HostFunction
+        | ErrorCode::MemoryOutOfBounds
+        | ErrorCode::InvalidResult
+        | ErrorCode::Busy
+        | ErrorCode::Exit => GUEST_ERROR,
         ErrorCode::InvalidArgument
         | ErrorCode::SignatureMismatch
         | ErrorCode::ExportNotFound
@@ -72,7 +81,8 @@ pub fn for_error(err: &Error) -> u8 {
         ErrorCode::OutOfFuel
         | ErrorCode::Timeout
         | ErrorCode::MemoryLimitExceeded
-        | ErrorCode::StackOverflow => LIMIT_EXCEEDED,
+        | ErrorCode::StackOverflow
+        | ErrorCode::ResultTooLarge => LIMIT_EXCEEDED,
         ErrorCode::PermissionDenied => PERMISSION_DENIED,
         ErrorCode::Interrupted => SIGINT_EXIT,
     }
@@ -102,6 +112,18 @@ mod tests {
         };
         assert_eq!(for_error(&denied), PERMISSION_DENIED);
         assert_eq!(for_error(&Error::Busy), GUEST_ERROR);
+        let result = Error::ResultTooLarge { size: 9, limit: 8 };
+        assert_eq!(for_error(&result), LIMIT_EXCEEDED);
+        let oob = Error::MemoryOutOfBounds {
+            offset: 65530,
+            len: 16,
+            size: 65536,
+        };
+        assert_eq!(for_error(&oob), GUEST_ERROR);
+        let invalid = Error::InvalidResult {
+            message: "not UTF-8".into(),
+        };
+        assert_eq!(for_error(&invalid), GUEST_ERROR);
         assert_eq!(for_error(&Error::Exit { status: 7 }), 7);
         assert_eq!(for_error(&Error::Exit { status: 0 }), GUEST_ERROR);
         assert_eq!(for_error(&Error::Exit { status: 300 }), GUEST_ERROR);

@@ -36,7 +36,12 @@ pub fn inspect(args: &InspectArgs, out: Output) -> u8 {
                 .iter()
                 .enumerate()
                 .map(|(n, i)| {
-                    let mut item = item_json(json!({ "module": i.module, "name": i.name }), &i.ty);
+                    let mut head = json!({ "module": i.module, "name": i.name });
+                    if let ExternType::ComponentFunction(_) = i.ty {
+                        // The name a host function for it is registered under.
+                        head["qualified_name"] = json!(qualified_name(i));
+                    }
+                    let mut item = item_json(head, &i.ty);
                     if let Some(v) = verdicts.as_ref().map(|v| &v[n]) {
                         verdict_json(&mut item, v);
                     }
@@ -74,11 +79,19 @@ fn describe_verdicts(info: &ModuleInfo, verdicts: &[ImportVerdict]) -> Vec<Strin
     info.imports()
         .iter()
         .zip(shown)
-        .map(|(i, verdict)| match i.module.is_empty() {
-            true => format!("  {verdict:<width$}  {}", i.name),
-            false => format!("  {verdict:<width$}  {}.{}", i.module, i.name),
-        })
+        .map(|(i, verdict)| format!("  {verdict:<width$}  {}", qualified_name(i)))
         .collect()
+}
+
+/// An import's full name: `module.name` for a core module's, `name` for a
+/// component's root import, `interface#func` for a function of an
+/// imported interface (the name a component host function is registered under).
+fn qualified_name(i: &Import) -> String {
+    match (i.module.is_empty(), &i.ty) {
+        (true, _) => i.name.clone(),
+        (false, ExternType::ComponentFunction(_)) => format!("{}#{}", i.module, i.name),
+        (false, _) => format!("{}.{}", i.module, i.name),
+    }
 }
 
 /// Adds `verdict` (`granted`, `denied`, `unsatisfied`) and, for a denied
@@ -96,7 +109,8 @@ fn verdict_json(item: &mut Json, verdict: &ImportVerdict) {
 }
 
 /// The human listing: `Imports (N):` / `Exports (N):` headers, then one
-/// indented line per item, e.g. `  add [function]: (i32, i32) -> (i32)`.
+/// indented line per item, e.g. `  add [function]: (i32, i32) -> (i32)`, or
+/// for a component `  aegis:demo/text#byte-len [function]: func(s: string) -> u32`.
 pub fn describe_module(module: &Module, imports: bool, exports: bool) -> Vec<String> {
     describe_items(module.imports(), module.exports(), imports, exports)
 }
@@ -134,6 +148,12 @@ fn item_json(head: Json, ty: &ExternType) -> Json {
         ExternType::Function(sig) => {
             item["params"] = sig.params.iter().map(|t| t.as_str()).collect();
             item["results"] = sig.results.iter().map(|t| t.as_str()).collect();
+        }
+        ExternType::ComponentFunction(f) => {
+            item["params"] = (f.params.iter())
+                .map(|(name, ty)| json!({ "name": name, "type": ty }))
+                .collect();
+            item["results"] = f.result.iter().map(|t| json!(t)).collect();
         }
         ExternType::Memory(m) => {
             item["minimum"] = json!(m.minimum);

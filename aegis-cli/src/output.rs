@@ -70,6 +70,35 @@ pub fn print_stdout(text: &str) {
     let _ = out.flush();
 }
 
+/// Writes bytes to stdout exactly as they are (the `--call-bytes` output),
+/// ignoring a closed pipe.
+pub fn write_stdout(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes);
+    let _ = out.flush();
+}
+
+/// Standard base64 (RFC 4648, with padding): the `--call-bytes` output in JSON.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut text = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from_be_bytes([0, b[0], b[1], b[2]]);
+        for i in 0..4 {
+            match i <= chunk.len() {
+                true => text.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char),
+                false => text.push('='),
+            }
+        }
+    }
+    text
+}
+
 /// Writes the guest's captured output as it is: `stdout` to stdout, `stderr`
 /// to stderr (ignoring closed streams). Nothing captured, nothing written:
 /// stdout is not even flushed, so a reader that stopped reading the guest's
@@ -248,6 +277,16 @@ mod tests {
             table.ends_with("\n    denied clock clock_time_get realtime"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn base64_is_the_standard_alphabet_with_padding() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foob"), "Zm9vYg==");
+        assert_eq!(base64(b"\x00\xff\xfe"), "AP/+");
     }
 
     #[test]

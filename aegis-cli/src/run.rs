@@ -1,10 +1,11 @@
 //! `aegis run`: build a policy from the file and the flags, load the module, call it, report.
 
+use std::io::Read;
 use std::time::Instant;
 
 use aegis_core::policy::Capture;
 use aegis_core::{
-    Arg, DirAccess, Error, ExternType, Metrics, Module, Policy, Runtime, Sandbox, Value,
+    Arg, DirAccess, Error, ExternType, Metrics, Module, Policy, Runtime, Sandbox, Value, WitVal,
 };
 use serde_json::json;
 
@@ -12,24 +13,34 @@ use crate::args::RunArgs;
 use crate::exit_code;
 use crate::inspect::describe_module;
 use crate::output::{
-    Output, error_object, human_bytes, metrics_table, print_stderr, print_stdout, value_json,
-    write_captured,
+    Output, base64, error_object, human_bytes, metrics_table, print_stderr, print_stdout,
+    value_json, write_captured, write_stdout,
 };
 use crate::signals::SignalWatch;
+
+/// What a call returned, in the form the way it was called reports.
+enum Returned {
+    /// `-e NAME` or the default entry: core values.
+    Values(Vec<Value>),
+    /// `--invoke`: each result as WAVE text.
+    Wave(Vec<String>),
+    /// `--call-bytes`: the guest's output.
+    Bytes(Vec<u8>),
+}
 
 /// What happened: the function called, its results or error, and what it used.
 struct Report {
     function: Option<String>,
-    outcome: Result<Vec<Value>, Error>,
+    outcome: Result<Returned, Error>,
     metrics: Option<Metrics>,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
 }
 
 impl Report {
-    fn failed(err: Error) -> Self {
+    fn failed(function: Option<String>, err: Error) -> Self {
         Report {
-            function: None,
+            function,
             outcome: Err(err),
             metrics: None,
             stdout: Vec::new(),
@@ -40,8 +51,15 @@ impl Report {
 
 /// Runs `aegis run` and returns the process exit code.
 pub fn run(args: &RunArgs, out: Output) -> u8 {
+    // `--call-bytes` input is read before Ctrl-C is taken over, so that
+    // Ctrl-C still ends a read waiting on a terminal.
+    let input = args.call_bytes.as_ref().map(|_| read_stdin());
     let signals = SignalWatch::start();
-    let report = execute(args, out, signals.as_ref());
+    let report = match input {
+        Some(Err(e)) => Report::failed(args.call_bytes.clone(), e),
+        Some(Ok(input)) => execute(args, out, signals.as_ref(), &input),
+        None => execute(args, out, signals.as_ref(), &[]),
+    };
     let code = match (
         &report.outcome,
         signals.as_ref().and_then(SignalWatch::signal),
@@ -61,17 +79,31 @@ pub fn run(args: &RunArgs, out: Output) -> u8 {
     code
 }
 
-fn execute(args: &RunArgs, out: Output, signals: Option<&SignalWatch>) -> Report {
+/// All of stdin: the input of `--call-bytes` (at most 4 GiB, what a
+/// 32-bit guest can be given; the core refuses more).
+fn read_stdin() -> Result<Vec<u8>, Error> {
+    let mut input = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(u64::from(u32::MAX) + 1)
+        .read_to_end(&mut input)
+        .map_err(|e| Error::Io {
+            message: format!("cannot read the --call-bytes input from stdin: {e}"),
+        })?;
+    Ok(input)
+}
+
+fn execute(args: &RunArgs, out: Output, signals: Option<&SignalWatch>, input: &[u8]) -> Report {
     let (policy, runtime) = match prepare(args, out) {
         Ok(prepared) => prepared,
-        Err(e) => return Report::failed(e),
+        Err(e) => return Report::failed(None, e),
     };
     out.verbose(1, describe_limits(&runtime));
     out.verbose(2, describe_grants(&runtime));
     let start = Instant::now();
     let module = match runtime.load_file(&args.module) {
         Ok(m) => m,
-        Err(e) => return Report::failed(e),
+        Err(e) => return Report::failed(None, e),
     };
     out.verbose(
         1,
@@ -95,14 +127,14 @@ fn execute(args: &RunArgs, out: Output, signals: Option<&SignalWatch>) -> Report
     }
     let mut sandbox = match runtime.sandbox().build() {
         Ok(s) => s,
-        Err(e) => return Report::failed(e),
+        Err(e) => return Report::failed(None, e),
     };
     if let Some(signals) = signals {
         signals.attach(sandbox.interrupt_handle());
     }
     let (function, outcome) = match sandbox.load_module(&module) {
-        Ok(()) => call(&mut sandbox, &module, args, out),
-        Err(e) => (args.function.clone(), Err(e)),
+        Ok(()) => call(&mut sandbox, &module, args, input, out),
+        Err(e) => (called_name(args), Err(e)),
     };
     Report {
         function,
@@ -167,22 +199,55 @@ fn shows_output(policy: &Policy) -> bool {
         )
 }
 
-/// Calls `-e NAME` with typed ARGS, or the default entry (`_start`, then
-/// `main`; `wasi:cli/run` for a component). Returns the function's name when known.
+/// The export the command line names (`-e`, `--invoke`, `--call-bytes`), if any.
+fn called_name(args: &RunArgs) -> Option<String> {
+    (args.function.clone())
+        .or_else(|| args.invoke.as_deref().map(|c| split_call(c).0.to_string()))
+        .or_else(|| args.call_bytes.clone())
+}
+
+/// Calls `--invoke CALL`, `--call-bytes NAME` with `input`, `-e NAME` with
+/// typed ARGS, or the default entry (`_start`, then `main`; `wasi:cli/run`
+/// for a component). Returns the function's name when known.
 fn call(
     sandbox: &mut Sandbox,
     module: &Module,
     args: &RunArgs,
+    input: &[u8],
     out: Output,
-) -> (Option<String>, Result<Vec<Value>, Error>) {
+) -> (Option<String>, Result<Returned, Error>) {
     let start = Instant::now();
-    let (name, result) = match &args.function {
-        Some(name) => {
-            let result = typed_args(module, name, &args.args)
-                .and_then(|values| sandbox.call_dynamic(name, &values));
+    let (name, result) = match (&args.invoke, &args.call_bytes, &args.function) {
+        (Some(call), _, _) => {
+            let name = split_call(call).0.to_string();
+            (name, invoke(sandbox, module, call).map(Returned::Wave))
+        }
+        (_, Some(name), _) if module.is_component() => {
+            let err = core_only(
+                "--call-bytes calls a core module's bytes function",
+                module,
+                name,
+            );
+            (name.clone(), Err(err))
+        }
+        (_, Some(name), _) => {
+            let result = sandbox.call_bytes(name, input).map(Returned::Bytes);
             (name.clone(), result)
         }
-        None => {
+        (_, _, Some(name)) if module.is_component() => {
+            let err = core_only(
+                "-e calls a core module's function with numeric ARGS",
+                module,
+                name,
+            );
+            (name.clone(), Err(err))
+        }
+        (_, _, Some(name)) => {
+            let result = typed_args(module, name, &args.args)
+                .and_then(|values| sandbox.call_dynamic(name, &values));
+            (name.clone(), result.map(Returned::Values))
+        }
+        (None, None, None) => {
             let name = match module.is_component() {
                 true => component_entry(module),
                 false => match sandbox.default_entry() {
@@ -190,7 +255,7 @@ fn call(
                     Err(e) => return (None, Err(e)),
                 },
             };
-            (name, sandbox.run())
+            (name, sandbox.run().map(Returned::Values))
         }
     };
     let m = sandbox.last_call_metrics();
@@ -213,6 +278,90 @@ fn component_entry(module: &Module) -> String {
         .map(|e| e.name.clone())
         .find(|n| n.starts_with("wasi:cli/run"))
         .unwrap_or_else(|| "wasi:cli/run".to_string())
+}
+
+/// `--invoke CALL`: a component's export called with WAVE arguments
+/// (`Sandbox::invoke`), or a core module's with the numbers of `-e`
+/// (`add(7, 8)`); each result as WAVE text.
+fn invoke(sandbox: &mut Sandbox, module: &Module, call: &str) -> Result<Vec<String>, Error> {
+    let values = match module.is_component() {
+        true => sandbox.invoke(call).map_err(|e| match e {
+            // A call that does not parse or fit: show what the export takes.
+            Error::InvalidArgument { message } => Error::InvalidArgument {
+                message: message + &signature_note(module, split_call(call).0),
+            },
+            other => other,
+        })?,
+        false => {
+            let (name, texts) = split_call(call);
+            let texts = core_arguments(call, texts?)?;
+            let values = typed_args(module, name, &texts)
+                .and_then(|values| sandbox.call_dynamic(name, &values))?;
+            values.iter().map(core_wit).collect()
+        }
+    };
+    values.iter().map(aegis_core::wave::to_wave).collect()
+}
+
+/// A core-module way of calling (`-e`, `--call-bytes`) used on a component:
+/// `invalid_argument`, pointing to `--invoke`.
+fn core_only(what: &str, module: &Module, name: &str) -> Error {
+    Error::InvalidArgument {
+        message: format!(
+            "{what}; `{name}` belongs to a component: call it with WAVE values, \
+             --invoke '{name}(ARG, ...)'{}",
+            signature_note(module, name)
+        ),
+    }
+}
+
+/// `` (`NAME` is func(...)) `` for a component's exported function, else nothing.
+fn signature_note(module: &Module, name: &str) -> String {
+    match module.export(name).map(|e| &e.ty) {
+        Some(ty @ ExternType::ComponentFunction(_)) => format!(" (`{name}` is {ty})"),
+        _ => String::new(),
+    }
+}
+
+/// Splits `name(args)` into the name and the text inside the parentheses
+/// (empty without them; an error when the call does not end with `)`).
+fn split_call(call: &str) -> (&str, Result<&str, Error>) {
+    let call = call.trim();
+    match call.find('(') {
+        None => (call, Ok("")),
+        Some(open) => {
+            let inner = call[open + 1..]
+                .strip_suffix(')')
+                .ok_or_else(|| Error::InvalidArgument {
+                    message: format!("`{call}` is not a call: write NAME(ARG, ...)"),
+                });
+            (call[..open].trim(), inner)
+        }
+    }
+}
+
+/// The arguments of a core module's call: numbers separated by commas.
+fn core_arguments(call: &str, inner: &str) -> Result<Vec<String>, Error> {
+    let mut texts: Vec<String> = inner.split(',').map(|t| t.trim().to_string()).collect();
+    if texts.last().is_some_and(String::is_empty) {
+        texts.pop(); // `f()`, or a trailing comma as WAVE allows
+    }
+    match texts.iter().any(String::is_empty) {
+        true => Err(Error::InvalidArgument {
+            message: format!("`{call}`: an argument is missing between two commas"),
+        }),
+        false => Ok(texts),
+    }
+}
+
+/// A core value as the WIT value of the same type, to write it in WAVE.
+fn core_wit(value: &Value) -> WitVal {
+    match *value {
+        Value::I32(v) => WitVal::S32(v),
+        Value::I64(v) => WitVal::S64(v),
+        Value::F32(v) => WitVal::Float32(v),
+        Value::F64(v) => WitVal::Float64(v),
+    }
 }
 
 /// Parses ARGS against the export's parameter types.
@@ -284,11 +433,17 @@ fn print_human_report(report: &Report, show_metrics: bool, out: Output) {
     // Captured output (--capture-output in the human format), as the guest wrote it.
     write_captured(&report.stdout, &report.stderr);
     match &report.outcome {
-        Ok(values) => {
+        Ok(Returned::Values(values)) => {
             for v in values {
                 print_stdout(&format!("Result: {v}"));
             }
         }
+        Ok(Returned::Wave(values)) => {
+            for v in values {
+                print_stdout(v);
+            }
+        }
+        Ok(Returned::Bytes(bytes)) => write_stdout(bytes),
         Err(e) => out.print_error(e),
     }
     if let (true, false, Some(m)) = (show_metrics, out.quiet, &report.metrics) {
@@ -302,7 +457,12 @@ fn print_json_report(report: &Report, out: Output) {
         "function": report.function,
     });
     match &report.outcome {
-        Ok(values) => doc["results"] = values.iter().map(value_json).collect(),
+        Ok(Returned::Values(values)) => doc["results"] = values.iter().map(value_json).collect(),
+        Ok(Returned::Wave(values)) => doc["results"] = json!(values),
+        Ok(Returned::Bytes(bytes)) => {
+            doc["output"] = json!(std::str::from_utf8(bytes).ok());
+            doc["output_base64"] = json!(base64(bytes));
+        }
         Err(e) => doc["error"] = error_object(e),
     }
     doc["metrics"] = report

@@ -4,8 +4,11 @@ mod common;
 
 use common::*;
 
-const RUN_OPTIONS: [&str; 26] = [
+const RUN_OPTIONS: [&str; 29] = [
     "--function",
+    "--invoke",
+    "--call-bytes",
+    "--result-limit",
     "--policy",
     "--memory-limit",
     "--fuel-limit",

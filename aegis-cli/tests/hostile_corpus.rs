@@ -6,18 +6,29 @@
 //! `--memory-limit`, `stack` → `--stack-limit`, `table_elements` →
 //! `--table-elements-limit`, `handles` → `--handle-limit`, `allow_read` /
 //! `allow_write` → `--allow-read` / `--allow-write`, `capture=N` →
-//! `--capture-output=N`, `args` → `-- ARGS`): each flag is the policy option
-//! of the same name. With `-f json` the captured output goes into the document.
+//! `--capture-output=N`, `result_limit=N` → `--result-limit N`, `args` →
+//! `-- ARGS`): each flag is the policy option of the same name. With
+//! `-f json` the captured output goes into the document.
 //!
-//! Entry `-` runs `aegis validate`. Cases whose module imports the
-//! `aegis_test` host functions are `n/a`: the CLI has no host functions, so
-//! such a module can only fail to link, which is not what those cases test.
+//! Entries map onto the ways `aegis run` calls: `-` runs `aegis validate`,
+//! `_run` the default entry, `NAME` is `-e NAME`, `bytes:NAME` is
+//! `--call-bytes NAME` with "hello aegis" on stdin, `wit:NAME` is
+//! `--invoke NAME` and `wit:NAME:TEXT` is `--invoke 'NAME("TEXT")'` (TEXT
+//! escaped as a WAVE string).
+//!
+//! Two kinds of case are `n/a`. Cases whose module imports the `aegis_test`
+//! host functions: the CLI has no host functions, so such a module can only
+//! fail to link, which is not what those cases test. And `str:NAME` cases
+//! (`call_str`, which fails `invalid_result` on output that is not UTF-8):
+//! the CLI has no text mode, `--call-bytes` passes the output through as
+//! bytes, so the check those cases test does not exist in the CLI.
 //!
 //! The error code and the denied operations come from `-f json`; the
 //! observed outcomes are written to target/hostile/cli.tsv.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
@@ -128,15 +139,19 @@ fn run_flags(case: &Case, dir: &Path) -> Vec<String> {
             "table_elements" => flag("--table-elements-limit", v.clone()),
             "handles" => flag("--handle-limit", v.clone()),
             "capture" => flags.push(format!("--capture-output={v}")),
+            "result_limit" => flag("--result-limit", v.clone()),
             "allow_read" => flag("--allow-read", sub(v)),
             "allow_write" => flag("--allow-write", sub(v)),
             "args" => argv.extend(sub(v).split(' ').map(String::from)),
             other => panic!("{}: unknown option {other}", case.name),
         }
     }
-    if case.entry != "_run" {
-        flags.push("-e".into());
-        flags.push(case.entry.clone());
+    match entry(&case.entry) {
+        Entry::Default => {}
+        Entry::Function(name) => flags.extend(["-e".into(), name]),
+        Entry::Bytes(name) => flags.extend(["--call-bytes".into(), name]),
+        Entry::Invoke(call) => flags.extend(["--invoke".into(), call]),
+        Entry::Validate | Entry::Text(_) => unreachable!("{}: not run", case.name),
     }
     if !argv.is_empty() {
         flags.push("--".into());
@@ -145,13 +160,96 @@ fn run_flags(case: &Case, dir: &Path) -> Vec<String> {
     flags
 }
 
+/// How a case's entry is run.
+#[derive(Debug, PartialEq)]
+enum Entry {
+    /// `-`: `aegis validate`.
+    Validate,
+    /// `_run`: the default entry.
+    Default,
+    /// `NAME`: `-e NAME`.
+    Function(String),
+    /// `bytes:NAME`: `--call-bytes NAME`, the input on stdin.
+    Bytes(String),
+    /// `str:NAME`: `call_str`, which the CLI does not have.
+    Text(String),
+    /// `wit:NAME` / `wit:NAME:TEXT`: `--invoke` with this call.
+    Invoke(String),
+}
+
+fn entry(text: &str) -> Entry {
+    match (text, text.split_once(':')) {
+        ("-", _) => Entry::Validate,
+        ("_run", _) => Entry::Default,
+        (_, Some(("bytes", name))) => Entry::Bytes(name.into()),
+        (_, Some(("str", name))) => Entry::Text(name.into()),
+        (_, Some(("wit", call))) => Entry::Invoke(match call.split_once(':') {
+            Some((name, arg)) => format!("{name}({})", wave_string(arg)),
+            None => call.into(),
+        }),
+        _ => Entry::Function(text.into()),
+    }
+}
+
+/// `text` as a WAVE string literal: quoted, with `"`, `\` and control
+/// characters escaped.
+fn wave_string(text: &str) -> String {
+    let mut out = String::from('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[test]
+fn entries_map_onto_run_flags() {
+    assert_eq!(entry("-"), Entry::Validate);
+    assert_eq!(entry("spin"), Entry::Function("spin".into()));
+    assert_eq!(entry("bytes:upper"), Entry::Bytes("upper".into()));
+    assert_eq!(entry("str:upper"), Entry::Text("upper".into()));
+    assert_eq!(entry("wit:spin"), Entry::Invoke("spin".into()));
+    assert_eq!(
+        entry("wit:greet:hello aegis"),
+        Entry::Invoke(r#"greet("hello aegis")"#.into())
+    );
+    assert_eq!(
+        entry("wit:greet:a\"b\\c\nd\u{1}"),
+        Entry::Invoke(r#"greet("a\"b\\c\nd\u{1}")"#.into())
+    );
+}
+
+/// The input of `bytes:` entries.
+const INPUT: &str = "hello aegis";
+
 /// Runs `aegis` and parses its one JSON document.
 fn aegis_json(args: &[String]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_aegis"))
+    aegis_json_with_input(args, b"")
+}
+
+/// Runs `aegis` with `input` on stdin and parses its one JSON document.
+fn aegis_json_with_input(args: &[String], input: &[u8]) -> Value {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aegis"))
         .args(args)
         .env_remove("RUST_BACKTRACE")
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("the aegis binary runs");
+    let mut stdin = child.stdin.take().unwrap();
+    // aegis may not read stdin at all (a closed pipe is fine).
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    let out = child.wait_with_output().expect("aegis finishes");
     assert!(
         out.status.code().is_some(),
         "aegis {args:?} was killed by a signal"
@@ -196,12 +294,18 @@ fn observe(case: &Case) -> Option<(String, Vec<String>, bool)> {
     }
     let scratch = Scratch::new();
     let module = path.to_string_lossy().into_owned();
-    let doc = if case.entry == "-" {
-        aegis_json(&["validate".into(), module, "-f".into(), "json".into()])
-    } else {
-        let mut args = vec!["run".into(), module, "-f".into(), "json".into()];
-        args.extend(run_flags(case, &scratch.dir));
-        aegis_json(&args)
+    let doc = match entry(&case.entry) {
+        Entry::Text(_) => return None,
+        Entry::Validate => aegis_json(&["validate".into(), module, "-f".into(), "json".into()]),
+        how => {
+            let mut args = vec!["run".into(), module, "-f".into(), "json".into()];
+            args.extend(run_flags(case, &scratch.dir));
+            let input = match how {
+                Entry::Bytes(_) => INPUT.as_bytes(),
+                _ => b"",
+            };
+            aegis_json_with_input(&args, input)
+        }
     };
     let (outcome, denied) = outcome_of(&doc);
     Some((outcome, denied, scratch.secret_intact()))

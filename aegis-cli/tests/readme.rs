@@ -75,7 +75,7 @@ fn every_shell_example_prints_what_the_readme_shows() {
     );
     for (cmd, expected) in examples {
         assert!(
-            cmd.starts_with("aegis "),
+            cmd.starts_with("aegis ") || cmd.contains("| aegis "),
             "example does not run aegis: {cmd}"
         );
         let out = std::process::Command::new("sh")

@@ -131,7 +131,7 @@ pub enum Error {
         message: String,
     },
     /// An import of the module could not be satisfied.
-    #[error("cannot link import `{module}::{name}`: {reason}")]
+    #[error("cannot link import `{}{name}`: {reason}", if .module.is_empty() { String::new() } else { format!("{}::", .module) })]
     Link {
         /// Import module name.
         module: String,

@@ -483,7 +483,7 @@ impl ModuleInfo {
     /// The items of a validated binary, described with the validator's types.
     fn scan(binary: &[u8], types: wasmparser::types::TypesRef<'_>) -> Result<Self> {
         let mut info = ModuleInfo {
-            component: is_component(&binary),
+            component: is_component(binary),
             imports: Vec::new(),
             exports: Vec::new(),
         };

@@ -36,8 +36,10 @@ impl Sandbox {
             None => (call, "()"),
         };
         let ty = self.component_func_type(name)?;
-        // The name is looked up above; WAVE parses only the argument list.
-        let source = format!("f{args}");
+        // The name is looked up above; WAVE parses only the argument list,
+        // behind a placeholder name of the same length so that the
+        // positions in its messages point into `call`.
+        let source = format!("{}{args}", "f".repeat(name.len().max(1)));
         let parsed =
             wasm_wave::untyped::UntypedFuncCall::parse(&source).map_err(|e| wave_error(call, e))?;
         let types: Vec<Type> = ty.params().map(|(_, t)| t).collect();

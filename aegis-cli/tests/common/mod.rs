@@ -81,6 +81,29 @@ pub fn json(out: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(out)))
 }
 
+/// A guest built by `scripts/build-guests.sh` into target/guests/out/
+/// (values.wasm, plugin.wasm, bytes-rust.wasm, bytes-c.wasm, ...).
+pub fn built_guest(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/guests/out")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `bash scripts/build-guests.sh`",
+        path.display()
+    );
+    path
+}
+
+/// Runs `aegis` with `input` on its stdin and returns its output.
+pub fn run_with_input(args: &[&str], input: &[u8]) -> Output {
+    aegis()
+        .args(args)
+        .write_stdin(input.to_vec())
+        .output()
+        .expect("the aegis binary runs")
+}
+
 /// `tests/guests/wasi_tool.rs` compiled for wasm32-wasip1 (a core module),
 /// once per test binary. Needs `rustup target add wasm32-wasip1`.
 pub fn wasi_tool() -> PathBuf {
