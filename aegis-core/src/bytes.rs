@@ -34,8 +34,9 @@ pub const ALLOC_EXPORT: &str = "aegis_alloc";
 /// The optional deallocator a bytes guest exports.
 pub const FREE_EXPORT: &str = "aegis_free";
 
-/// The functions one exchange uses.
-struct Exchange {
+/// The functions one exchange uses (looked up once per instance and name).
+#[derive(Clone)]
+pub(crate) struct Exchange {
     memory: Memory,
     alloc: TypedFunc<i32, i32>,
     free: Option<TypedFunc<(i32, i32), ()>>,
@@ -54,8 +55,7 @@ impl Sandbox {
                 input.len()
             )));
         }
-        let input = input.to_vec();
-        self.execute_call(async move |store| exchange.run(store, &input).await)?
+        self.execute_call(async |store| exchange.run(store, input).await)?
     }
 
     /// [`call_bytes`](Self::call_bytes) with text: the output must be UTF-8
@@ -71,6 +71,15 @@ impl Sandbox {
     }
 
     fn exchange(&mut self, name: &str) -> Result<Exchange> {
+        if let Some(found) = self.exchanges().get(name) {
+            return Ok(found.clone());
+        }
+        let exchange = self.look_up_exchange(name)?;
+        self.exchanges().insert(name.into(), exchange.clone());
+        Ok(exchange)
+    }
+
+    fn look_up_exchange(&mut self, name: &str) -> Result<Exchange> {
         let memory = self.default_memory()?;
         let alloc = self.typed_export::<i32, i32>(ALLOC_EXPORT, "(i32) -> (i32)")?;
         let free = match self.module().and_then(|m| m.export(FREE_EXPORT)) {

@@ -163,7 +163,8 @@ impl Sandbox {
     /// Works for core modules too: integers, floats and booleans go through
     /// [`Sandbox::call_args`], i32 results come back as `Int`, i64 as
     /// `BigInt`, floats as `Float`.
-    pub fn call_data(&mut self, name: &str, args: &[Data]) -> Result<Vec<Data>> {
+    pub fn call_data(&mut self, name: &str, args: impl Into<Vec<Data>>) -> Result<Vec<Data>> {
+        let args: Vec<Data> = args.into();
         if !self.module().is_some_and(|m| m.is_component()) {
             let args: Vec<crate::Arg> = args.iter().map(core_arg).collect();
             let values = self.call_args(name, &args)?;
@@ -176,7 +177,7 @@ impl Sandbox {
             return Err(arity_mismatch(name, &ty, args.len()));
         }
         let vals = args
-            .iter()
+            .into_iter()
             .zip(ty.params())
             .enumerate()
             .map(|(i, (d, (pname, pty)))| to_val(d, &pty, &format!("argument {} ({pname})", i + 1)))
@@ -184,7 +185,7 @@ impl Sandbox {
             .map_err(|e| named(e, name, &ty))?;
         let results = self.call_component(name, &vals)?;
         results
-            .iter()
+            .into_iter()
             .zip(ty.results())
             .map(|(v, t)| from_val(v, &t))
             .collect()
@@ -225,7 +226,7 @@ impl Sandbox {
             let args = params
                 .iter()
                 .zip(ty.params())
-                .map(|(v, (_, t))| from_val(v, &t))
+                .map(|(v, (_, t))| from_val(v.clone(), &t))
                 .collect::<Result<Vec<_>>>()
                 .map_err(|e| HostError::new(e.message()))?;
             let out = f(&args)?;
@@ -237,7 +238,7 @@ impl Sandbox {
                     types.len()
                 )));
             }
-            out.iter()
+            out.into_iter()
                 .zip(&types)
                 .map(|(d, t)| to_val(d, t, &format!("result of `{import}`")))
                 .collect::<Result<Vec<_>>>()

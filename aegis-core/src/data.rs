@@ -148,8 +148,12 @@ fn unsupported(ty: &Type) -> Error {
 
 /// Converts `data` to a WIT value of type `ty`; `what` names it in errors
 /// (`argument 1 (name)`, `result of transform`).
-pub fn to_val(data: &Data, ty: &Type, what: &str) -> Result<Val> {
-    convert_in(data, ty, &Path(what.to_string()))
+pub fn to_val(data: Data, ty: &Type, what: &str) -> Result<Val> {
+    match (data, ty) {
+        // A string moves: a large argument is not copied again.
+        (Data::Str(s), Type::String) => Ok(Val::String(s)),
+        (data, ty) => convert_in(&data, ty, &Path(what.to_string())),
+    }
 }
 
 fn integer(data: &Data) -> Option<i128> {
@@ -384,7 +388,15 @@ fn unknown_case(path: &Path, ty: &Type, case: &str) -> Error {
 }
 
 /// Converts a WIT value (of type `ty`) to [`Data`].
-pub fn from_val(val: &Val, ty: &Type) -> Result<Data> {
+pub fn from_val(val: Val, ty: &Type) -> Result<Data> {
+    match val {
+        // A string moves: a large result is not copied again.
+        Val::String(s) => Ok(Data::Str(s)),
+        other => convert_out(&other, ty),
+    }
+}
+
+fn convert_out(val: &Val, ty: &Type) -> Result<Data> {
     Ok(match val {
         Val::Bool(b) => Data::Bool(*b),
         Val::S8(v) => Data::Int((*v).into()),
@@ -419,7 +431,7 @@ pub fn from_val(val: &Val, ty: &Type) -> Result<Data> {
                 Data::List(
                     items
                         .iter()
-                        .map(|v| from_val(v, &elem))
+                        .map(|v| convert_out(v, &elem))
                         .collect::<Result<_>>()?,
                 )
             }
@@ -432,7 +444,7 @@ pub fn from_val(val: &Val, ty: &Type) -> Result<Data> {
                 fields
                     .iter()
                     .zip(r.fields())
-                    .map(|((name, v), f)| Ok((name.clone(), from_val(v, &f.ty)?)))
+                    .map(|((name, v), f)| Ok((name.clone(), convert_out(v, &f.ty)?)))
                     .collect::<Result<_>>()?,
             )
         }
@@ -444,7 +456,7 @@ pub fn from_val(val: &Val, ty: &Type) -> Result<Data> {
                 items
                     .iter()
                     .zip(t.types())
-                    .map(|(v, t)| from_val(v, &t))
+                    .map(|(v, t)| convert_out(v, &t))
                     .collect::<Result<_>>()?,
             )
         }
@@ -462,7 +474,7 @@ pub fn from_val(val: &Val, ty: &Type) -> Result<Data> {
                 return Err(unsupported(ty));
             };
             let inner_ty = o.ty();
-            let value = from_val(inner, &inner_ty)?;
+            let value = convert_out(inner, &inner_ty)?;
             if matches!(inner_ty, Type::Option(_)) {
                 Data::Record(vec![("some".into(), value)])
             } else {
@@ -485,7 +497,7 @@ pub fn from_val(val: &Val, ty: &Type) -> Result<Data> {
 
 fn payload_out(payload: &Option<Box<Val>>, ty: Option<Type>) -> Result<Data> {
     match (payload, ty) {
-        (Some(v), Some(t)) => from_val(v, &t),
+        (Some(v), Some(t)) => convert_out(v, &t),
         _ => Ok(Data::Null),
     }
 }

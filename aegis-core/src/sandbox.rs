@@ -97,6 +97,7 @@ impl SandboxBuilder {
             module: None,
             instance: None,
             funcs: Default::default(),
+            exchanges: Default::default(),
             store_fresh: true,
             captured,
             denied,
@@ -163,6 +164,8 @@ pub struct Sandbox {
     instance: Option<Loaded>,
     /// Exported functions of `instance` looked up so far.
     funcs: std::collections::HashMap<Box<str>, Func>,
+    /// Bytes-convention functions of `instance` looked up so far.
+    exchanges: std::collections::HashMap<Box<str>, crate::bytes::Exchange>,
     /// Whether `store` has never held an instance (so loading can reuse it).
     store_fresh: bool,
     captured: Option<CapturedOutput>,
@@ -249,6 +252,7 @@ impl Sandbox {
         self.instance = None;
         self.module = None;
         self.funcs.clear();
+        self.exchanges.clear();
         self.component_funcs.clear();
         if !std::mem::replace(&mut self.store_fresh, false) {
             self.store = self.fresh_store()?;
@@ -594,6 +598,12 @@ impl Sandbox {
 
     pub(crate) fn store_mut(&mut self) -> &mut Store<StoreState> {
         &mut self.store
+    }
+
+    pub(crate) fn exchanges(
+        &mut self,
+    ) -> &mut std::collections::HashMap<Box<str>, crate::bytes::Exchange> {
+        &mut self.exchanges
     }
 
     pub(crate) fn runtime(&self) -> &Runtime {
