@@ -133,6 +133,18 @@ fn sample(code: &str) -> Error {
             limit: 50_000,
         },
         "busy" => Error::Busy,
+        "memory_out_of_bounds" => Error::MemoryOutOfBounds {
+            offset: 65530,
+            len: 16,
+            size: 65536,
+        },
+        "result_too_large" => Error::ResultTooLarge {
+            size: 2048,
+            limit: 1024,
+        },
+        "invalid_result" => Error::InvalidResult {
+            message: "the output of `greet` is not UTF-8 (invalid byte at offset 3)".into(),
+        },
         other => invalid_argument(format!("unknown error code `{other}`")),
     }
 }

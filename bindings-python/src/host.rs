@@ -1,13 +1,16 @@
-//! Python callables as host functions, and `aegis.Caller` for guest-memory access.
+//! Python callables as host functions (for core-module and component
+//! imports), and `aegis.Caller` for guest-memory access.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use aegis_core::{FuncType, HostCaller, HostError, Value};
+use aegis_core::{Data, ExternType, FuncType, HostCaller, HostError, Value};
 use pyo3::exceptions::{PyBaseException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyTuple};
 
+use crate::data::{from_data, to_data};
 use crate::errors::{invalid_argument, to_pyerr};
+use crate::module::Module;
 use crate::values::{to_py, to_value};
 
 /// The core's `HostCaller` for the duration of one callback.
@@ -53,7 +56,7 @@ impl Caller {
 /// outside `0..2**64` (or a length beyond the address space) is an
 /// `InvalidArgumentError` naming it, never an allocation. The core checks the
 /// range against the memory before copying anything.
-fn memory_arg<T: TryFrom<u64>>(
+pub(crate) fn memory_arg<T: TryFrom<u64>>(
     py: Python<'_>,
     value: &Bound<'_, PyInt>,
     what: &str,
@@ -219,6 +222,81 @@ impl PyHostFn {
     }
 }
 
+/// A registered Python host function for a component import, on the
+/// binding's value mapping (`crate::data`).
+pub struct PyComponentFn {
+    pub callable: Py<PyAny>,
+    /// The import: `func` or `interface#func`.
+    pub name: String,
+    /// The sandbox's loaded module, where the import's result type is read.
+    pub module: Arc<Mutex<Option<Py<Module>>>>,
+}
+
+impl PyComponentFn {
+    /// Calls the Python function with the GIL, converting arguments and result.
+    pub fn invoke(&self, args: &[Data]) -> Result<Vec<Data>, HostError> {
+        Python::attach(|py| self.call_python(py, args).map_err(|e| failure(py, e)))
+    }
+
+    fn call_python(&self, py: Python<'_>, args: &[Data]) -> PyResult<Vec<Data>> {
+        let items = args
+            .iter()
+            .map(|d| from_data(py, d))
+            .collect::<PyResult<Vec<_>>>()?;
+        let out = self.callable.bind(py).call1(PyTuple::new(py, items)?)?;
+        match (self.has_result(py), out.is_none()) {
+            // No result (or the import is not known here: the core then
+            // checks the count).
+            (Some(false) | None, true) => Ok(Vec::new()),
+            (Some(false), false) => Err(PyTypeError::new_err(format!(
+                "host function for `{}` must return None (the import has no result), got {}",
+                self.name,
+                short_repr(&out)
+            ))),
+            _ => match to_data(&out) {
+                Ok(data) => Ok(vec![data]),
+                Err(refusal) => Err(refusal.into_type_error(&format!("result of `{}`", self.name))),
+            },
+        }
+    }
+
+    /// Whether the import has a result, read from the loaded component's
+    /// imports (`None` if it is not found there).
+    fn has_result(&self, py: Python<'_>) -> Option<bool> {
+        let module = self
+            .module
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()?
+            .clone_ref(py);
+        let (iface, func) = match self.name.rsplit_once('#') {
+            Some((iface, func)) => (iface, func),
+            None => ("", self.name.as_str()),
+        };
+        module
+            .get()
+            .inner
+            .imports()
+            .iter()
+            .find(|i| i.module == iface && i.name == func)
+            .and_then(|i| match &i.ty {
+                ExternType::ComponentFunction(f) => Some(f.result.is_some()),
+                _ => None,
+            })
+    }
+}
+
+fn short_repr(out: &Bound<'_, PyAny>) -> String {
+    let text = out
+        .repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| "?".into());
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
+}
+
 fn bad_results(sig: &FuncType, out: &Bound<'_, PyAny>) -> PyErr {
     let given = out
         .repr()
@@ -231,7 +309,7 @@ fn bad_results(sig: &FuncType, out: &Bound<'_, PyAny>) -> PyErr {
 }
 
 /// Turns a Python exception into a `HostError` carrying the exception itself.
-fn failure(py: Python<'_>, err: PyErr) -> HostError {
+pub(crate) fn failure(py: Python<'_>, err: PyErr) -> HostError {
     let value: Py<PyBaseException> = err.into_value(py);
     let message = match value.bind(py).str() {
         Ok(s) if !s.to_string_lossy().is_empty() => {

@@ -4,6 +4,8 @@
 //! classification) lives in `aegis-core`. The pure-Python package
 //! `python/aegis` re-exports these classes and defines the exceptions.
 
+mod buffers;
+mod data;
 mod errors;
 mod host;
 mod metrics;
@@ -28,6 +30,7 @@ fn _aegis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<module::Import>()?;
     m.add_class::<module::Export>()?;
     m.add_class::<module::FuncType>()?;
+    m.add_class::<module::WitFuncType>()?;
     m.add_class::<module::MemoryType>()?;
     m.add_class::<module::TableType>()?;
     m.add_class::<module::GlobalType>()?;

@@ -124,6 +124,8 @@ pub struct Limits {
     pub table_elements: u64,
     /// WASI handles (open files, directories, streams) held at once.
     pub handles: usize,
+    /// Bytes one call's result may take in host memory (option `result_limit`).
+    pub result_bytes: u64,
 }
 
 impl Limits {
@@ -135,6 +137,7 @@ impl Limits {
             stack: l.stack,
             table_elements: l.table_elements,
             handles: l.handles,
+            result_bytes: l.result_bytes,
         }
     }
 }
@@ -143,9 +146,18 @@ impl Limits {
 impl Limits {
     /// `Limits(memory=..., fuel=..., ...)`.
     pub fn __repr__(&self) -> String {
+        fn py<T: std::fmt::Display>(v: Option<T>) -> String {
+            v.map_or_else(|| "None".to_string(), |v| v.to_string())
+        }
         format!(
-            "Limits(memory={}, fuel={:?}, timeout={:?}, stack={}, table_elements={}, handles={})",
-            self.memory, self.fuel, self.timeout, self.stack, self.table_elements, self.handles
+            "Limits(memory={}, fuel={}, timeout={}, stack={}, table_elements={}, handles={}, result_bytes={})",
+            self.memory,
+            py(self.fuel),
+            py(self.timeout.map(|t| format!("{t:?}"))),
+            self.stack,
+            self.table_elements,
+            self.handles,
+            self.result_bytes
         )
     }
 }

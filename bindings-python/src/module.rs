@@ -51,6 +51,43 @@ impl FuncType {
     }
 }
 
+/// A component function's WIT signature: `str()` gives
+/// `func(name: string) -> string`.
+#[pyclass(frozen, module = "aegis", eq)]
+#[derive(Clone, PartialEq)]
+pub struct WitFuncType {
+    /// Parameter names and WIT types, in order: `[("name", "string")]`.
+    #[pyo3(get)]
+    pub params: Vec<(String, String)>,
+    /// The WIT result type (`"string"`, `"result<s32, string>"`), or `None`.
+    #[pyo3(get)]
+    pub result: Option<String>,
+    /// The whole signature as WIT text, e.g. `"func(name: string) -> string"`.
+    #[pyo3(get)]
+    pub signature: String,
+}
+
+#[pymethods]
+impl WitFuncType {
+    fn __str__(&self) -> &str {
+        &self.signature
+    }
+
+    fn __repr__(&self) -> String {
+        format!("WitFuncType({:?})", self.signature)
+    }
+}
+
+impl WitFuncType {
+    fn from_core(f: &aegis_core::wit::WitFunc) -> Self {
+        WitFuncType {
+            params: f.params.clone(),
+            result: f.result.clone(),
+            signature: f.to_string(),
+        }
+    }
+}
+
 /// A linear memory's size in pages.
 #[pyclass(frozen, get_all, module = "aegis")]
 pub struct MemoryType {
@@ -145,11 +182,14 @@ fn extern_type(py: Python<'_>, ty: &ExternType) -> PyResult<Py<PyAny>> {
             },
         )?
         .into_any(),
+        ExternType::ComponentFunction(f) => Py::new(py, WitFuncType::from_core(f))?.into_any(),
         ExternType::Other(text) => text.into_pyobject(py)?.into_any().unbind(),
     })
 }
 
-/// One import of a module: `str(imp)` gives `env.log [function]: (i32, i32) -> ()`.
+/// One import of a module: `str(imp)` gives `env.log [function]: (i32, i32) -> ()`
+/// (a component's: `aegis:test/host#transform [function]: func(s: string) -> string`,
+/// with `module` the interface, or `""` for a root import).
 #[pyclass(frozen, module = "aegis")]
 pub struct Import {
     /// Module namespace, e.g. `"env"`.
@@ -161,7 +201,8 @@ pub struct Import {
     /// `"function"`, `"memory"`, `"table"`, `"global"` or `"other"`.
     #[pyo3(get)]
     pub kind: String,
-    /// `FuncType`, `MemoryType`, `TableType`, `GlobalType`, or a `str` for anything else.
+    /// `FuncType`, `WitFuncType` (a component's functions), `MemoryType`,
+    /// `TableType`, `GlobalType`, or a `str` for anything else.
     #[pyo3(get, name = "type")]
     pub ty: Py<PyAny>,
     text: String,
@@ -178,7 +219,9 @@ impl Import {
     }
 }
 
-/// One export of a module: `str(exp)` gives `add [function]: (i32, i32) -> (i32)`.
+/// One export of a module: `str(exp)` gives `add [function]: (i32, i32) -> (i32)`
+/// (a component's: `greet [function]: func(name: string) -> string`, named
+/// `interface#func` inside an exported interface).
 #[pyclass(frozen, module = "aegis")]
 pub struct Export {
     /// Export name.
@@ -187,7 +230,8 @@ pub struct Export {
     /// `"function"`, `"memory"`, `"table"`, `"global"` or `"other"`.
     #[pyo3(get)]
     pub kind: String,
-    /// `FuncType`, `MemoryType`, `TableType`, `GlobalType`, or a `str` for anything else.
+    /// `FuncType`, `WitFuncType` (a component's functions), `MemoryType`,
+    /// `TableType`, `GlobalType`, or a `str` for anything else.
     #[pyo3(get, name = "type")]
     pub ty: Py<PyAny>,
     text: String,

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use aegis_core::Aegis;
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyType};
+use pyo3::types::{PyDict, PyType};
 
+use crate::buffers::bytes_like;
 use crate::errors::to_pyerr;
 use crate::metrics::Limits;
 use crate::module::Module;
@@ -67,9 +67,10 @@ impl Runtime {
 
     /// Compiles a module from binary wasm or WAT text given as bytes.
     fn load_bytes(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Module> {
-        let bytes = bytes_of(data)?;
+        let bytes = bytes_like(data, "load_bytes() data")?;
+        let bytes = bytes.as_slice();
         let inner = py
-            .detach(|| self.inner.load_bytes(&bytes))
+            .detach(|| self.inner.load_bytes(bytes))
             .map_err(|e| to_pyerr(py, e))?;
         Ok(Module { inner })
     }
@@ -92,8 +93,9 @@ impl Runtime {
 
     /// Checks that the bytes are a valid module or component; raises `InvalidModuleError` if not.
     fn validate(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        let bytes = bytes_of(data)?;
-        py.detach(|| self.inner.validate(&bytes))
+        let bytes = bytes_like(data, "validate() data")?;
+        let bytes = bytes.as_slice();
+        py.detach(|| self.inner.validate(bytes))
             .map_err(|e| to_pyerr(py, e))
     }
 
@@ -131,33 +133,13 @@ impl Runtime {
     }
 }
 
-/// The bytes of a `bytes`, `bytearray` or `memoryview` argument.
-fn bytes_of(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    if let Ok(b) = data.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
-    }
-    if let Ok(b) = data.cast::<PyByteArray>() {
-        return Ok(b.to_vec());
-    }
-    if data.is_instance_of::<pyo3::types::PyMemoryView>() {
-        return Ok(data
-            .call_method0("tobytes")?
-            .cast::<PyBytes>()?
-            .as_bytes()
-            .to_vec());
-    }
-    Err(PyTypeError::new_err(format!(
-        "expected bytes, bytearray or memoryview, not {}",
-        data.get_type().name()?
-    )))
-}
-
 /// Checks that `data` is a valid WebAssembly module or component (binary or
 /// WAT text as bytes); raises `InvalidModuleError` if not.
 #[pyfunction]
 pub fn validate(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
     static DEFAULT: OnceLock<Result<aegis_core::Runtime, String>> = OnceLock::new();
-    let bytes = bytes_of(data)?;
+    let bytes = bytes_like(data, "validate() data")?;
+    let bytes = bytes.as_slice();
     let runtime = DEFAULT.get_or_init(|| {
         Aegis::builder()
             .without_timeout()
@@ -173,6 +155,6 @@ pub fn validate(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
             ));
         }
     };
-    py.detach(|| runtime.validate(&bytes))
+    py.detach(|| runtime.validate(bytes))
         .map_err(|e| to_pyerr(py, e))
 }

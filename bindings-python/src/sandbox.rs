@@ -2,12 +2,14 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use aegis_core::{Entered, Error, ExternType, FuncType, SharedSandbox};
+use aegis_core::{Data, Entered, Error, ExternType, FuncType, GuestMemory, SharedSandbox};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyInt, PyString, PyTuple};
 
+use crate::buffers::{bytes_like, fill_view, writable_view};
+use crate::data::to_data;
 use crate::errors::{invalid_argument, to_pyerr};
-use crate::host::PyHostFn;
+use crate::host::{PyComponentFn, PyHostFn, memory_arg};
 use crate::metrics::{Limits, Metrics};
 use crate::module::Module;
 use crate::values::{parse_types, results_to_py, to_args};
@@ -80,6 +82,16 @@ impl Interrupts {
         self.handle.is_pending() && book.leftover != Some(book.requests)
     }
 
+    /// Whether the next `run` may run its `f` twice (a leftover Ctrl-C
+    /// request waits to be withdrawn). Asked with the sandbox entered: only
+    /// `run`, on an entered sandbox, changes the leftover, and a request from
+    /// Python code since makes `run` keep it; so when this is false, `run`
+    /// calls `f` once.
+    fn may_retry(&self) -> bool {
+        let book = self.book();
+        book.leftover == Some(book.requests) && self.handle.is_pending()
+    }
+
     /// Runs a guest-executing `f` (a call, `run`, `load_module`, `reset`)
     /// on `sandbox`, withdrawing a leftover Ctrl-C request first and
     /// recording one the call leaves behind. `watch` is the call's Ctrl-C
@@ -140,7 +152,9 @@ impl Interrupts {
 pub struct Sandbox {
     /// `None` once closed; locked only to clone the `Arc`.
     inner: Mutex<Option<Arc<SharedSandbox>>>,
-    module: Mutex<Option<Py<Module>>>,
+    /// The loaded module; shared with component host functions, which read
+    /// their import's type from it.
+    module: Arc<Mutex<Option<Py<Module>>>>,
     interrupts: Arc<Interrupts>,
     limits: aegis_core::Limits,
 }
@@ -157,7 +171,7 @@ impl Sandbox {
         let interrupts = Arc::new(Interrupts::new(shared.interrupt_handle()));
         Sandbox {
             inner: Mutex::new(Some(Arc::new(shared))),
-            module: Mutex::new(None),
+            module: Arc::new(Mutex::new(None)),
             interrupts,
             limits,
         }
@@ -230,15 +244,67 @@ impl Sandbox {
         Ok(())
     }
 
-    /// The signature of export `name` from the loaded module, if it is a numeric function.
-    fn signature(&self, py: Python<'_>, name: &str) -> Option<FuncType> {
+    /// The type of export `name` of the loaded module, and whether that
+    /// module is a component (`None` without a module).
+    fn export_type(&self, py: Python<'_>, name: &str) -> Option<(Option<ExternType>, bool)> {
         let module = lock(&self.module);
         let module = module.as_ref()?.bind(py).get();
-        match module.inner.export(name).map(|e| &e.ty) {
-            Some(ExternType::Function(sig)) => Some(sig.clone()),
-            _ => None,
-        }
+        let ty = module.inner.export(name).map(|e| e.ty.clone());
+        Some((ty, module.inner.is_component()))
     }
+
+    /// Runs `f` on the loaded module's memory (`memory` names it; the
+    /// default one otherwise) with the GIL held: `f` may build Python
+    /// objects, and the accesses it makes are copies of known size.
+    fn with_memory<'py, T>(
+        &self,
+        py: Python<'py>,
+        memory: Option<&str>,
+        f: impl FnOnce(&mut GuestMemory<'_>) -> PyResult<T>,
+    ) -> PyResult<T> {
+        let entered = self.enter(py)?;
+        let mut sandbox = entered.sandbox();
+        let mut mem = match memory {
+            Some(name) => sandbox.memory_named(name),
+            None => sandbox.memory(),
+        }
+        .map_err(|e| to_pyerr(py, e))?;
+        f(&mut mem)
+    }
+}
+
+/// `memory_out_of_bounds` unless `offset..offset + len` lies in a memory of
+/// `size` bytes (checked before anything is allocated for the range).
+fn check_range(offset: u64, len: u64, size: u64) -> Result<usize, Error> {
+    match offset.checked_add(len) {
+        Some(end) if end <= size => Ok(len as usize),
+        _ => Err(Error::MemoryOutOfBounds { offset, len, size }),
+    }
+}
+
+/// Converts the arguments of a call to component export `name` (signature
+/// `sig`) by the binding's value mapping.
+fn data_args(
+    py: Python<'_>,
+    name: &str,
+    sig: &aegis_core::wit::WitFunc,
+    args: &Bound<'_, PyTuple>,
+) -> PyResult<Vec<Data>> {
+    args.iter()
+        .enumerate()
+        .map(|(i, arg)| {
+            to_data(&arg).map_err(|refusal| {
+                let what = match sig.params.get(i) {
+                    Some((pname, _)) => format!("argument {} ({pname})", i + 1),
+                    None => format!("argument {}", i + 1),
+                };
+                match refusal.into_error(&what, name, &sig.to_string()) {
+                    Ok(err) => to_pyerr(py, err),
+                    Err(err) => err,
+                }
+            })
+        })
+        .collect()
 }
 
 #[pymethods]
@@ -284,14 +350,77 @@ impl Sandbox {
         })
     }
 
+    /// Registers a Python callable as the host function for the component
+    /// import `name`: `"func"` for a function imported at the component's
+    /// root, `"interface#func"` for one of an imported interface
+    /// (`"aegis:test/host#transform"`).
+    ///
+    /// The callable receives the import's arguments converted as `call`
+    /// returns values (see `call`) and returns the result in the form `call`
+    /// accepts arguments: `None` for an import without a result (WIT
+    /// functions have at most one; a `tuple<...>` result is a Python tuple).
+    /// As for `register_func`: an exception it raises traps the guest and
+    /// reaches the caller of `call` as `HostFunctionError` with the original
+    /// as `__cause__` (`KeyboardInterrupt` and `SystemExit` as they are); a
+    /// result of the wrong type is a `HostFunctionError` too; it cannot call
+    /// back into its own sandbox (`BusyError`); its time counts against the
+    /// call's timeout. A component that trapped cannot be entered again until
+    /// `reset()` (`TrapError`, `trap_code` `"cannot_enter_component"`).
+    ///
+    /// Register before `load_module` (it takes effect for components loaded
+    /// afterwards); a missing import fails the load with `LinkError`. A name
+    /// registered twice raises `InvalidArgumentError`.
+    fn register_component(&self, py: Python<'_>, name: String, func: Py<PyAny>) -> PyResult<()> {
+        if !func.bind(py).is_callable() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "register_component needs a callable",
+            ));
+        }
+        let host = Arc::new(PyComponentFn {
+            callable: func,
+            name: name.clone(),
+            module: self.module.clone(),
+        });
+        self.exec(py, move |sb| {
+            sb.register_component_data(&name, move |args| host.invoke(args))
+                .map(|_| ())
+        })
+    }
+
     /// Instantiates `module`, replacing any previous instance, and runs its start function.
     fn load_module(&self, py: Python<'_>, module: Py<Module>) -> PyResult<()> {
         self.load(py, module)
     }
 
-    /// Calls the export `name` with numbers converted by its signature.
+    /// Calls the export `name`.
     ///
-    /// Returns `None`, one `int`/`float`, or a tuple for several results.
+    /// A core module's export takes numbers converted by its signature and
+    /// returns `None`, one `int`/`float`, or a tuple for several results.
+    ///
+    /// A component's export (`"func"`, or `"interface#func"` inside an
+    /// exported interface) takes and returns WIT values as Python objects:
+    ///
+    /// - `bool` ↔ `bool`; `s8`…`u64` ↔ `int` (range-checked:
+    ///   `InvalidArgumentError`); `f32`/`f64` ↔ `float` (an `int` is accepted);
+    /// - `char`, `string` ↔ `str`; `list<u8>` ↔ `bytes` (also `bytearray`,
+    ///   `memoryview`, or a list of ints);
+    /// - `list<T>` ↔ `list`; `tuple<…>` ↔ `tuple` (a list is accepted);
+    /// - `record` ↔ `dict` of its fields (all of them, any order);
+    /// - `variant` ↔ one-key dict `{case: payload}` (payload `None` for a case
+    ///   without one; a bare `str` is accepted for such a case);
+    /// - `enum` ↔ `str`; `flags` ↔ `list` of the set flags' names (a `set`,
+    ///   `frozenset` or `tuple` is accepted);
+    /// - `option<T>` ↔ `None` or T's value; `option<option<T>>` ↔ `None` or
+    ///   `{"some": inner}`;
+    /// - `result<T, E>` ↔ `{"ok": v}` or `{"err": e}` (`None` without a payload);
+    /// - resources, futures and streams are refused (`InvalidArgumentError`).
+    ///
+    /// It returns the result's value, or `None` without one. A value of the
+    /// wrong type raises `SignatureMismatchError` naming where it is
+    /// (`argument 1 (p).label: expected string, got int`). The result is
+    /// bounded by the `result_limit` option (`ResultTooLargeError`); a guest
+    /// breaking the canonical ABI raises `InvalidResultError`. A component
+    /// that trapped cannot be entered again until `reset()`.
     #[pyo3(signature = (name, *args))]
     fn call<'py>(
         &self,
@@ -299,14 +428,160 @@ impl Sandbox {
         name: &str,
         args: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let values = match self.signature(py, name) {
-            Some(sig) => to_args(name, &sig, args).map_err(|e| to_pyerr(py, e))?,
+        let (ty, component) = self.export_type(py, name).unwrap_or((None, false));
+        if component {
+            let data = match &ty {
+                Some(ExternType::ComponentFunction(sig)) => data_args(py, name, sig, args)?,
+                // Not a function export: let the core report why.
+                _ => Vec::new(),
+            };
+            // The core takes the arguments by value (a long string moves on
+            // into the guest); a copy is kept only if the call may run twice
+            // (known once the sandbox is entered).
+            let entered = self.enter(py)?;
+            let spare = self.interrupts.may_retry().then(|| data.clone());
+            let args = Mutex::new((Some(data), spare));
+            let results = self.run_entered(py, entered, |sb| {
+                let mut args = lock(&args);
+                let data = args.0.take().or_else(|| args.1.take()).unwrap_or_default();
+                drop(args);
+                sb.call_data(name, data)
+            })?;
+            return crate::data::results_to_py(py, &results);
+        }
+        let values = match &ty {
+            Some(ExternType::Function(sig)) => {
+                to_args(name, sig, args).map_err(|e| to_pyerr(py, e))?
+            }
             // Not a numeric function export: let the core report why.
-            None => Vec::new(),
+            _ => Vec::new(),
         };
-        let name = name.to_string();
-        let results = self.run_guest(py, move |sb| sb.call_dynamic(&name, &values))?;
+        let results = self.run_guest(py, |sb| sb.call_dynamic(name, &values))?;
         results_to_py(py, results)
+    }
+
+    /// Calls `name` through the bytes convention: `data` (any bytes-like
+    /// object: `bytes`, `bytearray`, `memoryview`, ...) in, the guest's output
+    /// out, as one call under the sandbox's limits, with the GIL released.
+    ///
+    /// The guest (a core module) exports `memory`, `aegis_alloc(len) -> ptr`,
+    /// optionally `aegis_free(ptr, len)`, and `name(ptr, len) -> i64`
+    /// returning `(out_ptr << 32) | out_len`; see `examples/guest-rust` and
+    /// `examples/guest-c`. An output longer than the `result_limit` option
+    /// raises `ResultTooLargeError`, a pointer outside the guest's memory
+    /// `MemoryOutOfBoundsError`, both before anything is allocated for it; a
+    /// guest that fails traps (`TrapError`).
+    fn call_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let input = bytes_like(data, "call_bytes() data")?;
+        let input = input.as_slice();
+        let output = self.run_guest(py, |sb| sb.call_bytes(name, input))?;
+        Ok(PyBytes::new(py, &output))
+    }
+
+    /// `call_bytes` with text: `text` goes in as UTF-8, and the output must be
+    /// UTF-8 (`InvalidResultError` otherwise).
+    fn call_str<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        text: &str,
+    ) -> PyResult<Bound<'py, PyString>> {
+        let output = self.run_guest(py, |sb| sb.call_str(name, text))?;
+        Ok(PyString::new(py, &output))
+    }
+
+    /// Size in bytes of the loaded module's memory: `memory` names an exported
+    /// memory; by default the export named `"memory"`, else the only exported
+    /// memory. No such memory raises `ExportNotFoundError`; a component
+    /// (whose memories are not exported) `InvalidArgumentError`.
+    #[pyo3(signature = (memory=None))]
+    fn memory_size(&self, py: Python<'_>, memory: Option<&str>) -> PyResult<u64> {
+        self.with_memory(py, memory, |mem| Ok(mem.size()))
+    }
+
+    /// Copies `length` bytes at `offset` out of the guest's memory (see
+    /// `memory_size` for `memory`) into a new `bytes`.
+    ///
+    /// The range is checked against the memory's current size before anything
+    /// is allocated: a range past its end raises `MemoryOutOfBoundsError`
+    /// (`offset`, `len`, `size`), a negative offset or length
+    /// `InvalidArgumentError`. Aegis offers copies only, never a live view of
+    /// guest memory: such a view would dangle once the guest grows (and so
+    /// moves) its memory.
+    #[pyo3(signature = (offset, length, memory=None))]
+    fn read_memory<'py>(
+        &self,
+        py: Python<'py>,
+        offset: &Bound<'py, PyInt>,
+        length: &Bound<'py, PyInt>,
+        memory: Option<&str>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let offset: u64 = memory_arg(py, offset, "offset")?;
+        let length: u64 = memory_arg(py, length, "length")?;
+        self.with_memory(py, memory, |mem| {
+            let len = check_range(offset, length, mem.size()).map_err(|e| to_pyerr(py, e))?;
+            PyBytes::new_with(py, len, |buf| {
+                mem.read_into(offset, buf).map_err(|e| to_pyerr(py, e))
+            })
+        })
+    }
+
+    /// Fills `buffer` (any writable bytes-like object: `bytearray`, a writable
+    /// `memoryview`, `array.array`, ...) with the guest's memory from `offset`
+    /// (see `memory_size` for `memory`); returns the number of bytes copied,
+    /// `len(buffer)` in bytes. Bounds are checked first, as for `read_memory`.
+    #[pyo3(signature = (offset, buffer, memory=None))]
+    fn read_memory_into(
+        &self,
+        py: Python<'_>,
+        offset: &Bound<'_, PyInt>,
+        buffer: &Bound<'_, PyAny>,
+        memory: Option<&str>,
+    ) -> PyResult<usize> {
+        let offset: u64 = memory_arg(py, offset, "offset")?;
+        if let Ok(array) = buffer.cast::<PyByteArray>() {
+            return self.with_memory(py, memory, |mem| {
+                // SAFETY: the GIL is held and no Python code runs while the
+                // slice lives, so nothing can resize the bytearray meanwhile.
+                let copied = unsafe {
+                    let buf = array.as_bytes_mut();
+                    mem.read_into(offset, buf).map(|()| buf.len())
+                };
+                copied.map_err(|e| to_pyerr(py, e))
+            });
+        }
+        let view = writable_view(buffer, "read_memory_into() buffer")?;
+        let length = view.len()?;
+        let data = self.with_memory(py, memory, |mem| {
+            mem.read(offset, length as u64).map_err(|e| to_pyerr(py, e))
+        })?;
+        fill_view(&view, &data)?;
+        Ok(length)
+    }
+
+    /// Writes `data` (any bytes-like object: `bytes`, `bytearray`,
+    /// `memoryview`, ...) into the guest's memory at `offset` (see
+    /// `memory_size` for `memory`). A range past the memory's end raises
+    /// `MemoryOutOfBoundsError` and writes nothing.
+    #[pyo3(signature = (offset, data, memory=None))]
+    fn write_memory(
+        &self,
+        py: Python<'_>,
+        offset: &Bound<'_, PyInt>,
+        data: &Bound<'_, PyAny>,
+        memory: Option<&str>,
+    ) -> PyResult<()> {
+        let offset: u64 = memory_arg(py, offset, "offset")?;
+        let data = bytes_like(data, "write_memory() data")?;
+        self.with_memory(py, memory, |mem| {
+            mem.write(offset, data.as_slice())
+                .map_err(|e| to_pyerr(py, e))
+        })
     }
 
     /// Calls an export that takes no arguments, discarding its results.

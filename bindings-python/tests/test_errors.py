@@ -26,6 +26,9 @@ EXPECTED = {
     "interrupted": aegis.AegisInterruptedError,
     "module_too_complex": aegis.ModuleTooComplexError,
     "busy": aegis.BusyError,
+    "memory_out_of_bounds": aegis.MemoryOutOfBoundsError,
+    "result_too_large": aegis.ResultTooLargeError,
+    "invalid_result": aegis.InvalidResultError,
 }
 
 
@@ -34,7 +37,7 @@ def test_all_errors():
     the core gives is an attribute of the same name and value (pydantic-core's
     test_all_errors, for Aegis)."""
     codes = aegis.ERROR_CODES
-    assert len(codes) == len(set(codes)) == 17
+    assert len(codes) == len(set(codes)) == 20
     assert set(codes) == set(aegis.ERROR_CLASSES) == set(EXPECTED)
     classes = [aegis.ERROR_CLASSES[code] for code in codes]
     assert len(set(classes)) == len(classes), "one distinct class per code"
@@ -76,6 +79,12 @@ def test_details_are_attributes():
     err = _aegis._sample_error("busy")
     assert isinstance(err, aegis.BusyError) and err.code == "busy"
     assert "busy" in err.message
+    err = _aegis._sample_error("memory_out_of_bounds")
+    assert (err.offset, err.len, err.size) == (65530, 16, 65536)
+    err = _aegis._sample_error("result_too_large")
+    assert (err.size, err.limit) == (2048, 1024)
+    err = _aegis._sample_error("invalid_result")
+    assert isinstance(err, aegis.InvalidResultError) and "UTF-8" in err.message
 
 
 def test_an_unknown_code_is_still_an_aegis_error():

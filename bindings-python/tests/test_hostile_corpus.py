@@ -98,6 +98,8 @@ def runtime_options(case: Case, scratch: Path) -> Dict[str, Any]:
             opts["handle_limit"] = int(value)
         elif key == "capture":
             opts["capture_output"] = int(value)
+        elif key == "result_limit":
+            opts["result_limit"] = int(value)
         elif key in ("allow_read", "allow_write"):
             opts.setdefault(key, []).append(sub(value))
         elif key == "args":
@@ -148,6 +150,27 @@ def module_path(case: Case) -> Path:
 # How far past its limit a call may end (as in aegis-core/tests/deadlines.rs).
 SLACK = 0.25
 
+# The input of `bytes:` and `str:` entries.
+INPUT = "hello aegis"
+
+
+def call_entry(sandbox: aegis.Sandbox, entry: str) -> None:
+    """Calls the case's entry: `_run`; `bytes:NAME` / `str:NAME` through the
+    bytes convention with INPUT; `wit:NAME` / `wit:NAME:TEXT` a component
+    export with no argument or the one string TEXT; else a core export."""
+    kind, _, rest = entry.partition(":")
+    if entry == "_run":
+        sandbox.run()
+    elif kind == "bytes" and rest:
+        sandbox.call_bytes(rest, INPUT.encode())
+    elif kind == "str" and rest:
+        sandbox.call_str(rest, INPUT)
+    elif kind == "wit" and rest:
+        name, sep, text = rest.partition(":")
+        sandbox.call(name, *([text] if sep else []))
+    else:
+        sandbox.call(entry)
+
 
 def observe(case: Case, scratch: Path, reentry: Reentry):
     """Runs one case: (outcome code or "ok", denied capabilities, final error),
@@ -169,10 +192,7 @@ def observe(case: Case, scratch: Path, reentry: Reentry):
         error = None
         start = time.monotonic()
         try:
-            if case.entry == "_run":
-                sandbox.run()
-            else:
-                sandbox.call(case.entry)
+            call_entry(sandbox, case.entry)
         except aegis.AegisError as err:
             error = err
         elapsed = time.monotonic() - start
@@ -214,6 +234,11 @@ def test_every_case_has_a_unique_name():
     assert {"poll_sleep_5s", "poll_sleep_forever", "poll_sleep_many", "sleep_p1", "sleep_p2"} <= set(
         names
     )
+    # Every entry form of the data exchange is run.
+    entries = {c.entry.split(":")[0] for c in CASES}
+    assert {"bytes", "str", "wit"} <= entries
+    assert any(c.entry.count(":") == 2 for c in CASES), "a wit:NAME:TEXT case"
+    assert any(k == "result_limit" for c in CASES for k, _ in c.options)
 
 
 def test_handle_limit_is_a_runtime_and_sandbox_option(tmp_path: Path):

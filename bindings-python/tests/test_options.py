@@ -24,6 +24,7 @@ def sample(name, tmp_path):
         "stack_limit": 256 * 1024,
         "table_elements_limit": 1000,
         "handle_limit": 64,
+        "result_limit": "1MiB",
         "allow_read": [tmp_path],
         "allow_write": (str(tmp_path),),
         "map_dirs": [{"host": tmp_path, "guest": "/data", "access": "write"}],

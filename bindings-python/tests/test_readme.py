@@ -1,9 +1,10 @@
-"""The README's Python example, executed verbatim."""
+"""The README's Python examples, executed verbatim."""
 
 import pathlib
 import re
 
-README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
 
 
 def python_blocks():
@@ -15,10 +16,20 @@ def python_blocks():
     return blocks
 
 
-def test_readme_python_examples_run(capsys):
+def test_readme_python_examples_run(capsys, monkeypatch):
+    # The examples name guests by their path from the repository root.
+    monkeypatch.chdir(ROOT)
     for block in python_blocks():
         exec(compile(block, str(README), "exec"), {"__name__": "readme_example"})
     out = capsys.readouterr().out
     assert "fuel used" in out
     assert "interrupted after 0.1 s" in out
     assert "timed out after 0.1 s (limit 0.1 s)" in out
+    # Exchanging data.
+    lines = out.splitlines()
+    assert "Hello, Python!" in lines
+    assert "greet [function]: func(name: string) -> string" in lines
+    assert "{'err': 'division by zero'}" in lines
+    assert "WIT" in lines
+    assert "QUIET" in lines
+    assert "guest says: hello" in lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 from types import TracebackType
-from typing import final, Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Type, TypedDict, Union
+from typing import final, AbstractSet, Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Type, TypedDict, Union
 
 __all__ = [
     "Runtime",
@@ -13,6 +13,7 @@ __all__ = [
     "Import",
     "Export",
     "FuncType",
+    "WitFuncType",
     "MemoryType",
     "TableType",
     "GlobalType",
@@ -58,6 +59,29 @@ _Size = Union[int, str]  # bytes, or text with a unit: "64MiB", "512KiB", "1GiB"
 _Seconds = Union[float, datetime.timedelta]
 # {"host": path, "guest": "/data", "access": "read" | "write"} ("access" defaults to "read")
 _DirMap = Mapping[str, Union[str, "os.PathLike[str]"]]
+_WritableBuffer = Union[bytearray, memoryview]  # or any writable buffer (array.array, mmap, ...)
+
+# Component (WIT) values as Python objects, both ways (see ``Sandbox.call``):
+# bool, int, float, str (char, string, enum, flag and case names), bytes
+# (list<u8>), list, tuple, dict (record; variant/result/{"some": x} as one key), None.
+_WitValue = Union[
+    None, bool, int, float, str, bytes, List["_WitValue"], Tuple["_WitValue", ...], Dict[str, "_WitValue"]
+]
+# What a call accepts for one: also bytearray/memoryview for bytes, and
+# sets for flags.
+_WitArg = Union[
+    None,
+    bool,
+    int,
+    float,
+    str,
+    bytes,
+    bytearray,
+    memoryview,
+    Sequence["_WitArg"],
+    AbstractSet[str],
+    Mapping[str, "_WitArg"],
+]
 
 def validate(data: _Bytes) -> None:
     """Check that ``data`` is a valid module or component (binary, or WAT text as bytes).
@@ -88,6 +112,7 @@ class Runtime:
         stack_limit: _Size = ...,
         table_elements_limit: int = ...,
         handle_limit: int = ...,
+        result_limit: _Size = ...,
         allow_read: Sequence[_PathLike] = ...,
         allow_write: Sequence[_PathLike] = ...,
         map_dirs: Sequence[_DirMap] = ...,
@@ -134,6 +159,7 @@ class Runtime:
         timeout: Union[_Seconds, Literal["off"], None] = ...,
         table_elements_limit: int = ...,
         handle_limit: int = ...,
+        result_limit: _Size = ...,
         allow_read: Sequence[_PathLike] = ...,
         allow_write: Sequence[_PathLike] = ...,
         map_dirs: Sequence[_DirMap] = ...,
@@ -182,11 +208,28 @@ class GlobalType:
     content: str
     mutable: bool
 
-_ExternType = Union[FuncType, MemoryType, TableType, GlobalType, str]
+@final
+class WitFuncType:
+    """A component function's WIT signature; ``str()`` gives ``func(name: string) -> string``."""
+
+    params: List[Tuple[str, str]]
+    """Parameter names and WIT types, in order: ``[("name", "string")]``."""
+    result: Optional[str]
+    """The WIT result type (``"string"``, ``"result<s32, string>"``), or ``None``."""
+    signature: str
+    """The whole signature as WIT text, e.g. ``"func(name: string) -> string"``."""
+
+_ExternType = Union[FuncType, WitFuncType, MemoryType, TableType, GlobalType, str]
 
 @final
 class Import:
-    """One import of a module; ``str()`` gives ``env.log [function]: (i32, i32) -> ()``."""
+    """One import of a module; ``str()`` gives ``env.log [function]: (i32, i32) -> ()``.
+
+    A component's function imports have a ``WitFuncType`` as ``type``; ``module``
+    is the interface (``"aegis:test/host"``, ``str()`` gives
+    ``aegis:test/host#transform [function]: func(s: string) -> string``), or
+    ``""`` for a function imported at the component's root.
+    """
 
     module: str
     name: str
@@ -195,7 +238,12 @@ class Import:
 
 @final
 class Export:
-    """One export of a module; ``str()`` gives ``add [function]: (i32, i32) -> (i32)``."""
+    """One export of a module; ``str()`` gives ``add [function]: (i32, i32) -> (i32)``.
+
+    A component's function exports have a ``WitFuncType`` as ``type`` and are
+    named ``func``, or ``interface#func`` inside an exported interface
+    (``aegis:test/text#upper [function]: func(s: string) -> string``).
+    """
 
     name: str
     kind: Literal["function", "memory", "table", "global", "other"]
@@ -281,6 +329,8 @@ class Limits:
     stack: int
     table_elements: int
     handles: int
+    result_bytes: int
+    """Bytes one call's result may take in host memory (option ``result_limit``)."""
 
 @final
 class Sandbox:
@@ -304,10 +354,50 @@ class Sandbox:
         caller: bool = False,
     ) -> None:
         """Register ``func`` as the host function ``module.name`` (for modules loaded afterwards)."""
+    def register_component(self, name: str, func: Callable[..., Optional[_WitArg]]) -> None:
+        """Register ``func`` as the host function for the component import ``name``
+        (``"func"`` at the root, ``"interface#func"`` in an imported interface), for
+        components loaded afterwards.
+
+        ``func`` receives the arguments as ``call`` returns values and returns the
+        result as ``call`` takes arguments (``None`` without one). An exception it
+        raises traps the guest: ``HostFunctionError`` with the original as
+        ``__cause__``. A component that trapped needs ``reset()`` before its next
+        call (``TrapError``, ``trap_code == "cannot_enter_component"``).
+        """
     def load_module(self, module: Module) -> None:
         """Instantiate ``module``, replacing any previous instance."""
-    def call(self, name: str, *args: _Number) -> Union[None, int, float, Tuple[_Number, ...]]:
-        """Call an export; returns None, one number, or a tuple of numbers."""
+    def call(self, name: str, *args: _WitArg) -> _WitValue:
+        """Call an export.
+
+        A core module's export takes and returns numbers (None, one number, or a
+        tuple for several results). A component's export (``"func"`` or
+        ``"interface#func"``) takes and returns WIT values: bool, int (s8..u64,
+        range-checked), float, str (char, string, enum), bytes (list<u8>), list,
+        tuple, dict (record), a one-key dict for a variant or result
+        (``{"circle": 2.0}``, ``{"ok": v}``, ``{"err": e}``; payload ``None`` for a
+        case without one), None or the value for ``option<T>`` (``{"some": x}`` for
+        ``option<option<T>>``), a list of names for flags (a set is accepted).
+        Returns the result's value, or None. A wrong type raises
+        ``SignatureMismatchError``.
+        """
+    def call_bytes(self, name: str, data: _Bytes) -> bytes:
+        """Call ``name`` through the bytes convention: ``data`` (any bytes-like object)
+        in, the guest's output out (``ResultTooLargeError`` beyond ``result_limit``,
+        ``MemoryOutOfBoundsError`` for a pointer outside the guest's memory)."""
+    def call_str(self, name: str, text: str) -> str:
+        """``call_bytes`` with UTF-8 text both ways (``InvalidResultError`` if the output is not UTF-8)."""
+    def memory_size(self, memory: Optional[str] = None) -> int:
+        """Size in bytes of the exported memory named ``memory`` (default: ``"memory"``,
+        else the only one)."""
+    def read_memory(self, offset: int, length: int, memory: Optional[str] = None) -> bytes:
+        """Copy ``length`` bytes at ``offset`` out of guest memory; the range is checked
+        before allocating (``MemoryOutOfBoundsError``). A copy, never a live view: a
+        view would dangle when the guest grows its memory."""
+    def read_memory_into(self, offset: int, buffer: _WritableBuffer, memory: Optional[str] = None) -> int:
+        """Fill the writable ``buffer`` from guest memory at ``offset``; returns its length in bytes."""
+    def write_memory(self, offset: int, data: _Bytes, memory: Optional[str] = None) -> None:
+        """Write ``data`` (any bytes-like object) into guest memory at ``offset``."""
     def call_void(self, name: str) -> None:
         """Call an export taking no arguments, discarding its results."""
     def run(self) -> Union[None, int, float, Tuple[_Number, ...]]:

@@ -37,6 +37,9 @@ __all__ = [
     "AegisInterruptedError",
     "ModuleTooComplexError",
     "BusyError",
+    "MemoryOutOfBoundsError",
+    "ResultTooLargeError",
+    "InvalidResultError",
     "ERROR_CLASSES",
 ]
 
@@ -162,6 +165,11 @@ class StackOverflowError(AegisError):
 class TrapError(AegisError):
     """The guest trapped (unreachable, out-of-bounds access, division by zero, ...).
 
+    A component that trapped (any error inside a component call, a host
+    function's failure included) cannot be entered again: its next call
+    raises ``TrapError`` with ``trap_code`` ``"cannot_enter_component"`` until
+    ``Sandbox.reset()``.
+
     Attributes:
         trap_code: short stable trap name, e.g. ``"unreachable"``.
         backtrace: wasm frames, innermost first, one per line (may be empty).
@@ -266,6 +274,48 @@ class BusyError(AegisError):
     code = "busy"
 
 
+class MemoryOutOfBoundsError(AegisError):
+    """A host access to guest memory fell outside the memory: ``read_memory`` /
+    ``write_memory`` with a range past its end, or a bytes-convention guest
+    handing the host a pointer outside its memory. Checked before anything is
+    allocated or copied.
+
+    Attributes:
+        offset: first byte of the access.
+        len: bytes accessed.
+        size: the memory's size in bytes at the time.
+    """
+
+    code = "memory_out_of_bounds"
+    offset: int
+    len: int
+    size: int
+
+
+class ResultTooLargeError(AegisError):
+    """A call's result exceeded the ``result_limit`` option: a ``call_bytes``
+    output, or the values of a component call (string bytes, 40 bytes per
+    list element, record field or tuple item). Checked before the host
+    allocates the result.
+
+    Attributes:
+        size: the result's size in bytes (a lower bound when counting stopped early).
+        limit: the result limit in bytes.
+    """
+
+    code = "result_too_large"
+    size: int
+    limit: int
+
+
+class InvalidResultError(AegisError):
+    """The guest returned a value that breaks its contract: ``call_str`` output
+    that is not UTF-8, or a component breaking the canonical ABI (a string that
+    is not UTF-8, a list outside its memory, a bad ``realloc`` pointer)."""
+
+    code = "invalid_result"
+
+
 ERROR_CLASSES: Dict[str, Type[AegisError]] = {
     cls.code: cls
     for cls in (
@@ -286,6 +336,9 @@ ERROR_CLASSES: Dict[str, Type[AegisError]] = {
         AegisInterruptedError,
         ModuleTooComplexError,
         BusyError,
+        MemoryOutOfBoundsError,
+        ResultTooLargeError,
+        InvalidResultError,
     )
 }
 """The exception class of each stable error code."""
