@@ -163,7 +163,7 @@ fn observe(case: &Case) -> (String, Vec<&'static str>, bool) {
                     None => vec![],
                 };
                 let name = call.split(':').next().unwrap();
-                sandbox.call_data(name, &args).map(drop)
+                sandbox.call_data(name, args).map(drop)
             }
             _ => sandbox.call_dynamic(entry, &[]).map(|_| ()),
         },
