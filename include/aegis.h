@@ -6,9 +6,13 @@
  *    success; free it with aegis_error_delete. Nothing aborts or unwinds
  *    across this boundary.
  *  - Every handle (aegis_runtime_t, aegis_builder_t, aegis_module_t,
- *    aegis_sandbox_t, aegis_interrupt_handle_t, aegis_error_t) returned to
- *    you is owned by you and has exactly one *_delete (a builder is consumed
- *    by its build function). Out-parameters are set to NULL on error.
+ *    aegis_sandbox_t, aegis_interrupt_handle_t, aegis_error_t,
+ *    aegis_witval_t) returned to you is owned by you and has exactly one
+ *    *_delete (a builder is consumed by its build function; a value put
+ *    into a container belongs to the container). Buffers and strings made
+ *    for you (call_bytes, call_str, invoke, to_wave) are freed with
+ *    aegis_bytes_free / aegis_string_free. Out-parameters are set to NULL
+ *    on error.
  *  - Strings are UTF-8 and NUL-terminated; borrowed strings stay valid as
  *    long as the handle they came from.
  *  - Runtimes, modules and interrupt handles are thread-safe. A sandbox runs
@@ -29,6 +33,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+// Deepest value tree a C program may build: nesting beyond this is refused
+// with `AEGIS_ERROR_INVALID_ARGUMENT`, so converting or freeing a tree can
+// never exhaust the stack. WIT types nest far less deeply.
+#define AEGIS_WITVAL_MAX_DEPTH 1000
 
 // Stable error codes; the numeric values mirror `aegis_core::ErrorCode`.
 enum aegis_error_code_t
@@ -52,7 +61,9 @@ enum aegis_error_code_t
   AEGIS_ERROR_MEMORY_LIMIT_EXCEEDED = 7,
   // The guest exhausted its stack.
   AEGIS_ERROR_STACK_OVERFLOW = 8,
-  // The guest trapped (unreachable, out-of-bounds access, ...).
+  // The guest trapped (unreachable, out-of-bounds access, ...). Detail
+  // `trap_code` says how; "cannot_enter_component" means a component
+  // failed in an earlier call and must be reset (`aegis_sandbox_reset`).
   AEGIS_ERROR_TRAP = 9,
   // A host function failed.
   AEGIS_ERROR_HOST_FUNCTION = 10,
@@ -72,6 +83,16 @@ enum aegis_error_code_t
   // callbacks, or from another thread while a call runs. Refused at once,
   // never waited for.
   AEGIS_ERROR_BUSY = 17,
+  // A host access to guest memory (`aegis_sandbox_memory_read` /
+  // `_write`), or a pointer the guest handed back in the bytes
+  // convention, lies outside the guest's memory. Nothing was copied.
+  AEGIS_ERROR_MEMORY_OUT_OF_BOUNDS = 18,
+  // A call's result is larger than the result limit (option
+  // `result_limit`); refused before the host allocated it.
+  AEGIS_ERROR_RESULT_TOO_LARGE = 19,
+  // The guest returned a value that breaks its contract: text that is not
+  // UTF-8, a component value that breaks the canonical ABI.
+  AEGIS_ERROR_INVALID_RESULT = 20,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -95,14 +116,80 @@ enum aegis_externkind_t
   AEGIS_EXTERN_TABLE = 2,
   // A global; `global_kind`, `global_numeric` and `mutable_` describe it.
   AEGIS_EXTERN_GLOBAL = 3,
-  // Anything else (tags, component items); only `text` is meaningful.
+  // Anything else (tags, component items other than functions); only
+  // `text` is meaningful.
   AEGIS_EXTERN_OTHER = 4,
+  // A component function (WIT): `text` is its signature, e.g.
+  // "func(name: string) -> string"; `wit_params` / `nwit_params` and
+  // `wit_result` give its parts. Called with `aegis_sandbox_call_component`
+  // (exports) or implemented with `aegis_sandbox_register_component`
+  // (imports).
+  AEGIS_EXTERN_COMPONENT_FUNCTION = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum aegis_externkind_t aegis_externkind_t;
 #else
 typedef uint32_t aegis_externkind_t;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The kind of an `aegis_witval_t`, one per WIT type kind.
+enum aegis_witkind_t
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not a value: what `aegis_witval_kind(NULL)` returns.
+  AEGIS_WIT_INVALID = 0,
+  // `bool`.
+  AEGIS_WIT_BOOL = 1,
+  // `s8`.
+  AEGIS_WIT_S8 = 2,
+  // `u8`.
+  AEGIS_WIT_U8 = 3,
+  // `s16`.
+  AEGIS_WIT_S16 = 4,
+  // `u16`.
+  AEGIS_WIT_U16 = 5,
+  // `s32`.
+  AEGIS_WIT_S32 = 6,
+  // `u32`.
+  AEGIS_WIT_U32 = 7,
+  // `s64`.
+  AEGIS_WIT_S64 = 8,
+  // `u64`.
+  AEGIS_WIT_U64 = 9,
+  // `f32`.
+  AEGIS_WIT_F32 = 10,
+  // `f64`.
+  AEGIS_WIT_F64 = 11,
+  // `char`: one Unicode scalar value.
+  AEGIS_WIT_CHAR = 12,
+  // `string`: UTF-8 text.
+  AEGIS_WIT_STRING = 13,
+  // `list<T>` (`list<u8>` included: see `aegis_witval_new_bytes`).
+  AEGIS_WIT_LIST = 14,
+  // A `record`: named fields, in the type's order.
+  AEGIS_WIT_RECORD = 15,
+  // A `tuple<...>`.
+  AEGIS_WIT_TUPLE = 16,
+  // A `variant`: a case name and maybe a payload.
+  AEGIS_WIT_VARIANT = 17,
+  // An `enum`: a case name.
+  AEGIS_WIT_ENUM = 18,
+  // `option<T>`: none, or some payload.
+  AEGIS_WIT_OPTION = 19,
+  // `result<T, E>`: ok or err, each maybe with a payload.
+  AEGIS_WIT_RESULT = 20,
+  // `flags`: the names of the flags that are set.
+  AEGIS_WIT_FLAGS = 21,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum aegis_witkind_t aegis_witkind_t;
+#else
+typedef uint32_t aegis_witkind_t;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -158,6 +245,15 @@ typedef struct aegis_runtime_t aegis_runtime_t;
 // its handle stops the running call from another thread.
 typedef struct aegis_sandbox_t aegis_sandbox_t;
 
+// A component-model value: a tagged tree mirroring the WIT kinds
+// (`aegis_witkind_t`). Made by the `aegis_witval_new_*` functions and by
+// calls (`aegis_sandbox_call_component`); owned by whoever holds it, freed
+// with `aegis_witval_delete` (which frees the whole tree). Containers take
+// ownership of the values put into them. Pointers read out of a value
+// (children, strings, names) are borrowed: valid until the value is
+// changed or deleted.
+typedef struct aegis_witval_t aegis_witval_t;
+
 // Access level of a directory grant: `AEGIS_DIR_READ_ONLY` or `AEGIS_DIR_READ_WRITE`.
 typedef uint32_t aegis_dir_access_t;
 
@@ -165,6 +261,34 @@ typedef uint32_t aegis_dir_access_t;
 // the default), `AEGIS_LOGGING_INHERIT` (host's stdout/stderr) or
 // `AEGIS_LOGGING_CAPTURE` (kept in memory, read with `aegis_sandbox_stdout`).
 typedef uint32_t aegis_logging_t;
+
+// A host function implementing a component import, in C.
+//
+// Receives the `env` given at registration and the arguments
+// `args[0..nargs]` (borrowed, valid during the call only; NULL when
+// `nargs` is 0), checked against the import's WIT types. For an import
+// with a result, store a new value in `*result_out` (ownership passes to
+// Aegis; it is NULL on entry); leave it NULL for an import without one.
+// Return NULL on success, or an error (e.g. `aegis_error_new("...")`,
+// ownership passes to Aegis) to fail: the guest traps and the sandbox call
+// fails with `AEGIS_ERROR_HOST_FUNCTION` carrying the message (a result
+// stored as well is freed). A result of the wrong kind, or a missing or
+// extra one, also fails the call with `AEGIS_ERROR_HOST_FUNCTION`.
+//
+// As with `aegis_host_callback_t`: the sandbox is busy during the call
+// (using it from the callback gives `AEGIS_ERROR_BUSY`), the callback runs
+// on the calling thread, and its time counts against the call's timeout,
+// which takes effect when it returns. There is no `aegis_caller_t`: the
+// values arrive converted, and a long callback cannot poll for
+// cancellation. After a failed call the component must be reset (see
+// `aegis_sandbox_call_component`).
+typedef struct aegis_error_t *(*aegis_component_callback_t)(void *env,
+                                                            const struct aegis_witval_t *const *args,
+                                                            size_t nargs,
+                                                            struct aegis_witval_t **result_out);
+
+// Frees a host function's `env`; may be NULL.
+typedef void (*aegis_finalizer_t)(void *env);
 
 // A value type tag: one of `AEGIS_I32`, `AEGIS_I64`, `AEGIS_F32`, `AEGIS_F64`.
 //
@@ -225,14 +349,21 @@ typedef struct aegis_error_t *(*aegis_host_callback_t)(void *env,
                                                        struct aegis_val_t *results,
                                                        size_t nresults);
 
-// Frees a host function's `env`; may be NULL.
-typedef void (*aegis_finalizer_t)(void *env);
+// One parameter of a component function: its name and WIT type as text
+// (e.g. "record { x: s32, y: s32, label: string }"). Borrowed from the module.
+typedef struct aegis_wit_param_t {
+  // Parameter name.
+  const char *name;
+  // Its WIT type.
+  const char *ty;
+} aegis_wit_param_t;
 
 // The type of an import or export. Pointers are borrowed from the module.
 typedef struct aegis_externtype_t {
   // What kind of item this is.
   aegis_externkind_t kind;
-  // The type as text, e.g. "(i32, i32) -> (i32)", "1 pages (max 2)", "mut i64".
+  // The type as text, e.g. "(i32, i32) -> (i32)", "1 pages (max 2)", "mut i64",
+  // or a component function's WIT signature, "func(s: string) -> string".
   const char *text;
   // Function parameter types (`nparams` entries; NULL when 0).
   const aegis_valkind_t *params;
@@ -260,9 +391,19 @@ typedef struct aegis_externtype_t {
   bool global_numeric;
   // Whether the global is mutable.
   bool mutable_;
+  // Component function parameters (`nwit_params` entries; NULL when 0).
+  const struct aegis_wit_param_t *wit_params;
+  // Number of component function parameters.
+  size_t nwit_params;
+  // Component function result type as WIT text, or NULL when it has none
+  // (and for other kinds).
+  const char *wit_result;
 } aegis_externtype_t;
 
-// One import: module namespace, field name and type.
+// One import: module namespace, field name and type. A component's import
+// of an interface function has the interface as `module`
+// ("aegis:test/host") and the function as `name`; a root import has ""
+// as `module`.
 typedef struct aegis_import_t {
   // Namespace, e.g. "env" (borrowed).
   const char *module;
@@ -272,7 +413,9 @@ typedef struct aegis_import_t {
   struct aegis_externtype_t ty;
 } aegis_import_t;
 
-// One export: name and type.
+// One export: name and type. A function of a component's exported
+// interface is named `interface#func` ("aegis:test/text#upper"), the name
+// `aegis_sandbox_call_component` takes.
 typedef struct aegis_export_t {
   // Export name (borrowed).
   const char *name;
@@ -380,7 +523,7 @@ void aegis_builder_delete(struct aegis_builder_t *builder);
 // unit): `memory_limit`, `fuel_limit`, `timeout`, `stack_limit`,
 // `table_elements_limit`, `handle_limit`, `allow_read`, `allow_write`,
 // `map_dirs`, `allow_logging`, `capture_output`, `allow_clock`,
-// `allow_net`, `env`, `args`, `random_seed`, `on_denied`, and, for a
+// `allow_net`, `env`, `args`, `random_seed`, `on_denied`, `result_limit`, and, for a
 // runtime only, `instance_pool`, `compile_cache`, `max_module_size`,
 // `module_limits`, `wasm_exceptions`, `wasm_gc`, `allowed_modules`.
 struct aegis_error_t *aegis_builder_set(struct aegis_builder_t *builder,
@@ -406,6 +549,14 @@ struct aegis_error_t *aegis_runtime_from_policy(const char *text,
 // Option `memory_limit`: caps the total linear memory of a sandbox, in
 // bytes (default 64 MiB).
 struct aegis_error_t *aegis_builder_memory_limit(struct aegis_builder_t *builder,
+                                                 uint64_t bytes);
+
+// Option `result_limit`: the host memory one call's result may take, in
+// bytes (default 64 MiB): the output of `aegis_sandbox_call_bytes`, and the
+// values of a component call (string bytes plus 40 bytes per list item,
+// record field or tuple item) or passed to a component host function.
+// Checked before anything is allocated: `AEGIS_ERROR_RESULT_TOO_LARGE`.
+struct aegis_error_t *aegis_builder_result_limit(struct aegis_builder_t *builder,
                                                  uint64_t bytes);
 
 // Option `fuel_limit`: the fuel each call may consume (default 1 000 000 000).
@@ -516,6 +667,133 @@ struct aegis_error_t *aegis_builder_build_sandbox(struct aegis_builder_t *builde
                                                   const struct aegis_runtime_t *runtime,
                                                   struct aegis_sandbox_t **sandbox_out);
 
+// Stores in `*size_out` the size in bytes of the loaded core module's
+// exported memory `memory`, or of its default memory when `memory` is NULL
+// (the export named "memory", else its only exported memory). Works
+// between calls, never during one. Errors: `AEGIS_ERROR_EXPORT_NOT_FOUND`
+// (no such memory), `AEGIS_ERROR_INVALID_ARGUMENT` (no module loaded, or a
+// component: components do not export memories; exchange data through
+// their typed exports).
+struct aegis_error_t *aegis_sandbox_memory_size(const struct aegis_sandbox_t *sandbox,
+                                                const char *memory,
+                                                uint64_t *size_out);
+
+// Copies `len` bytes of guest memory at `offset` into `buf` (memory
+// `memory`, or the default one when NULL; see `aegis_sandbox_memory_size`).
+// A range outside the memory fails with `AEGIS_ERROR_MEMORY_OUT_OF_BOUNDS`
+// (details `offset`, `len`, `size`) and copies nothing; it is checked
+// before `buf` is touched, so a length read from the guest may be passed
+// as is.
+struct aegis_error_t *aegis_sandbox_memory_read(const struct aegis_sandbox_t *sandbox,
+                                                const char *memory,
+                                                uint64_t offset,
+                                                uint8_t *buf,
+                                                size_t len);
+
+// Copies `data[0..len]` into guest memory at `offset` (memory `memory`, or
+// the default one when NULL). A range outside the memory fails with
+// `AEGIS_ERROR_MEMORY_OUT_OF_BOUNDS` and writes nothing; it is checked
+// before `data` is read.
+struct aegis_error_t *aegis_sandbox_memory_write(struct aegis_sandbox_t *sandbox,
+                                                 const char *memory,
+                                                 uint64_t offset,
+                                                 const uint8_t *data,
+                                                 size_t len);
+
+// Calls `name` through the bytes convention: `input[0..input_len]` in, the
+// guest's output out, in `*output_out` / `*output_len_out` (owned by the
+// caller, freed with `aegis_bytes_free(output, output_len)`; NULL and 0
+// for an empty output or on error).
+//
+// The guest exports `memory`, `aegis_alloc(len: i32) -> i32`, optionally
+// `aegis_free(ptr: i32, len: i32)`, and `name(ptr: i32, len: i32) -> i64`
+// returning `(out_ptr << 32) | out_len`. Aegis allocates the input with
+// `aegis_alloc` and writes it (from then on the buffer is the guest's),
+// calls `name`, copies the output out and then calls `aegis_free(out_ptr,
+// out_len)` if the guest exports it. It is one call: fuel, timeout,
+// interrupts and metrics apply to the whole exchange. Errors: an output
+// longer than the result limit (option `result_limit`, default 64 MiB) is
+// `AEGIS_ERROR_RESULT_TOO_LARGE` (details `size`, `limit`), an output or
+// input range outside guest memory `AEGIS_ERROR_MEMORY_OUT_OF_BOUNDS`,
+// both refused before the host allocates anything; a guest trap
+// `AEGIS_ERROR_TRAP`; missing or mistyped exports
+// `AEGIS_ERROR_EXPORT_NOT_FOUND` / `AEGIS_ERROR_SIGNATURE_MISMATCH`.
+struct aegis_error_t *aegis_sandbox_call_bytes(struct aegis_sandbox_t *sandbox,
+                                               const char *name,
+                                               const uint8_t *input,
+                                               size_t input_len,
+                                               uint8_t **output_out,
+                                               size_t *output_len_out);
+
+// `aegis_sandbox_call_bytes` with text: `input` is a NUL-terminated UTF-8
+// string, and the output, which must be UTF-8 without NUL bytes (else
+// `AEGIS_ERROR_INVALID_RESULT`; use `aegis_sandbox_call_bytes` for such
+// output), goes to `*output_out` as a NUL-terminated string owned by the
+// caller, freed with `aegis_string_free` (NULL on error).
+struct aegis_error_t *aegis_sandbox_call_str(struct aegis_sandbox_t *sandbox,
+                                             const char *name,
+                                             const char *input,
+                                             char **output_out);
+
+// Calls component export `name` (`func`, or `interface#func` for a
+// function of an exported interface, e.g. "aegis:test/text#upper") with
+// `args[0..nargs]` (borrowed; `args` may be NULL when `nargs` is 0). The
+// result goes to `*result_out`, owned by the caller and freed with
+// `aegis_witval_delete`; it is NULL when the function has no result (and
+// on error).
+//
+// The arguments are checked against the export's WIT types before
+// anything runs: a wrong count or kind is `AEGIS_ERROR_SIGNATURE_MISMATCH`
+// naming where (`argument 1 (p).label: expected string, got s32`), an
+// unknown case or flag `AEGIS_ERROR_INVALID_ARGUMENT`; record fields must
+// be in the type's order. Functions taking or returning resources,
+// futures or streams are refused (`AEGIS_ERROR_INVALID_ARGUMENT`). The
+// result counts against the result limit (option `result_limit`; string
+// bytes plus 40 bytes per list item, record field or tuple item):
+// `AEGIS_ERROR_RESULT_TOO_LARGE`. A guest that breaks the canonical ABI
+// (text that is not UTF-8, a list outside its memory) gives
+// `AEGIS_ERROR_INVALID_RESULT`. Calling a core module gives
+// `AEGIS_ERROR_INVALID_ARGUMENT`.
+//
+// After a component call fails inside the guest (a trap, a limit, an
+// interrupt, a failing host function), the component cannot be entered
+// again: every later call fails with `AEGIS_ERROR_TRAP` (detail
+// `trap_code` "cannot_enter_component") until `aegis_sandbox_reset`.
+struct aegis_error_t *aegis_sandbox_call_component(struct aegis_sandbox_t *sandbox,
+                                                   const char *name,
+                                                   const struct aegis_witval_t *const *args,
+                                                   size_t nargs,
+                                                   struct aegis_witval_t **result_out);
+
+// Calls a component export written as a WAVE call (the WebAssembly Value
+// Encoding of `wasmtime run --invoke`): `greet("world")`,
+// `echo-record({x: 1, y: 2, label: "p"})`, `aegis:test/text#upper("a")`;
+// the parentheses may be left out when there are no arguments. The
+// arguments are parsed by the export's types (bad text:
+// `AEGIS_ERROR_INVALID_ARGUMENT`). The result, as WAVE text, goes to
+// `*result_out` (owned, freed with `aegis_string_free`; NULL when the
+// function has no result, and on error). Otherwise as
+// `aegis_sandbox_call_component`.
+struct aegis_error_t *aegis_sandbox_invoke(struct aegis_sandbox_t *sandbox,
+                                           const char *call,
+                                           char **result_out);
+
+// Registers a C host function for the component import `name`: `func` for
+// a function imported at the component's root, `interface#func` for one
+// of an imported interface (e.g. "aegis:test/host#transform"; the import
+// lists of `aegis_module_import` show the interface as `module`). For
+// components loaded afterwards (and on reset): register before
+// `aegis_sandbox_load_module`; an import left without a host function
+// fails the load with `AEGIS_ERROR_LINK_ERROR`. `env` is passed to every
+// call of `callback`; `finalizer` (may be NULL) runs exactly once with
+// `env`: when the sandbox is deleted, or before this function returns if
+// it fails. A name registered twice gives `AEGIS_ERROR_INVALID_ARGUMENT`.
+struct aegis_error_t *aegis_sandbox_register_component(struct aegis_sandbox_t *sandbox,
+                                                       const char *name,
+                                                       aegis_component_callback_t callback,
+                                                       void *env,
+                                                       aegis_finalizer_t finalizer);
+
 // The stable code of `error`; `AEGIS_ERROR_INVALID_ARGUMENT` if `error` is NULL.
 aegis_error_code_t aegis_error_code(const struct aegis_error_t *error);
 
@@ -568,6 +846,10 @@ const char *aegis_error_detail_json(const struct aegis_error_t *error,
 // `AEGIS_ERROR_EXIT`: `status`;
 // `AEGIS_ERROR_INTERRUPTED`: `elapsed` (seconds);
 // `AEGIS_ERROR_MODULE_TOO_COMPLEX`: `what`, `found`, `limit`;
+// `AEGIS_ERROR_MEMORY_OUT_OF_BOUNDS`: `offset`, `len`, `size` (bytes;
+// `size` is the memory's size at the time);
+// `AEGIS_ERROR_RESULT_TOO_LARGE`: `size`, `limit` (bytes; `size` is a
+// lower bound when counting stopped at the limit);
 // the other codes have none.
 const char *aegis_error_get(const struct aegis_error_t *error,
                             const char *name);
@@ -833,7 +1115,9 @@ struct aegis_error_t *aegis_sandbox_call_void(struct aegis_sandbox_t *sandbox,
 struct aegis_error_t *aegis_sandbox_run(struct aegis_sandbox_t *sandbox);
 
 // Discards the instance and instantiates the same module again: memory,
-// globals and tables return to their initial state. Instantiation runs
+// globals and tables return to their initial state. This is also how a
+// component that failed in a call (`AEGIS_ERROR_TRAP` with `trap_code`
+// "cannot_enter_component" afterwards) becomes usable again. Instantiation runs
 // guest code (a start function) under the call limits, and a pending
 // interrupt stops it too; if it fails, the sandbox is left with no module
 // (load it again with `aegis_sandbox_load_module`).
@@ -872,6 +1156,273 @@ size_t aegis_sandbox_denied_recorded(const struct aegis_sandbox_t *sandbox);
 struct aegis_error_t *aegis_sandbox_denied(struct aegis_sandbox_t *sandbox,
                                            size_t index,
                                            struct aegis_denied_t *denied_out);
+
+// A new `bool` value. Never returns NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_bool(bool value);
+
+// If `value` is a `bool`, stores it in `*out` and returns true; otherwise
+// (another kind, or a NULL argument) returns false and leaves `*out` alone.
+bool aegis_witval_get_bool(const struct aegis_witval_t *value,
+                           bool *out);
+
+// A new `s8` value. Never returns NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_s8(int8_t value);
+
+// If `value` is a `s8`, stores it in `*out` and returns true; otherwise
+// (another kind, or a NULL argument) returns false and leaves `*out` alone.
+bool aegis_witval_get_s8(const struct aegis_witval_t *value,
+                         int8_t *out);
+
+// A new `u8` value. Never returns NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_u8(uint8_t value);
+
+// If `value` is a `u8`, stores it in `*out` and returns true; otherwise
+// (another kind, or a NULL argument) returns false and leaves `*out` alone.
+bool aegis_witval_get_u8(const struct aegis_witval_t *value,
+                         uint8_t *out);
+
+// A new `s16` value. Never returns NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_s16(int16_t value);
+
+// If `value` is a `s16`, stores it in `*out` and returns true; otherwise
+// (another kind, or a NULL argument) returns false and leaves `*out` alone.
+bool aegis_witval_get_s16(const struct aegis_witval_t *value,
+                          int16_t *out);
+
+// A new `u16` value. Never returns NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_u16(uint16_t value);
+
+// If `value` is a `u16`, stores it in `*out` and returns true; otherwise
+// (another kind, or a NULL argument) returns false and leaves `*out` alone.
+bool aegis_witval_get_u16(const struct aegis_witval_t *value,
+                          uint16_t *out);
+
+// A new `s32` value. Never returns NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_s32(int32_t value);
+
+// If `value` is a `s32`, stores it in `*out` and returns true; otherwise
+// (another kind, or a NULL argument) returns false and leaves `*out` alone.
+bool aegis_witval_get_s32(const struct aegis_witval_t *value,
+                          int32_t *out);
+
+// A new `u32` value. Never returns NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_u32(uint32_t value);
+
+// If `value` is a `u32`, stores it in `*out` and returns true; otherwise
+// (another kind, or a NULL argument) returns false and leaves `*out` alone.
+bool aegis_witval_get_u32(const struct aegis_witval_t *value,
+                          uint32_t *out);
+
+// A new `s64` value. Never returns NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_s64(int64_t value);
+
+// If `value` is a `s64`, stores it in `*out` and returns true; otherwise
+// (another kind, or a NULL argument) returns false and leaves `*out` alone.
+bool aegis_witval_get_s64(const struct aegis_witval_t *value,
+                          int64_t *out);
+
+// A new `u64` value. Never returns NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_u64(uint64_t value);
+
+// If `value` is a `u64`, stores it in `*out` and returns true; otherwise
+// (another kind, or a NULL argument) returns false and leaves `*out` alone.
+bool aegis_witval_get_u64(const struct aegis_witval_t *value,
+                          uint64_t *out);
+
+// A new `f32` value. Never returns NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_f32(float value);
+
+// If `value` is a `f32`, stores it in `*out` and returns true; otherwise
+// (another kind, or a NULL argument) returns false and leaves `*out` alone.
+bool aegis_witval_get_f32(const struct aegis_witval_t *value,
+                          float *out);
+
+// A new `f64` value. Never returns NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_f64(double value);
+
+// If `value` is a `f64`, stores it in `*out` and returns true; otherwise
+// (another kind, or a NULL argument) returns false and leaves `*out` alone.
+bool aegis_witval_get_f64(const struct aegis_witval_t *value,
+                          double *out);
+
+// A new `char` value from a Unicode code point, stored in `*value_out`
+// (NULL on error). A surrogate or a number past U+10FFFF gives
+// `AEGIS_ERROR_INVALID_ARGUMENT`.
+struct aegis_error_t *aegis_witval_new_char(uint32_t code_point,
+                                            struct aegis_witval_t **value_out);
+
+// If `value` is a `char`, stores its code point in `*out` and returns true;
+// otherwise (another kind, or a NULL argument) returns false and leaves
+// `*out` alone.
+bool aegis_witval_get_char(const struct aegis_witval_t *value,
+                           uint32_t *out);
+
+// A new `string` value holding a copy of `text[0..len]` (UTF-8; NUL bytes
+// are allowed inside), stored in `*value_out` (NULL on error). Invalid
+// UTF-8, or a NULL `text` with a non-zero `len`, gives
+// `AEGIS_ERROR_INVALID_ARGUMENT`.
+struct aegis_error_t *aegis_witval_new_string(const char *text,
+                                              size_t len,
+                                              struct aegis_witval_t **value_out);
+
+// If `value` is a `string`, stores a pointer to its UTF-8 bytes in `*text_out`
+// and their number in `*len_out` and returns true; otherwise (another kind,
+// or a NULL argument) returns false and leaves both alone. The text is
+// followed by a NUL byte (not counted in `*len_out`), so it is a C string
+// when it contains no NUL itself. Borrowed: valid until `value` is changed
+// or deleted.
+bool aegis_witval_get_string(const struct aegis_witval_t *value,
+                             const char **text_out,
+                             size_t *len_out);
+
+// A new `list<u8>` value holding a copy of `data[0..len]`, stored in
+// `*value_out` (NULL on error). A NULL `data` with a non-zero `len` gives
+// `AEGIS_ERROR_INVALID_ARGUMENT`.
+struct aegis_error_t *aegis_witval_new_bytes(const uint8_t *data,
+                                             size_t len,
+                                             struct aegis_witval_t **value_out);
+
+// If `value` is a list whose items are all `u8` (a `list<u8>`, or an empty
+// list), copies at most `capacity` of its bytes into `buf`, stores the
+// list's length in `*len_out` and returns true (call with `capacity` 0 and
+// `buf` NULL to ask the length); otherwise returns false and copies nothing.
+bool aegis_witval_get_bytes(const struct aegis_witval_t *value,
+                            uint8_t *buf,
+                            size_t capacity,
+                            size_t *len_out);
+
+// A new empty `list`; add items with `aegis_witval_push`. Never returns
+// NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_list(void);
+
+// A new empty `tuple`; add items with `aegis_witval_push`. Never returns
+// NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_tuple(void);
+
+// A new empty `record`; add fields with `aegis_witval_record_set`. Never
+// returns NULL; owned by the caller.
+struct aegis_witval_t *aegis_witval_new_record(void);
+
+// Appends `item` to a list or a tuple. Takes ownership of `item` in every
+// case (on error it is freed): do not use or delete it afterwards. Fails
+// with `AEGIS_ERROR_INVALID_ARGUMENT` if an argument is NULL, `container` is
+// not a list or tuple, or the tree would nest deeper than
+// `AEGIS_WITVAL_MAX_DEPTH`. (The items of a list must all have the list's
+// element type; the call checks it.)
+struct aegis_error_t *aegis_witval_push(struct aegis_witval_t *container,
+                                        struct aegis_witval_t *item);
+
+// Sets field `name` of a record to `item`: replaces the field's value if
+// the record has it, else appends the field. Fields must end up in the
+// order the record type declares them (the call checks it). Takes
+// ownership of `item` in every case (on error it is freed). Fails with
+// `AEGIS_ERROR_INVALID_ARGUMENT` if an argument is NULL, `name` is not
+// UTF-8, `record` is not a record, or the tree would be too deep.
+struct aegis_error_t *aegis_witval_record_set(struct aegis_witval_t *record,
+                                              const char *name,
+                                              struct aegis_witval_t *item);
+
+// A new `variant` value: case `case_name` with `payload` (NULL for a case
+// without one), stored in `*value_out` (NULL on error). Takes ownership of
+// `payload` in every case.
+struct aegis_error_t *aegis_witval_new_variant(const char *case_name,
+                                               struct aegis_witval_t *payload,
+                                               struct aegis_witval_t **value_out);
+
+// A new `enum` value of case `case_name`, stored in `*value_out` (NULL on
+// error).
+struct aegis_error_t *aegis_witval_new_enum(const char *case_name,
+                                            struct aegis_witval_t **value_out);
+
+// A new `option` value: `some(payload)`, or `none` when `payload` is NULL;
+// stored in `*value_out` (NULL on error). Takes ownership of `payload` in
+// every case.
+struct aegis_error_t *aegis_witval_new_option(struct aegis_witval_t *payload,
+                                              struct aegis_witval_t **value_out);
+
+// A new `result` value: `ok(payload)` when `is_ok`, else `err(payload)`;
+// `payload` is NULL for a result without one on that side. Stored in
+// `*value_out` (NULL on error). Takes ownership of `payload` in every case.
+struct aegis_error_t *aegis_witval_new_result(bool is_ok,
+                                              struct aegis_witval_t *payload,
+                                              struct aegis_witval_t **value_out);
+
+// A new `flags` value with the flags `names[0..count]` set (NULL-free,
+// UTF-8; `names` may be NULL when `count` is 0), stored in `*value_out`
+// (NULL on error).
+struct aegis_error_t *aegis_witval_new_flags(const char *const *names,
+                                             size_t count,
+                                             struct aegis_witval_t **value_out);
+
+// A deep copy of `value`, owned by the caller (NULL if `value` is NULL).
+struct aegis_witval_t *aegis_witval_clone(const struct aegis_witval_t *value);
+
+// Frees a value and everything in it. NULL is ignored. Values borrowed from
+// another (`aegis_witval_at`, `aegis_witval_payload`, ...) and values given
+// to a container are not freed on their own.
+void aegis_witval_delete(struct aegis_witval_t *value);
+
+// The kind of `value`; `AEGIS_WIT_INVALID` if it is NULL.
+aegis_witkind_t aegis_witval_kind(const struct aegis_witval_t *value);
+
+// The WIT name of a kind, e.g. "s32", "record" (static string; "invalid"
+// for `AEGIS_WIT_INVALID` or a number that is no kind).
+const char *aegis_witkind_name(uint32_t kind);
+
+// Number of items of a list or tuple, fields of a record, flags set in a
+// flags value, or bytes of a string; 0 for other kinds and NULL.
+size_t aegis_witval_len(const struct aegis_witval_t *value);
+
+// Item `index` of a list or tuple, or the value of field `index` of a
+// record (borrowed from `value`: valid until it is changed or deleted);
+// NULL for other kinds, NULL, or an index past `aegis_witval_len`.
+const struct aegis_witval_t *aegis_witval_at(const struct aegis_witval_t *value,
+                                             size_t index);
+
+// Name of field `index` of a record (borrowed, NUL-terminated); NULL for
+// other kinds, NULL, or an index past the end.
+const char *aegis_witval_field_name(const struct aegis_witval_t *value,
+                                    size_t index);
+
+// The value of the field called `name` of a record (borrowed); NULL if
+// there is none, `value` is not a record, or an argument is NULL.
+const struct aegis_witval_t *aegis_witval_field(const struct aegis_witval_t *value,
+                                                const char *name);
+
+// The case of a variant or enum; "ok" or "err" for a result; "some" or
+// "none" for an option (borrowed or static, NUL-terminated). NULL for other
+// kinds and NULL.
+const char *aegis_witval_case_name(const struct aegis_witval_t *value);
+
+// Whether `value` is a result that is ok (false for an err, other kinds
+// and NULL).
+bool aegis_witval_is_ok(const struct aegis_witval_t *value);
+
+// The payload of a variant case, of an option that is some, or of either
+// side of a result (borrowed); NULL when there is none (a payload-less
+// case, none, `ok`/`err` without a payload), for other kinds and NULL.
+const struct aegis_witval_t *aegis_witval_payload(const struct aegis_witval_t *value);
+
+// Name of set flag number `index` of a flags value (borrowed); NULL for
+// other kinds, NULL, or an index past `aegis_witval_len`.
+const char *aegis_witval_flag_name(const struct aegis_witval_t *value,
+                                   size_t index);
+
+// Writes `value` as WAVE text (the WebAssembly Value Encoding that
+// `aegis_sandbox_invoke` and `wasmtime run --invoke` use, e.g.
+// `{x: 1, y: 2, label: "p"}`) into `*text_out`, a NUL-terminated string
+// owned by the caller and freed with `aegis_string_free` (NULL on error).
+struct aegis_error_t *aegis_witval_to_wave(const struct aegis_witval_t *value,
+                                           char **text_out);
+
+// Frees a string this library handed over (`aegis_witval_to_wave`,
+// `aegis_sandbox_invoke`, `aegis_sandbox_call_str`). NULL is ignored.
+void aegis_string_free(char *text);
+
+// Frees a buffer this library handed over (`aegis_sandbox_call_bytes`):
+// pass the pointer and the length it came with. NULL is ignored.
+void aegis_bytes_free(uint8_t *data,
+                      size_t len);
 
 #ifdef __cplusplus
 }  // extern "C"

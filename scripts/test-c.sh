@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # C API suite: header freshness, function coverage, the C test programs run
-# natively and under valgrind memcheck, the README's C snippet, the C++
+# natively and under valgrind memcheck, the README's C snippets, the C++
 # header check, the README's example build line, static linking, and
 # install + pkg-config.
 # Usage: ./scripts/test-c.sh   (run by ./scripts/test.sh)
@@ -83,22 +83,31 @@ for src in tests/c/test_*.c tests/c/soak.c; do
     check "$name under valgrind" "${vgenv[@]}" AEGIS_HOSTILE_QUICK=1 "${vg[@]}" "$build/$name"
 done
 
-echo "README C snippet"
-# The ```c block of README's C section that shows interrupt handles, compiled
-# and run by tests/c/readme_interrupt.c (which includes it).
-awk '/^<!-- section:c -->/ { in_c = 1 } /^<!-- \/section:c -->/ { in_c = 0 }
-     in_c && /^```c$/ { block = ""; grab = 1; next }
-     in_c && grab && /^```$/ { grab = 0; if (block ~ /aegis_sandbox_interrupt_handle/) { printf "%s", block; exit } next }
-     grab { block = block $0 "\n" }' README.md >"$build/readme_snippet.c"
-if [ ! -s "$build/readme_snippet.c" ]; then
-    fail "README has a C snippet using aegis_sandbox_interrupt_handle"
-elif cc "${cflags[@]}" -I"$build" -o "$build/readme_interrupt" tests/c/readme_interrupt.c \
-        "${ldflags[@]}" 2>"$build/cc.txt"; then
-    check "README interrupt snippet" "$build/readme_interrupt"
-    check "README interrupt snippet under valgrind" "${vgenv[@]}" "${vg[@]}" "$build/readme_interrupt"
-else
-    fail "README interrupt snippet (compile)"; cat "$build/cc.txt"
-fi
+echo "README C snippets"
+# A ```c block of README's C section, the first one containing $1, written to $2.
+readme_snippet() {
+    awk -v want="$1" '/^<!-- section:c -->/ { in_c = 1 } /^<!-- \/section:c -->/ { in_c = 0 }
+         in_c && /^```c$/ { block = ""; grab = 1; next }
+         in_c && grab && /^```$/ { grab = 0; if (index(block, want)) { printf "%s", block; exit } next }
+         grab { block = block $0 "\n" }' README.md >"$2"
+}
+# Each snippet is compiled and run by a test program that includes it:
+# tests/c/readme_interrupt.c (cancelling from another thread) and
+# tests/c/readme_data.c ("Exchanging data", which needs the compiled guests).
+for pair in "aegis_sandbox_interrupt_handle readme_interrupt readme_snippet.c" \
+    "aegis_sandbox_call_component readme_data readme_data_snippet.c"; do
+    read -r marker name file <<<"$pair"
+    readme_snippet "$marker" "$build/$file"
+    if [ ! -s "$build/$file" ]; then
+        fail "README has a C snippet using $marker"
+    elif cc "${cflags[@]}" -I"$build" -o "$build/$name" "tests/c/$name.c" \
+            "${ldflags[@]}" 2>"$build/cc.txt"; then
+        check "README snippet ($name)" "$build/$name"
+        check "README snippet ($name) under valgrind" "${vgenv[@]}" "${vg[@]}" "$build/$name"
+    else
+        fail "README snippet $name (compile)"; cat "$build/cc.txt"
+    fi
+done
 
 echo "C++"
 if c++ -std=c++17 -Wall -Wextra -Werror -Iinclude -o "$build/header_check" \

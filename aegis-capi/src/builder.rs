@@ -99,7 +99,7 @@ unsafe fn parse_policy(text: *const c_char, len: usize) -> Result<Policy, Error>
 /// unit): `memory_limit`, `fuel_limit`, `timeout`, `stack_limit`,
 /// `table_elements_limit`, `handle_limit`, `allow_read`, `allow_write`,
 /// `map_dirs`, `allow_logging`, `capture_output`, `allow_clock`,
-/// `allow_net`, `env`, `args`, `random_seed`, `on_denied`, and, for a
+/// `allow_net`, `env`, `args`, `random_seed`, `on_denied`, `result_limit`, and, for a
 /// runtime only, `instance_pool`, `compile_cache`, `max_module_size`,
 /// `module_limits`, `wasm_exceptions`, `wasm_gc`, `allowed_modules`.
 #[unsafe(no_mangle)]
@@ -171,6 +171,24 @@ pub unsafe extern "C" fn aegis_builder_memory_limit(
     unsafe {
         edit("aegis_builder_memory_limit", builder, |p| {
             p.memory_limit = Some(Size(bytes));
+            Ok(())
+        })
+    }
+}
+
+/// Option `result_limit`: the host memory one call's result may take, in
+/// bytes (default 64 MiB): the output of `aegis_sandbox_call_bytes`, and the
+/// values of a component call (string bytes plus 40 bytes per list item,
+/// record field or tuple item) or passed to a component host function.
+/// Checked before anything is allocated: `AEGIS_ERROR_RESULT_TOO_LARGE`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_builder_result_limit(
+    builder: *mut aegis_builder_t,
+    bytes: u64,
+) -> *mut aegis_error_t {
+    unsafe {
+        edit("aegis_builder_result_limit", builder, |p| {
+            p.result_limit = Some(Size(bytes));
             Ok(())
         })
     }

@@ -29,7 +29,9 @@ pub enum aegis_error_code_t {
     AEGIS_ERROR_MEMORY_LIMIT_EXCEEDED = 7,
     /// The guest exhausted its stack.
     AEGIS_ERROR_STACK_OVERFLOW = 8,
-    /// The guest trapped (unreachable, out-of-bounds access, ...).
+    /// The guest trapped (unreachable, out-of-bounds access, ...). Detail
+    /// `trap_code` says how; "cannot_enter_component" means a component
+    /// failed in an earlier call and must be reset (`aegis_sandbox_reset`).
     AEGIS_ERROR_TRAP = 9,
     /// A host function failed.
     AEGIS_ERROR_HOST_FUNCTION = 10,
@@ -49,6 +51,16 @@ pub enum aegis_error_code_t {
     /// callbacks, or from another thread while a call runs. Refused at once,
     /// never waited for.
     AEGIS_ERROR_BUSY = 17,
+    /// A host access to guest memory (`aegis_sandbox_memory_read` /
+    /// `_write`), or a pointer the guest handed back in the bytes
+    /// convention, lies outside the guest's memory. Nothing was copied.
+    AEGIS_ERROR_MEMORY_OUT_OF_BOUNDS = 18,
+    /// A call's result is larger than the result limit (option
+    /// `result_limit`); refused before the host allocated it.
+    AEGIS_ERROR_RESULT_TOO_LARGE = 19,
+    /// The guest returned a value that breaks its contract: text that is not
+    /// UTF-8, a component value that breaks the canonical ABI.
+    AEGIS_ERROR_INVALID_RESULT = 20,
 }
 
 impl From<ErrorCode> for aegis_error_code_t {
@@ -72,6 +84,9 @@ impl From<ErrorCode> for aegis_error_code_t {
             ErrorCode::Interrupted => AEGIS_ERROR_INTERRUPTED,
             ErrorCode::ModuleTooComplex => AEGIS_ERROR_MODULE_TOO_COMPLEX,
             ErrorCode::Busy => AEGIS_ERROR_BUSY,
+            ErrorCode::MemoryOutOfBounds => AEGIS_ERROR_MEMORY_OUT_OF_BOUNDS,
+            ErrorCode::ResultTooLarge => AEGIS_ERROR_RESULT_TOO_LARGE,
+            ErrorCode::InvalidResult => AEGIS_ERROR_INVALID_RESULT,
         }
     }
 }
@@ -322,6 +337,10 @@ unsafe fn detail_of<'a>(error: *const aegis_error_t, name: *const c_char) -> Opt
 /// `AEGIS_ERROR_EXIT`: `status`;
 /// `AEGIS_ERROR_INTERRUPTED`: `elapsed` (seconds);
 /// `AEGIS_ERROR_MODULE_TOO_COMPLEX`: `what`, `found`, `limit`;
+/// `AEGIS_ERROR_MEMORY_OUT_OF_BOUNDS`: `offset`, `len`, `size` (bytes;
+/// `size` is the memory's size at the time);
+/// `AEGIS_ERROR_RESULT_TOO_LARGE`: `size`, `limit` (bytes; `size` is a
+/// lower bound when counting stopped at the limit);
 /// the other codes have none.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_error_get(
@@ -552,6 +571,18 @@ mod tests {
                 limit: 1,
             },
             Error::Busy,
+            Error::MemoryOutOfBounds {
+                offset: 65530,
+                len: 16,
+                size: 65536,
+            },
+            Error::ResultTooLarge {
+                size: 1 << 20,
+                limit: 4,
+            },
+            Error::InvalidResult {
+                message: "not UTF-8".into(),
+            },
         ]
     }
 

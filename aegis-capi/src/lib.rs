@@ -16,6 +16,7 @@
 
 mod args;
 pub mod builder;
+pub mod data;
 pub mod error;
 pub mod host;
 pub mod interrupt;
@@ -24,6 +25,7 @@ pub mod options;
 pub mod runtime;
 pub mod sandbox;
 pub mod value;
+pub mod witval;
 
 use std::ffi::c_char;
 

@@ -33,8 +33,26 @@ pub enum aegis_externkind_t {
     AEGIS_EXTERN_TABLE = 2,
     /// A global; `global_kind`, `global_numeric` and `mutable_` describe it.
     AEGIS_EXTERN_GLOBAL = 3,
-    /// Anything else (tags, component items); only `text` is meaningful.
+    /// Anything else (tags, component items other than functions); only
+    /// `text` is meaningful.
     AEGIS_EXTERN_OTHER = 4,
+    /// A component function (WIT): `text` is its signature, e.g.
+    /// "func(name: string) -> string"; `wit_params` / `nwit_params` and
+    /// `wit_result` give its parts. Called with `aegis_sandbox_call_component`
+    /// (exports) or implemented with `aegis_sandbox_register_component`
+    /// (imports).
+    AEGIS_EXTERN_COMPONENT_FUNCTION = 5,
+}
+
+/// One parameter of a component function: its name and WIT type as text
+/// (e.g. "record { x: s32, y: s32, label: string }"). Borrowed from the module.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct aegis_wit_param_t {
+    /// Parameter name.
+    pub name: *const c_char,
+    /// Its WIT type.
+    pub ty: *const c_char,
 }
 
 /// The type of an import or export. Pointers are borrowed from the module.
@@ -43,7 +61,8 @@ pub enum aegis_externkind_t {
 pub struct aegis_externtype_t {
     /// What kind of item this is.
     pub kind: aegis_externkind_t,
-    /// The type as text, e.g. "(i32, i32) -> (i32)", "1 pages (max 2)", "mut i64".
+    /// The type as text, e.g. "(i32, i32) -> (i32)", "1 pages (max 2)", "mut i64",
+    /// or a component function's WIT signature, "func(s: string) -> string".
     pub text: *const c_char,
     /// Function parameter types (`nparams` entries; NULL when 0).
     pub params: *const aegis_valkind_t,
@@ -71,9 +90,19 @@ pub struct aegis_externtype_t {
     pub global_numeric: bool,
     /// Whether the global is mutable.
     pub mutable_: bool,
+    /// Component function parameters (`nwit_params` entries; NULL when 0).
+    pub wit_params: *const aegis_wit_param_t,
+    /// Number of component function parameters.
+    pub nwit_params: usize,
+    /// Component function result type as WIT text, or NULL when it has none
+    /// (and for other kinds).
+    pub wit_result: *const c_char,
 }
 
-/// One import: module namespace, field name and type.
+/// One import: module namespace, field name and type. A component's import
+/// of an interface function has the interface as `module`
+/// ("aegis:test/host") and the function as `name`; a root import has ""
+/// as `module`.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 pub struct aegis_import_t {
@@ -85,7 +114,9 @@ pub struct aegis_import_t {
     pub ty: aegis_externtype_t,
 }
 
-/// One export: name and type.
+/// One export: name and type. A function of a component's exported
+/// interface is named `interface#func` ("aegis:test/text#upper"), the name
+/// `aegis_sandbox_call_component` takes.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 pub struct aegis_export_t {
@@ -107,7 +138,18 @@ struct TypeInfo {
     element: CString,
     params: Vec<aegis_valkind_t>,
     results: Vec<aegis_valkind_t>,
+    /// A component function's parameter names and types (what `wit_params`
+    /// points into: only read through those pointers), and result type.
+    #[allow(dead_code)]
+    wit_names: Vec<[CString; 2]>,
+    wit_params: Vec<aegis_wit_param_t>,
+    wit_result: Option<CString>,
 }
+
+// SAFETY: `wit_params` only points into `wit_names`, owned by the same value
+// and never changed after construction.
+unsafe impl Send for TypeInfo {}
+unsafe impl Sync for TypeInfo {}
 
 impl TypeInfo {
     fn new(ty: &ExternType) -> Self {
@@ -120,12 +162,33 @@ impl TypeInfo {
             ExternType::Table(t) => (Vec::new(), Vec::new(), t.element.clone()),
             _ => (Vec::new(), Vec::new(), String::new()),
         };
+        let (wit_names, wit_result) = match ty {
+            ExternType::ComponentFunction(f) => (
+                f.params
+                    .iter()
+                    .map(|(n, t)| [c_string(n), c_string(t)])
+                    .collect::<Vec<_>>(),
+                f.result.as_deref().map(c_string),
+            ),
+            _ => (Vec::new(), None),
+        };
+        // The CStrings' bytes are on the heap: the pointers survive moving `wit_names`.
+        let wit_params = wit_names
+            .iter()
+            .map(|[n, t]| aegis_wit_param_t {
+                name: n.as_ptr(),
+                ty: t.as_ptr(),
+            })
+            .collect();
         TypeInfo {
             ty: ty.clone(),
             text: c_string(&ty.to_string()),
             element: c_string(&element),
             params,
             results,
+            wit_names,
+            wit_params,
+            wit_result,
         }
     }
 
@@ -153,6 +216,16 @@ impl TypeInfo {
             global_kind: AEGIS_I32,
             global_numeric: false,
             mutable_: false,
+            wit_params: if self.wit_params.is_empty() {
+                std::ptr::null()
+            } else {
+                self.wit_params.as_ptr()
+            },
+            nwit_params: self.wit_params.len(),
+            wit_result: self
+                .wit_result
+                .as_ref()
+                .map_or(std::ptr::null(), |r| r.as_ptr()),
         };
         match &self.ty {
             ExternType::Function(_) => out.kind = aegis_externkind_t::AEGIS_EXTERN_FUNCTION,
@@ -175,6 +248,9 @@ impl TypeInfo {
                 out.global_numeric = g.content.is_some();
                 out.global_kind = g.content.map(kind_of).unwrap_or(AEGIS_I32);
                 out.mutable_ = g.mutable;
+            }
+            ExternType::ComponentFunction(_) => {
+                out.kind = aegis_externkind_t::AEGIS_EXTERN_COMPONENT_FUNCTION
             }
             ExternType::Other(_) => {}
         }

@@ -258,7 +258,9 @@ pub unsafe extern "C" fn aegis_sandbox_run(sandbox: *mut aegis_sandbox_t) -> *mu
 }
 
 /// Discards the instance and instantiates the same module again: memory,
-/// globals and tables return to their initial state. Instantiation runs
+/// globals and tables return to their initial state. This is also how a
+/// component that failed in a call (`AEGIS_ERROR_TRAP` with `trap_code`
+/// "cannot_enter_component" afterwards) becomes usable again. Instantiation runs
 /// guest code (a start function) under the call limits, and a pending
 /// interrupt stops it too; if it fails, the sandbox is left with no module
 /// (load it again with `aegis_sandbox_load_module`).

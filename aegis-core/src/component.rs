@@ -87,6 +87,7 @@ fn define(
     f: Arc<TypedHostFn>,
 ) -> Result<()> {
     let (iface, func) = split_name(name);
+    let import = name.to_string();
     let body = move |mut store: wasmtime::StoreContextMut<'_, StoreState>,
                      ty: ComponentFunc,
                      params: &[Val],
@@ -97,11 +98,22 @@ fn define(
         let out = finish_in(out, store.data())?;
         if out.len() != results.len() {
             return Err(HostError::new(format!(
-                "host function returned {} values, the import has {} results",
+                "host function `{import}` returned {} values, the import has {} results",
                 out.len(),
                 results.len()
             ))
             .into());
+        }
+        // A wrong result is the host's fault, not the guest's: check it here
+        // rather than let wasmtime refuse it as the guest's value.
+        for (v, t) in out.iter().zip(ty.results()) {
+            crate::data::check_val(v, &t, "result").map_err(|e| {
+                let why = match e {
+                    Error::SignatureMismatch { given, .. } => given,
+                    other => other.message(),
+                };
+                HostError::new(format!("host function `{import}` returned a wrong value: {why}"))
+            })?;
         }
         for (slot, v) in results.iter_mut().zip(out) {
             *slot = v;

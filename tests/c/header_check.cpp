@@ -24,7 +24,11 @@ struct SandboxDeleter {
 struct InterruptDeleter {
     void operator()(aegis_interrupt_handle_t *h) const { aegis_interrupt_handle_delete(h); }
 };
+struct WitvalDeleter {
+    void operator()(aegis_witval_t *v) const { aegis_witval_delete(v); }
+};
 using Error = std::unique_ptr<aegis_error_t, ErrorDeleter>;
+using Witval = std::unique_ptr<aegis_witval_t, WitvalDeleter>;
 
 extern "C" aegis_error_t *triple(void *, aegis_caller_t *, const aegis_val_t *args,
                                  size_t, aegis_val_t *results, size_t) {
@@ -79,7 +83,18 @@ int main() {
     Error interrupted(aegis_sandbox_call(sandbox.get(), "f", &arg, 1, &result, 1));
     Error after(aegis_sandbox_call(sandbox.get(), "f", &arg, 1, &result, 1));
 
-    const bool ok = result.kind == AEGIS_I32 && result.of.i32 == 42 && missing &&
+    // A component value tree, owned through unique_ptr; a container takes
+    // ownership of what is pushed (release()).
+    Witval list(aegis_witval_new_list());
+    Witval item(aegis_witval_new_u32(7));
+    Error pushed(aegis_witval_push(list.get(), item.release()));
+    char *wave = nullptr;
+    Error printed(aegis_witval_to_wave(list.get(), &wave));
+    const bool wave_ok = !pushed && !printed && wave != nullptr && std::strcmp(wave, "[7]") == 0 &&
+                         aegis_witval_kind(list.get()) == AEGIS_WIT_LIST;
+    aegis_string_free(wave);
+
+    const bool ok = wave_ok && result.kind == AEGIS_I32 && result.of.i32 == 42 && missing &&
                     aegis_error_code(missing.get()) == AEGIS_ERROR_EXPORT_NOT_FOUND &&
                     interrupted &&
                     aegis_error_code(interrupted.get()) == AEGIS_ERROR_INTERRUPTED && !after;

@@ -5,6 +5,12 @@
  * Run from the repository root (scripts/test-c.sh does), or pass the root as
  * the first argument.
  *
+ * Entries (see the file's header): `_run`, `-`, an export called without
+ * arguments, `bytes:NAME` / `str:NAME` (aegis_sandbox_call_bytes /
+ * aegis_sandbox_call_str with the input "hello aegis") and `wit:NAME` /
+ * `wit:NAME:TEXT` (aegis_sandbox_call_component without arguments, or with
+ * the one string TEXT); option `result_limit` is aegis_builder_result_limit.
+ *
  * One runtime serves every case (modules are compiled once per runtime and
  * reused); each case's options are per-sandbox overrides applied with
  * aegis_builder_build_sandbox. `stack=N` and `no_fuel` are engine-wide (a
@@ -308,6 +314,7 @@ static void configure(aegis_builder_t *b, const hostile_case_t *c, const scratch
         else if (strcmp(k, "table_elements") == 0)
             OK(aegis_builder_table_elements_limit(b, number(v)));
         else if (strcmp(k, "handles") == 0) OK(aegis_builder_handle_limit(b, number(v)));
+        else if (strcmp(k, "result_limit") == 0) OK(aegis_builder_result_limit(b, number(v)));
         else if (strcmp(k, "capture") == 0)
             OK(aegis_builder_logging(b, AEGIS_LOGGING_CAPTURE, number(v)));
         else if (strcmp(k, "allow_read") == 0 || strcmp(k, "allow_write") == 0) {
@@ -367,6 +374,49 @@ static const char *outcome_of(aegis_error_t *err) {
     return name;
 }
 
+/* The input of `bytes:` and `str:` entries. */
+#define INPUT "hello aegis"
+
+/* Calls a case's entry: `_run`, `bytes:NAME` (aegis_sandbox_call_bytes with
+ * INPUT), `str:NAME` (aegis_sandbox_call_str with INPUT), `wit:NAME` (a
+ * component call without arguments) or `wit:NAME:TEXT` (with the one string
+ * argument TEXT, everything after the second colon), or an export called
+ * without arguments. Results are freed. */
+static aegis_error_t *call_entry(aegis_sandbox_t *sb, const char *entry) {
+    if (strcmp(entry, "_run") == 0) return aegis_sandbox_run(sb);
+    if (strncmp(entry, "bytes:", 6) == 0) {
+        uint8_t *out = NULL;
+        size_t len = 0;
+        aegis_error_t *err = aegis_sandbox_call_bytes(sb, entry + 6, (const uint8_t *)INPUT,
+                                                      strlen(INPUT), &out, &len);
+        aegis_bytes_free(out, len);
+        return err;
+    }
+    if (strncmp(entry, "str:", 4) == 0) {
+        char *out = NULL;
+        aegis_error_t *err = aegis_sandbox_call_str(sb, entry + 4, INPUT, &out);
+        aegis_string_free(out);
+        return err;
+    }
+    if (strncmp(entry, "wit:", 4) == 0) {
+        char name[256];
+        snprintf(name, sizeof name, "%s", entry + 4);
+        char *colon = strchr(name, ':');
+        aegis_witval_t *arg = NULL, *result = NULL;
+        if (colon != NULL) {
+            *colon = '\0';
+            OK(aegis_witval_new_string(colon + 1, strlen(colon + 1), &arg));
+        }
+        const aegis_witval_t *args[1] = {arg};
+        aegis_error_t *err =
+            aegis_sandbox_call_component(sb, name, args, arg != NULL ? 1 : 0, &result);
+        aegis_witval_delete(arg);
+        aegis_witval_delete(result);
+        return err;
+    }
+    return aegis_sandbox_call_void(sb, entry);
+}
+
 /* Runs one case; writes the shown outcome into `shown`; returns whether it passed. */
 static bool run_case(const hostile_case_t *c, const aegis_runtime_t *shared, const char *root,
                      bool timed, char *shown, size_t shown_size) {
@@ -405,8 +455,7 @@ static bool run_case(const hostile_case_t *c, const aegis_runtime_t *shared, con
         err = aegis_sandbox_load_module(sb, m);
         if (err == NULL) {
             int64_t start = now_ms();
-            err = strcmp(c->entry, "_run") == 0 ? aegis_sandbox_run(sb)
-                                                : aegis_sandbox_call_void(sb, c->entry);
+            err = call_entry(sb, c->entry);
             took_ms = now_ms() - start;
         }
         if (err != NULL && strcmp(c->name, "host_reenter") == 0) {
