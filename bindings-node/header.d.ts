@@ -4,14 +4,69 @@
 /** A wasm value: i32, f32 and f64 are numbers, i64 is a BigInt. */
 export type WasmValue = number | bigint
 
+/**
+ * A component-model (WIT) value as JS sees it: the arguments and results of
+ * `call` on a component, and of `registerComponent` host functions.
+ *
+ * | WIT | JS out (results) | JS accepted in (arguments) |
+ * |---|---|---|
+ * | `bool` | boolean | boolean |
+ * | `s8` … `u32` | number | number (integral) or BigInt, range-checked |
+ * | `s64`, `u64` | BigInt | BigInt or integral number |
+ * | `f32`, `f64` | number | number or BigInt |
+ * | `char`, `string` | string | string |
+ * | `list<u8>` | `Buffer` | `Buffer`/`Uint8Array`, or an array of numbers |
+ * | `list<T>`, `tuple<…>` | array | array |
+ * | `record` | plain object, fields in order | plain object with exactly its fields |
+ * | `variant` | `{ case: payload }` (`null` without one) | the same, or the case name as a string |
+ * | `enum` | string | string |
+ * | `option<T>` | `null`, or T's value | `null`/`undefined`, or T's value |
+ * | `option<option<T>>` | `null`, or `{ some: inner }` | the same |
+ * | `result<T, E>` | `{ ok: v }` or `{ err: e }` (`null` without a payload) | the same |
+ * | `flags` | array of the set flags' names | array of names |
+ *
+ * Resources, futures and streams are refused (`AEGIS_INVALID_ARGUMENT`). A
+ * value of the wrong kind is `AEGIS_SIGNATURE_MISMATCH` (`given` says where:
+ * `argument 1 (p).label: expected string, got int`); an integer out of range
+ * is `AEGIS_INVALID_ARGUMENT`.
+ */
+export type DataValue =
+  | null
+  | undefined
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | readonly DataValue[]
+  | DataRecord
+
+/**
+ * A record, or a variant/result case as a one-key object (`{ ok: 5 }`). An
+ * object type declared as an `interface` has no index signature, so declare
+ * it with `type` (or spread it) to pass it where a `DataValue` is expected.
+ */
+export interface DataRecord {
+  readonly [field: string]: DataValue
+}
+
 /** Methods installed natively on `Sandbox.prototype` (variadic, so not expressible as `#[napi]` methods). */
 export interface Sandbox {
   /**
-   * Calls the export `name` with `args` (numbers, BigInts or booleans: the core's argument rule) on this
-   * thread. Returns `undefined` for no result, the value for one, an array
-   * for several. Throws an `Error` with a stable `code` (`AEGIS_OUT_OF_FUEL`, ...).
+   * Calls the export `name` with `args` on this thread. Returns `undefined`
+   * for no result, the value for one, an array for several. Throws an
+   * `Error` with a stable `code` (`AEGIS_OUT_OF_FUEL`, ...).
+   *
+   * On a core module the arguments are numbers, BigInts or booleans (the
+   * core's argument rule) and i64 results are BigInts. On a component
+   * (`module.isComponent`) `name` is `func` or `interface#func`
+   * (`'aegis:test/text#upper'`) and arguments and result are `DataValue`s:
+   * strings, Buffers, arrays, plain objects, BigInts for `s64`/`u64`, a
+   * variant or result as a one-key object (`{ ok: v }`). A component that
+   * trapped cannot be entered again: its next call throws `AEGIS_TRAP` with
+   * `trapCode` `cannot_enter_component` until `reset()`.
    */
-  call<T = any>(name: string, ...args: WasmValue[]): T
+  call<T = any>(name: string, ...args: DataValue[]): T
   /**
    * Like `call`, but the guest runs on a worker thread and the promise settles
    * when it returns, so the event loop keeps running. The sandbox is busy until
@@ -19,11 +74,14 @@ export interface Sandbox {
    * JS host functions still run on the main thread; the guest waits for them.
    *
    * A trailing options object `{ signal }` (after the guest arguments) stops
-   * the call when the `AbortSignal` aborts; see `CallOptions`. Failures to
-   * start (`AEGIS_BUSY`, bad arguments or options, an aborted signal) reject.
+   * the call when the `AbortSignal` aborts; see `CallOptions`. For a
+   * component export, whose arguments may be objects, a trailing object is
+   * the options only when it comes after all of the export's parameters.
+   * Failures to start (`AEGIS_BUSY`, bad arguments or options, an aborted
+   * signal) reject.
    */
-  callAsync<T = any>(name: string, ...args: WasmValue[]): Promise<T>
-  callAsync<T = any>(name: string, ...argsThenOptions: [...args: WasmValue[], options: CallOptions]): Promise<T>
+  callAsync<T = any>(name: string, ...args: DataValue[]): Promise<T>
+  callAsync<T = any>(name: string, ...argsThenOptions: [...args: DataValue[], options: CallOptions]): Promise<T>
 }
 
 /**
@@ -65,6 +123,9 @@ export type AegisErrorCode =
   | 'AEGIS_INTERRUPTED'
   | 'AEGIS_MODULE_TOO_COMPLEX'
   | 'AEGIS_BUSY'
+  | 'AEGIS_MEMORY_OUT_OF_BOUNDS'
+  | 'AEGIS_RESULT_TOO_LARGE'
+  | 'AEGIS_INVALID_RESULT'
 
 /** The type of `ERROR_CODES`. */
 export type ErrorCodeList = readonly AegisErrorCode[]
@@ -102,7 +163,7 @@ export interface AegisError extends Error {
   /**
    * The limit that was hit: `OUT_OF_FUEL` (fuel units), `TIMEOUT` (seconds),
    * `MEMORY_LIMIT_EXCEEDED` (bytes or elements), `STACK_OVERFLOW` (bytes),
-   * `MODULE_TOO_COMPLEX` (count).
+   * `MODULE_TOO_COMPLEX` (count), `RESULT_TOO_LARGE` (bytes: `resultLimit`).
    */
   limit?: number
   /** `TIMEOUT`, `INTERRUPTED`: how long the call ran, in seconds. */
@@ -111,7 +172,10 @@ export interface AegisError extends Error {
   resource?: string
   /** `MEMORY_LIMIT_EXCEEDED`: the size asked for. */
   requested?: number
-  /** `TRAP`: the trap code, e.g. `unreachable`, `integer_division_by_zero`. */
+  /**
+   * `TRAP`: the trap code, e.g. `unreachable`, `integer_division_by_zero`,
+   * `cannot_enter_component` (a component that trapped before: `reset()` it).
+   */
   trapCode?: string
   /** `TRAP`: the wasm backtrace, one frame per line (may be empty). */
   backtrace?: string
@@ -127,6 +191,15 @@ export interface AegisError extends Error {
   what?: string
   /** `MODULE_TOO_COMPLEX`: the count found. */
   found?: number
+  /** `MEMORY_OUT_OF_BOUNDS`: the first byte of the access. */
+  offset?: number
+  /** `MEMORY_OUT_OF_BOUNDS`: the bytes accessed. */
+  len?: number
+  /**
+   * `MEMORY_OUT_OF_BOUNDS`: the memory's size in bytes. `RESULT_TOO_LARGE`:
+   * the result's size in bytes (a lower bound when counting stopped early).
+   */
+  size?: number
   /**
    * `HOST_FUNCTION`: the value the callback threw. `INTERRUPTED` by a
    * `CallOptions.signal`: the signal's `reason`.

@@ -4,14 +4,69 @@
 /** A wasm value: i32, f32 and f64 are numbers, i64 is a BigInt. */
 export type WasmValue = number | bigint
 
+/**
+ * A component-model (WIT) value as JS sees it: the arguments and results of
+ * `call` on a component, and of `registerComponent` host functions.
+ *
+ * | WIT | JS out (results) | JS accepted in (arguments) |
+ * |---|---|---|
+ * | `bool` | boolean | boolean |
+ * | `s8` … `u32` | number | number (integral) or BigInt, range-checked |
+ * | `s64`, `u64` | BigInt | BigInt or integral number |
+ * | `f32`, `f64` | number | number or BigInt |
+ * | `char`, `string` | string | string |
+ * | `list<u8>` | `Buffer` | `Buffer`/`Uint8Array`, or an array of numbers |
+ * | `list<T>`, `tuple<…>` | array | array |
+ * | `record` | plain object, fields in order | plain object with exactly its fields |
+ * | `variant` | `{ case: payload }` (`null` without one) | the same, or the case name as a string |
+ * | `enum` | string | string |
+ * | `option<T>` | `null`, or T's value | `null`/`undefined`, or T's value |
+ * | `option<option<T>>` | `null`, or `{ some: inner }` | the same |
+ * | `result<T, E>` | `{ ok: v }` or `{ err: e }` (`null` without a payload) | the same |
+ * | `flags` | array of the set flags' names | array of names |
+ *
+ * Resources, futures and streams are refused (`AEGIS_INVALID_ARGUMENT`). A
+ * value of the wrong kind is `AEGIS_SIGNATURE_MISMATCH` (`given` says where:
+ * `argument 1 (p).label: expected string, got int`); an integer out of range
+ * is `AEGIS_INVALID_ARGUMENT`.
+ */
+export type DataValue =
+  | null
+  | undefined
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | readonly DataValue[]
+  | DataRecord
+
+/**
+ * A record, or a variant/result case as a one-key object (`{ ok: 5 }`). An
+ * object type declared as an `interface` has no index signature, so declare
+ * it with `type` (or spread it) to pass it where a `DataValue` is expected.
+ */
+export interface DataRecord {
+  readonly [field: string]: DataValue
+}
+
 /** Methods installed natively on `Sandbox.prototype` (variadic, so not expressible as `#[napi]` methods). */
 export interface Sandbox {
   /**
-   * Calls the export `name` with `args` (numbers, BigInts or booleans: the core's argument rule) on this
-   * thread. Returns `undefined` for no result, the value for one, an array
-   * for several. Throws an `Error` with a stable `code` (`AEGIS_OUT_OF_FUEL`, ...).
+   * Calls the export `name` with `args` on this thread. Returns `undefined`
+   * for no result, the value for one, an array for several. Throws an
+   * `Error` with a stable `code` (`AEGIS_OUT_OF_FUEL`, ...).
+   *
+   * On a core module the arguments are numbers, BigInts or booleans (the
+   * core's argument rule) and i64 results are BigInts. On a component
+   * (`module.isComponent`) `name` is `func` or `interface#func`
+   * (`'aegis:test/text#upper'`) and arguments and result are `DataValue`s:
+   * strings, Buffers, arrays, plain objects, BigInts for `s64`/`u64`, a
+   * variant or result as a one-key object (`{ ok: v }`). A component that
+   * trapped cannot be entered again: its next call throws `AEGIS_TRAP` with
+   * `trapCode` `cannot_enter_component` until `reset()`.
    */
-  call<T = any>(name: string, ...args: WasmValue[]): T
+  call<T = any>(name: string, ...args: DataValue[]): T
   /**
    * Like `call`, but the guest runs on a worker thread and the promise settles
    * when it returns, so the event loop keeps running. The sandbox is busy until
@@ -19,11 +74,14 @@ export interface Sandbox {
    * JS host functions still run on the main thread; the guest waits for them.
    *
    * A trailing options object `{ signal }` (after the guest arguments) stops
-   * the call when the `AbortSignal` aborts; see `CallOptions`. Failures to
-   * start (`AEGIS_BUSY`, bad arguments or options, an aborted signal) reject.
+   * the call when the `AbortSignal` aborts; see `CallOptions`. For a
+   * component export, whose arguments may be objects, a trailing object is
+   * the options only when it comes after all of the export's parameters.
+   * Failures to start (`AEGIS_BUSY`, bad arguments or options, an aborted
+   * signal) reject.
    */
-  callAsync<T = any>(name: string, ...args: WasmValue[]): Promise<T>
-  callAsync<T = any>(name: string, ...argsThenOptions: [...args: WasmValue[], options: CallOptions]): Promise<T>
+  callAsync<T = any>(name: string, ...args: DataValue[]): Promise<T>
+  callAsync<T = any>(name: string, ...argsThenOptions: [...args: DataValue[], options: CallOptions]): Promise<T>
 }
 
 /**
@@ -65,6 +123,9 @@ export type AegisErrorCode =
   | 'AEGIS_INTERRUPTED'
   | 'AEGIS_MODULE_TOO_COMPLEX'
   | 'AEGIS_BUSY'
+  | 'AEGIS_MEMORY_OUT_OF_BOUNDS'
+  | 'AEGIS_RESULT_TOO_LARGE'
+  | 'AEGIS_INVALID_RESULT'
 
 /** The type of `ERROR_CODES`. */
 export type ErrorCodeList = readonly AegisErrorCode[]
@@ -102,7 +163,7 @@ export interface AegisError extends Error {
   /**
    * The limit that was hit: `OUT_OF_FUEL` (fuel units), `TIMEOUT` (seconds),
    * `MEMORY_LIMIT_EXCEEDED` (bytes or elements), `STACK_OVERFLOW` (bytes),
-   * `MODULE_TOO_COMPLEX` (count).
+   * `MODULE_TOO_COMPLEX` (count), `RESULT_TOO_LARGE` (bytes: `resultLimit`).
    */
   limit?: number
   /** `TIMEOUT`, `INTERRUPTED`: how long the call ran, in seconds. */
@@ -111,7 +172,10 @@ export interface AegisError extends Error {
   resource?: string
   /** `MEMORY_LIMIT_EXCEEDED`: the size asked for. */
   requested?: number
-  /** `TRAP`: the trap code, e.g. `unreachable`, `integer_division_by_zero`. */
+  /**
+   * `TRAP`: the trap code, e.g. `unreachable`, `integer_division_by_zero`,
+   * `cannot_enter_component` (a component that trapped before: `reset()` it).
+   */
   trapCode?: string
   /** `TRAP`: the wasm backtrace, one frame per line (may be empty). */
   backtrace?: string
@@ -127,6 +191,15 @@ export interface AegisError extends Error {
   what?: string
   /** `MODULE_TOO_COMPLEX`: the count found. */
   found?: number
+  /** `MEMORY_OUT_OF_BOUNDS`: the first byte of the access. */
+  offset?: number
+  /** `MEMORY_OUT_OF_BOUNDS`: the bytes accessed. */
+  len?: number
+  /**
+   * `MEMORY_OUT_OF_BOUNDS`: the memory's size in bytes. `RESULT_TOO_LARGE`:
+   * the result's size in bytes (a lower bound when counting stopped early).
+   */
+  size?: number
   /**
    * `HOST_FUNCTION`: the value the callback threw. `INTERRUPTED` by a
    * `CallOptions.signal`: the signal's `reason`.
@@ -240,6 +313,70 @@ export declare class Sandbox {
    */
   registerFunc(module: string, name: string, func: (...args: any[]) => any, signature?: Signature): void
   /**
+   * Registers a JS function as the component import `name`: `func` for
+   * an import at the component's root, `interface#func` for a function of
+   * an imported interface (`'aegis:test/host#transform'`). Register before
+   * `loadModule`; a component whose import has no function fails to load
+   * with `AEGIS_LINK_ERROR`.
+   *
+   * The function receives the WIT arguments as JS values and returns the
+   * result (ignored for an import without one), by the mapping of
+   * `call` on a component (`DataValue`: `s64`/`u64` are BigInts,
+   * `list<u8>` a `Buffer`, records plain objects, a variant or result a
+   * one-key object such as `{ ok: 5 }`). A thrown exception, or a result
+   * the import's type cannot take, traps the guest: the call fails with
+   * `AEGIS_HOST_FUNCTION` (a thrown value is its `cause`), and the component
+   * cannot be entered again until `reset()`. The same rules as
+   * `registerFunc` hold otherwise: callbacks are synchronous, their time
+   * counts against the call's timeout, and a call back into this sandbox
+   * throws `AEGIS_BUSY`. A name registered twice throws `AEGIS_INVALID_ARGUMENT`.
+   */
+  registerComponent(name: string, func: (...args: any[]) => DataValue | void): void
+  /**
+   * The size in bytes of the loaded core module's exported memory:
+   * `memory` names it (default: the export named `memory`, else the only
+   * exported memory). A module without one throws `AEGIS_EXPORT_NOT_FOUND`;
+   * a component (whose memories are its own) `AEGIS_INVALID_ARGUMENT`.
+   */
+  memorySize(memory?: string): number
+  /**
+   * Copies `length` bytes of guest memory at `offset` into a new `Buffer`
+   * (never a view of guest memory, which moves when the guest grows it).
+   * Offsets and lengths are non-negative integers (numbers or BigInts). A
+   * range outside the memory throws `AEGIS_MEMORY_OUT_OF_BOUNDS` (details
+   * `offset`, `len`, `size`) before anything is allocated. `memory` as in
+   * `memorySize`. Not available while a call runs (`AEGIS_BUSY`).
+   */
+  readMemory(offset: number | bigint, length: number | bigint, memory?: string): Buffer
+  /**
+   * Copies `data` (a `Buffer` or `Uint8Array`) into guest memory at
+   * `offset`. A range outside the memory throws
+   * `AEGIS_MEMORY_OUT_OF_BOUNDS` and writes nothing. `memory` as in `memorySize`.
+   */
+  writeMemory(offset: number | bigint, data: Uint8Array, memory?: string): void
+  /**
+   * Calls `name` by the bytes convention (README, "Exchanging data"):
+   * `data` is copied into memory the guest allocates with `aegis_alloc`,
+   * and the guest's output comes back as a new `Buffer`. Output larger than
+   * `resultLimit` throws `AEGIS_RESULT_TOO_LARGE` (`size`, `limit`), a
+   * pointer outside guest memory `AEGIS_MEMORY_OUT_OF_BOUNDS`; a guest
+   * without the convention's exports `AEGIS_EXPORT_NOT_FOUND` or
+   * `AEGIS_SIGNATURE_MISMATCH`. One call for limits and metrics.
+   */
+  callBytes(name: string, data: Uint8Array): Buffer
+  /**
+   * `callBytes` with text: `text` goes in as UTF-8 and the output must be
+   * UTF-8 (else `AEGIS_INVALID_RESULT`).
+   */
+  callStr(name: string, text: string): string
+  /**
+   * `callBytes` on a worker thread, like `callAsync` (`options.signal`
+   * stops it; failures to start reject).
+   */
+  callBytesAsync(name: string, data: Uint8Array, options?: CallOptions): Promise<Buffer>
+  /** `callStr` on a worker thread, like `callAsync`. */
+  callStrAsync(name: string, text: string, options?: CallOptions): Promise<string>
+  /**
    * Instantiates `module` in a fresh store (replacing any previous instance)
    * and runs its start function.
    */
@@ -335,17 +472,33 @@ export declare function errorCodes(): Array<string>
 
 /** One import or export and its type. */
 export interface ExternInfo {
-  /** Import namespace, e.g. `env` (empty for exports). */
+  /**
+   * Import namespace, e.g. `env` (empty for exports). For a component:
+   * the interface of an interface import (`aegis:test/host`), empty for a
+   * root import.
+   */
   module: string
-  /** Field or export name. */
+  /**
+   * Field or export name. For a component export inside an interface:
+   * `interface#func` (`aegis:test/text#upper`), the name `call` takes.
+   */
   name: string
-  /** `function`, `memory`, `table`, `global` or `other`. */
+  /**
+   * `function`, `memory`, `table`, `global` or `other` (component
+   * functions are `function`; other component items are named by kind).
+   */
   kind: string
-  /** The type as text, e.g. `(i32, i32) -> (i32)` or `1 pages`. */
+  /**
+   * The type as text, e.g. `(i32, i32) -> (i32)` or `1 pages`; for a
+   * component function its WIT signature, e.g. `func(name: string) -> string`.
+   */
   type: string
-  /** Parameter types of a function, e.g. `["i32", "i32"]`. */
+  /**
+   * Parameter types of a function, e.g. `["i32", "i32"]` (WIT types such
+   * as `["string"]` for a component function).
+   */
   params?: Array<string>
-  /** Result types of a function. */
+  /** Result types of a function (at most one for a component function). */
   results?: Array<string>
 }
 
@@ -448,6 +601,15 @@ export interface Options {
   tableElementsLimit?: number
   /** WASI handles (files, directories, sockets) held at once. Default 1024. */
   handleLimit?: number
+  /**
+   * Host memory one call's result may take: call_bytes output, or
+   * component values (40 bytes per list element). Bytes or text with a
+   * unit (`'1MiB'`); default 64 MiB. Over it, a call throws
+   * `AEGIS_RESULT_TOO_LARGE` before the result is copied out of the guest
+   * (`callBytes` output; strings, lists and records a component returns
+   * or passes to a host function).
+   */
+  resultLimit?: number | string
   /** Directories the guest may read, at the same path. */
   allowRead?: string[]
   /** Directories the guest may read and write, at the same path. */

@@ -73,6 +73,18 @@ pub(crate) fn hostcall_fuel(result_bytes: u64) -> usize {
 /// wasmtime's message when a conversion exceeds the hostcall fuel.
 const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
 
+/// A host function's result that does not fit its import's type: the
+/// host's fault (`host_function`), named after the import.
+fn wrong_value(import: &str, err: Error) -> HostError {
+    let why = match err {
+        Error::SignatureMismatch { given, .. } => given,
+        other => other.message(),
+    };
+    HostError::new(format!(
+        "host function `{import}` returned a wrong value: {why}"
+    ))
+}
+
 /// Splits `iface#func` into the interface and the function (`None` at the root).
 fn split_name(name: &str) -> (Option<&str>, &str) {
     match name.rsplit_once('#') {
@@ -107,13 +119,7 @@ fn define(
         // A wrong result is the host's fault, not the guest's: check it here
         // rather than let wasmtime refuse it as the guest's value.
         for (v, t) in out.iter().zip(ty.results()) {
-            crate::data::check_val(v, &t, "result").map_err(|e| {
-                let why = match e {
-                    Error::SignatureMismatch { given, .. } => given,
-                    other => other.message(),
-                };
-                HostError::new(format!("host function `{import}` returned a wrong value: {why}"))
-            })?;
+            crate::data::check_val(v, &t, "result").map_err(|e| wrong_value(&import, e))?;
         }
         for (slot, v) in results.iter_mut().zip(out) {
             *slot = v;
@@ -252,9 +258,9 @@ impl Sandbox {
             }
             out.into_iter()
                 .zip(&types)
-                .map(|(d, t)| to_val(d, t, &format!("result of `{import}`")))
+                .map(|(d, t)| to_val(d, t, "result"))
                 .collect::<Result<Vec<_>>>()
-                .map_err(|e| HostError::new(e.message()))
+                .map_err(|e| wrong_value(&import, e))
         };
         self.register_component_typed(name, Arc::new(typed))
     }

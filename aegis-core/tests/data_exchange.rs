@@ -301,12 +301,20 @@ fn host_functions_implement_component_imports() {
     sb.reset().unwrap();
     // The same for a host function on WIT values that returns the wrong kind.
     let mut wrong = runtime.sandbox().build().unwrap();
-    wrong.register_component_func("double", |_| Ok(vec![WitVal::String("x".into())])).unwrap();
-    wrong.register_component_func("aegis:test/host#add", |_| Ok(vec![WitVal::S64(0)])).unwrap();
+    wrong
+        .register_component_func("double", |_| Ok(vec![WitVal::String("x".into())]))
+        .unwrap();
+    wrong
+        .register_component_func("aegis:test/host#add", |_| Ok(vec![WitVal::S64(0)]))
+        .unwrap();
     wrong.load_module(&module).unwrap();
     let err = wrong.call_data("run", &[Data::Int(1)]).unwrap_err();
     assert_eq!(err.code(), ErrorCode::HostFunction, "{err}");
-    assert!(err.to_string().contains("returned a wrong value: result: expected u32, got string"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("returned a wrong value: result: expected u32, got string"),
+        "{err}"
+    );
     sb.reset().unwrap();
     assert_eq!(
         sb.call_data("run", &[Data::Int(1)]).unwrap(),

@@ -194,6 +194,50 @@ test('AEGIS_BUSY for a call while a callAsync runs, and for re-entry from a host
   assert.equal(outer.cause, inner)
 })
 
+/** A bytes-convention guest whose exports return hostile output pointers. */
+const HOSTILE_BYTES_WAT = `(module
+  (memory (export "memory") 1)
+  (func (export "aegis_alloc") (param i32) (result i32) (i32.const 1024))
+  (func $pack (param $ptr i32) (param $len i32) (result i64)
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32)) (i64.extend_i32_u (local.get $len))))
+  (func (export "echo") (param i32 i32) (result i64) (call $pack (local.get 0) (local.get 1)))
+  (func (export "out_of_bounds") (param i32 i32) (result i64) (call $pack (i32.const 65530) (i32.const 16)))
+  (func (export "huge") (param i32 i32) (result i64) (call $pack (i32.const 0) (i32.const -1)))
+  (func (export "not_utf8") (param i32 i32) (result i64)
+    (i32.store (i32.const 0) (i32.const 0xc080feff))
+    (call $pack (i32.const 0) (i32.const 4))))`
+
+test('AEGIS_MEMORY_OUT_OF_BOUNDS with offset, len and size', () => {
+  const { sandbox } = loaded(HOSTILE_BYTES_WAT)
+  let err = expectAegis(() => sandbox.readMemory(65530, 16), 'AEGIS_MEMORY_OUT_OF_BOUNDS')
+  assert.equal(err.offset, 65530)
+  assert.equal(err.len, 16)
+  assert.equal(err.size, 65536)
+  assert.match(err.message, /65530/)
+  err = expectAegis(() => sandbox.writeMemory(65535, Buffer.from('ab')), 'AEGIS_MEMORY_OUT_OF_BOUNDS')
+  assert.deepEqual([err.offset, err.len, err.size], [65535, 2, 65536])
+  err = expectAegis(() => sandbox.callBytes('out_of_bounds', Buffer.from('x')), 'AEGIS_MEMORY_OUT_OF_BOUNDS')
+  assert.deepEqual([err.offset, err.len, err.size], [65530, 16, 65536])
+})
+
+test('AEGIS_RESULT_TOO_LARGE with size and limit', () => {
+  const { sandbox } = loaded(HOSTILE_BYTES_WAT, { resultLimit: '1MiB' })
+  let err = expectAegis(() => sandbox.callBytes('huge', Buffer.from('x')), 'AEGIS_RESULT_TOO_LARGE')
+  assert.equal(err.size, 2 ** 32 - 1)
+  assert.equal(err.limit, 1 << 20)
+  const small = loaded(HOSTILE_BYTES_WAT, {}, { resultLimit: 4 }).sandbox
+  assert.equal(small.callStr('echo', 'abcd'), 'abcd')
+  err = expectAegis(() => small.callStr('echo', 'abcde'), 'AEGIS_RESULT_TOO_LARGE')
+  assert.deepEqual([err.size, err.limit], [5, 4])
+})
+
+test('AEGIS_INVALID_RESULT for output that is not UTF-8', () => {
+  const { sandbox } = loaded(HOSTILE_BYTES_WAT)
+  const err = expectAegis(() => sandbox.callStr('not_utf8', 'x'), 'AEGIS_INVALID_RESULT')
+  assert.match(err.message, /not UTF-8/)
+  assert.deepEqual(sandbox.callBytes('not_utf8', Buffer.from('x')), Buffer.from([0xff, 0xfe, 0x80, 0xc0]))
+})
+
 test('ERROR_CODES lists AEGIS_ codes, each once, the same as index.d.ts', () => {
   const codes = [...aegis.ERROR_CODES]
   assert.equal(new Set(codes).size, codes.length)

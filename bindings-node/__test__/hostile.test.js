@@ -62,6 +62,7 @@ function runtimeOptions(c, scratch) {
       case 'table_elements': opts.tableElementsLimit = Number(value); break
       case 'handles': opts.handleLimit = Number(value); break
       case 'capture': opts.captureOutput = Number(value); break
+      case 'result_limit': opts.resultLimit = Number(value); break
       case 'allow_read': (opts.allowRead ??= []).push(sub(value)); break
       case 'allow_write': (opts.allowWrite ??= []).push(sub(value)); break
       case 'args': argv.push(...sub(value).split(' ')); break
@@ -116,6 +117,36 @@ function assertOnTime(c, error, wallMs) {
   assert.ok(wallMs < limit + TIMEOUT_SLACK_MS, `the call took ${wallMs} ms for a ${limit} ms limit`)
 }
 
+/** The input of `bytes:` and `str:` entries. */
+const INPUT = 'hello aegis'
+
+/**
+ * Calls the case's entry (not `-`): `_run` the default entry, `bytes:NAME`
+ * and `str:NAME` through the bytes convention with INPUT, `wit:NAME` a
+ * component export without arguments and `wit:NAME:TEXT` with the string
+ * TEXT (split at the first colon, as the Rust runner does), anything else
+ * an export without arguments. With `async`, the same through the `*Async`
+ * methods (a promise).
+ */
+function callEntry(sandbox, entry, async = false) {
+  if (entry === '_run') return async ? sandbox.runAsync() : sandbox.run()
+  const at = entry.indexOf(':')
+  const [kind, rest] = at < 0 ? ['', entry] : [entry.slice(0, at), entry.slice(at + 1)]
+  switch (kind) {
+    case 'bytes':
+      return async ? sandbox.callBytesAsync(rest, Buffer.from(INPUT)) : sandbox.callBytes(rest, Buffer.from(INPUT))
+    case 'str':
+      return async ? sandbox.callStrAsync(rest, INPUT) : sandbox.callStr(rest, INPUT)
+    case 'wit': {
+      const sep = rest.indexOf(':')
+      const args = sep < 0 ? [rest] : [rest.slice(0, sep), rest.slice(sep + 1)]
+      return async ? sandbox.callAsync(...args) : sandbox.call(...args)
+    }
+    default:
+      return async ? sandbox.callAsync(entry) : sandbox.call(entry)
+  }
+}
+
 /** Runs one case: `{ outcome, denied, error, wallMs }`, the outcome a stable code or `ok`. */
 function observe(c, scratch, seen) {
   const runtime = new aegis.Runtime(runtimeOptions(c, scratch))
@@ -136,8 +167,7 @@ function observe(c, scratch, seen) {
   let error
   const started = performance.now()
   try {
-    if (c.entry === '_run') sandbox.run()
-    else sandbox.call(c.entry)
+    callEntry(sandbox, c.entry)
   } catch (err) {
     error = err
   }
@@ -207,7 +237,7 @@ for (const c of CASES.filter((c) => c.expect === 'timeout' && timeoutOf(c) !== u
       const started = performance.now()
       let error
       try {
-        await (c.entry === '_run' ? sandbox.runAsync() : sandbox.callAsync(c.entry))
+        await callEntry(sandbox, c.entry, true)
       } catch (err) {
         error = err
       } finally {

@@ -9,21 +9,57 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-function readmeExample() {
-  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8')
+const ROOT = path.join(__dirname, '..', '..')
+
+/** The Node section of README.md. */
+function nodeSection() {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
   const section = readme.match(/<!-- section:node -->([\s\S]*?)<!-- \/section:node -->/)
   assert.ok(section, 'README has a node section')
-  const block = section[1].match(/```js\n([\s\S]*?)```/)
-  assert.ok(block, 'the node section has a ```js example')
+  return section[1]
+}
+
+/** The first ```js block of `text`. */
+function jsBlock(text, what) {
+  const block = text.match(/```js\n([\s\S]*?)```/)
+  assert.ok(block, `${what} has a \`\`\`js example`)
   return block[1]
 }
 
-test('the README example runs as written', () => {
+/**
+ * Runs `source` as a CommonJS file next to a `node_modules/aegis` that is
+ * this package (as after `npm install ./bindings-node`), in `cwd`.
+ */
+function runExample(source, cwd) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-readme-'))
-  fs.mkdirSync(path.join(dir, 'node_modules'))
-  fs.symlinkSync(path.resolve(__dirname, '..'), path.join(dir, 'node_modules', 'aegis'), 'dir')
-  fs.writeFileSync(path.join(dir, 'example.cjs'), readmeExample())
-  const run = spawnSync(process.execPath, ['example.cjs'], { cwd: dir, encoding: 'utf8', timeout: 60000 })
+  try {
+    fs.mkdirSync(path.join(dir, 'node_modules'))
+    fs.symlinkSync(path.resolve(__dirname, '..'), path.join(dir, 'node_modules', 'aegis'), 'dir')
+    fs.writeFileSync(path.join(dir, 'example.cjs'), source)
+    return spawnSync(process.execPath, [path.join(dir, 'example.cjs')], { cwd: cwd ?? dir, encoding: 'utf8', timeout: 60000 })
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+test('the README "Exchanging data" example runs as written, from the repository root', () => {
+  const sub = nodeSection().split('### Exchanging data')
+  assert.equal(sub.length, 2, 'the node section has one "### Exchanging data" subsection')
+  const run = runExample(jsBlock(sub[1], 'Exchanging data'), ROOT)
+  assert.equal(run.status, 0, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`)
+  assert.equal(run.stdout, [
+    'Hello, Node!',
+    'func(name: string) -> string',
+    "{ err: 'division by zero' }",
+    'WIT',
+    'QUIET',
+    'guest says: hello',
+    '',
+  ].join('\n'))
+})
+
+test('the README example runs as written', () => {
+  const run = runExample(jsBlock(nodeSection(), 'the node section'))
   assert.equal(run.status, 0, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`)
   assert.match(run.stdout, /guest says 7/)
   assert.match(run.stdout, /fuel used: \d+/)

@@ -52,6 +52,7 @@ function sampleValues(dir) {
     stackLimit: 256 * 1024,
     tableElementsLimit: 1000,
     handleLimit: 64,
+    resultLimit: '1MiB',
     allowRead: [path.join(dir, 'r')],
     allowWrite: [path.join(dir, 'w')],
     mapDirs: [{ host: dir, guest: '/data', access: 'read' }],

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use aegis_core::{HostCaller, HostError, ValType, Value};
+use aegis_core::{Data, HostCaller, HostError, ValType, Value};
 use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, JsObjectValue, Object, Unknown};
 use napi::threadsafe_function::{
     ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
@@ -301,6 +301,149 @@ impl JsHostFunction {
     }
 }
 
+/// When the call a sandbox runs must end, as its component host functions
+/// see it: the core gives them no `HostCaller`, so the binding keeps the
+/// deadline itself, set whenever guest code is entered.
+#[derive(Clone, Default)]
+pub struct CallDeadline(Arc<Mutex<Option<std::time::Instant>>>);
+
+/// How long after the binding's own estimate of a call's deadline a host
+/// call waiting for the JS thread gives up: the core then sees its own
+/// deadline passed too (its coarse clock ticks every 2 ms), so the call
+/// ends with `AEGIS_TIMEOUT`, not a host function error.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(10);
+
+impl CallDeadline {
+    /// Starts the clock of a call about to run in `sandbox` (its timeout).
+    pub fn arm(&self, sandbox: &aegis_core::Sandbox) {
+        let deadline = sandbox
+            .limits()
+            .timeout
+            .and_then(|t| std::time::Instant::now().checked_add(t + DEADLINE_MARGIN));
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = deadline;
+    }
+
+    /// Whether the current call's deadline has passed.
+    pub fn passed(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|d| std::time::Instant::now() >= d)
+    }
+}
+
+/// Whether each component import of the loaded component has a result, by
+/// the name `registerComponent` takes (`func` or `interface#func`): a JS
+/// function's return value is then its result, else ignored.
+pub type ImportResults = Arc<Mutex<std::collections::HashMap<String, bool>>>;
+
+/// A JS function registered for a component import: what aegis-core calls
+/// with the arguments as `Data`.
+pub struct JsComponentFunction {
+    /// The import's name, `func` or `interface#func`.
+    pub name: String,
+    /// The JS function.
+    pub callback: Arc<JsCallback>,
+    /// The JS thread it belongs to.
+    pub thread: Arc<JsThread>,
+    /// Result arity of the loaded component's imports.
+    pub results: ImportResults,
+    /// Stops waiting for the JS thread when the call must end.
+    pub interrupt: aegis_core::InterruptHandle,
+    pub deadline: CallDeadline,
+}
+
+impl JsComponentFunction {
+    /// Calls the JS function with `args` from whatever thread the guest runs on.
+    pub fn call(&self, args: &[Data]) -> Result<Vec<Data>, HostError> {
+        let callback = Arc::clone(&self.callback);
+        let label = self.name.clone();
+        let has_result = self
+            .results
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&self.name)
+            .copied();
+        let args = args.to_vec();
+        let (interrupt, deadline) = (&self.interrupt, &self.deadline);
+        self.thread.run(
+            move |env| {
+                env.run_in_scope(|| Ok(invoke_component(env, &callback, &label, args, has_result)))
+                    .unwrap_or_else(|e| {
+                        Err(HostError::new(format!("host function `{label}`: {e}")))
+                    })
+            },
+            || interrupt.is_pending() || deadline.passed(),
+        )?
+    }
+}
+
+/// Calls a component host function on the JS thread: `Data` arguments in,
+/// its return value (if the import has a result) out.
+fn invoke_component(
+    env: &Env,
+    callback: &JsCallback,
+    label: &str,
+    args: Vec<Data>,
+    has_result: Option<bool>,
+) -> Result<Vec<Data>, HostError> {
+    let napi_failed = |e: napi::Error| HostError::new(format!("host function `{label}`: {e}"));
+    let func = callback.borrow_back(env).map_err(napi_failed)?;
+    let argv = args
+        .into_iter()
+        .map(|d| crate::data::to_js(env, d))
+        .collect::<napi::Result<Vec<_>>>()
+        .map_err(napi_failed)?;
+    let ret = call_js(env, func.raw(), &argv, label)?;
+    let returned_nothing = || -> Result<bool, HostError> {
+        Ok(crate::values::type_of(env, ret).map_err(napi_failed)? == napi::ValueType::Undefined)
+    };
+    // Without the import's type (not expected: the component is loaded),
+    // `undefined` means no result.
+    let wanted = match has_result {
+        Some(wanted) => wanted,
+        None => !returned_nothing()?,
+    };
+    if !wanted {
+        return Ok(Vec::new());
+    }
+    match crate::data::ToData::new(env).convert(ret, "the result") {
+        Ok(data) => Ok(vec![data]),
+        Err(crate::data::ToDataError::Napi(e)) => Err(napi_failed(e)),
+        Err(crate::data::ToDataError::Unconvertible(u)) => Err(HostError::new(format!(
+            "host function `{label}` returned a value with no WIT value: {}",
+            u.message()
+        ))),
+    }
+}
+
+/// Calls `func` with `argv` (`this` undefined); a thrown exception becomes
+/// the error's payload.
+fn call_js(
+    env: &Env,
+    func: sys::napi_value,
+    argv: &[sys::napi_value],
+    label: &str,
+) -> Result<sys::napi_value, HostError> {
+    let mut this = std::ptr::null_mut();
+    let mut ret = std::ptr::null_mut();
+    // SAFETY: every value belongs to `env`, the live env of this thread.
+    let status = unsafe {
+        sys::napi_get_undefined(env.raw(), &mut this);
+        sys::napi_call_function(env.raw(), this, func, argv.len(), argv.as_ptr(), &mut ret)
+    };
+    if status == sys::Status::napi_pending_exception {
+        return Err(thrown(env, label));
+    }
+    if status != sys::Status::napi_ok {
+        return Err(HostError::new(format!(
+            "host function `{label}` could not be called ({})",
+            Status::from(status)
+        )));
+    }
+    Ok(ret)
+}
+
 /// Calls the JS function on the JS thread and converts its return value.
 fn invoke(
     env: &Env,
@@ -316,29 +459,7 @@ fn invoke(
         .map(|v| value_to_js(env, *v))
         .collect::<napi::Result<Vec<_>>>()
         .map_err(napi_failed)?;
-    let mut this = std::ptr::null_mut();
-    let mut ret = std::ptr::null_mut();
-    // SAFETY: every value belongs to `env`, the live env of this thread.
-    let status = unsafe {
-        sys::napi_get_undefined(env.raw(), &mut this);
-        sys::napi_call_function(
-            env.raw(),
-            this,
-            func.raw(),
-            argv.len(),
-            argv.as_ptr(),
-            &mut ret,
-        )
-    };
-    if status == sys::Status::napi_pending_exception {
-        return Err(thrown(env, label));
-    }
-    if status != sys::Status::napi_ok {
-        return Err(HostError::new(format!(
-            "host function `{label}` could not be called ({})",
-            Status::from(status)
-        )));
-    }
+    let ret = call_js(env, func.raw(), &argv, label)?;
     returned(env, ret, label, results)
 }
 

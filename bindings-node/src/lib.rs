@@ -7,6 +7,7 @@
 // napi-derive does not register exports in test builds, so they look unused there.
 #![cfg_attr(test, allow(dead_code))]
 
+mod data;
 mod errors;
 mod host;
 mod interrupt;
@@ -116,10 +117,16 @@ pub fn install_variadic_methods(exports: Object, env: Env) -> napi::Result<()> {
             let started = (|| {
                 let this: ClassInstance<Sandbox> = ctx.this()?;
                 let (name, mut args) = name_and_args(&ctx, "callAsync")?;
-                // Guest arguments are numbers and BigInts, so a trailing object
-                // can only be the options (validated strictly).
+                // A core module's arguments are numbers and BigInts, so a
+                // trailing object can only be the options (validated
+                // strictly). A component's may be records: there a trailing
+                // object is the options only after all its parameters.
+                let options_last = match this.component_params(&name) {
+                    Some(params) => args.len() == params + 1,
+                    None => true,
+                };
                 let options = match args.last() {
-                    Some(last) if last.get_type()? == napi::ValueType::Object => {
+                    Some(last) if options_last && last.get_type()? == napi::ValueType::Object => {
                         let raw = last.raw();
                         args.pop();
                         Some(parse_call_options(&env, raw, "callAsync")?)

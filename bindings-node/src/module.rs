@@ -13,18 +13,24 @@ pub struct Module {
 /// One import or export and its type.
 #[napi(object)]
 pub struct ExternInfo {
-    /// Import namespace, e.g. `env` (empty for exports).
+    /// Import namespace, e.g. `env` (empty for exports). For a component:
+    /// the interface of an interface import (`aegis:test/host`), empty for a
+    /// root import.
     pub module: String,
-    /// Field or export name.
+    /// Field or export name. For a component export inside an interface:
+    /// `interface#func` (`aegis:test/text#upper`), the name `call` takes.
     pub name: String,
-    /// `function`, `memory`, `table`, `global` or `other`.
+    /// `function`, `memory`, `table`, `global` or `other` (component
+    /// functions are `function`; other component items are named by kind).
     pub kind: String,
-    /// The type as text, e.g. `(i32, i32) -> (i32)` or `1 pages`.
+    /// The type as text, e.g. `(i32, i32) -> (i32)` or `1 pages`; for a
+    /// component function its WIT signature, e.g. `func(name: string) -> string`.
     #[napi(js_name = "type")]
     pub ty: String,
-    /// Parameter types of a function, e.g. `["i32", "i32"]`.
+    /// Parameter types of a function, e.g. `["i32", "i32"]` (WIT types such
+    /// as `["string"]` for a component function).
     pub params: Option<Vec<String>>,
-    /// Result types of a function.
+    /// Result types of a function (at most one for a component function).
     pub results: Option<Vec<String>>,
 }
 
@@ -32,6 +38,10 @@ fn info(module: &str, name: &str, ty: &ExternType) -> ExternInfo {
     let names = |types: &[aegis_core::ValType]| types.iter().map(|t| t.to_string()).collect();
     let (params, results) = match ty {
         ExternType::Function(sig) => (Some(names(&sig.params)), Some(names(&sig.results))),
+        ExternType::ComponentFunction(sig) => (
+            Some(sig.params.iter().map(|(_, t)| t.clone()).collect()),
+            Some(sig.result.iter().cloned().collect()),
+        ),
         _ => (None, None),
     };
     ExternInfo {

@@ -49,6 +49,14 @@ pub struct Options {
     /// WASI handles (files, directories, sockets) held at once. Default 1024.
     #[napi(ts_type = "number")]
     pub handle_limit: Option<()>,
+    /// Host memory one call's result may take: call_bytes output, or
+    /// component values (40 bytes per list element). Bytes or text with a
+    /// unit (`'1MiB'`); default 64 MiB. Over it, a call throws
+    /// `AEGIS_RESULT_TOO_LARGE` before the result is copied out of the guest
+    /// (`callBytes` output; strings, lists and records a component returns
+    /// or passes to a host function).
+    #[napi(ts_type = "number | string")]
+    pub result_limit: Option<()>,
     /// Directories the guest may read, at the same path.
     #[napi(ts_type = "string[]")]
     pub allow_read: Option<()>,

@@ -1,16 +1,17 @@
 //! `Sandbox`: one isolated instance, its host functions, calls and metrics.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use aegis_core::{Entered, ExternType, FuncType, SharedSandbox, Value};
-use napi::bindgen_prelude::{AsyncTask, Buffer, Function, Unknown};
+use aegis_core::{Data, Entered, ExternType, FuncType, SharedSandbox, Value};
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, FromNapiValue, Function, Unknown};
 use napi::{Env, JsValue, ValueType, sys};
 use napi_derive::napi;
 
+use crate::data::{ByteView, ToData, ToDataError, byte_view};
 use crate::errors::{Failure, Fallible, boundary, invalid_argument, to_js_with_cause};
-use crate::host::{JsHostFunction, JsThread};
+use crate::host::{CallDeadline, ImportResults, JsComponentFunction, JsHostFunction, JsThread};
 use crate::interrupt::{AbortWatch, CallOptions, InterruptHandle, is_aborted, parse_call_options};
 use crate::metrics::MetricsValue;
 use crate::module::Module;
@@ -39,6 +40,13 @@ pub struct Sandbox {
     /// Whether a JS host function was registered: then synchronous calls run
     /// the guest on a helper thread (see `host.rs`).
     js_functions: AtomicBool,
+    /// The module loaded last (what `callAsync` reads a component export's
+    /// parameter count from without entering the sandbox).
+    module: Mutex<Option<aegis_core::Module>>,
+    /// Whether each component import of that module has a result.
+    import_results: ImportResults,
+    /// The running call's deadline, for component host functions.
+    deadline: CallDeadline,
 }
 
 impl Sandbox {
@@ -48,6 +56,9 @@ impl Sandbox {
             shared: Arc::new(SharedSandbox::new(sandbox)),
             js_functions: AtomicBool::new(false),
             thread: JsThread::current(env)?,
+            module: Mutex::new(None),
+            import_results: ImportResults::default(),
+            deadline: CallDeadline::default(),
         })
     }
 
@@ -78,6 +89,11 @@ impl Sandbox {
         entered: Entered,
         f: impl FnOnce(&mut aegis_core::Sandbox) -> Result<T, aegis_core::Error> + Send + 'static,
     ) -> Fallible<T> {
+        let deadline = self.deadline.clone();
+        let f = move |sandbox: &mut aegis_core::Sandbox| {
+            deadline.arm(sandbox);
+            f(sandbox)
+        };
         if !self.js_functions.load(Ordering::Acquire) {
             return Ok(f(&mut entered.sandbox())?);
         }
@@ -112,6 +128,55 @@ impl Sandbox {
         Ok(aegis_core::coerce_args(name, &sig, &args)?)
     }
 
+    /// Converts JS arguments of a component export to `Data`; a value with
+    /// no WIT counterpart (a function, a `Map`, ...) is `AEGIS_SIGNATURE_MISMATCH`.
+    fn data_arguments(
+        env: &Env,
+        sandbox: &aegis_core::Sandbox,
+        name: &str,
+        raw: &[sys::napi_value],
+    ) -> Fallible<Vec<Data>> {
+        let mut to_data = ToData::new(env);
+        raw.iter()
+            .enumerate()
+            .map(
+                |(i, v)| match to_data.convert(*v, &format!("argument {}", i + 1)) {
+                    Ok(data) => Ok(data),
+                    Err(ToDataError::Napi(e)) => Err(e.into()),
+                    Err(ToDataError::Unconvertible(u)) => {
+                        Err(Failure::Aegis(aegis_core::Error::SignatureMismatch {
+                            name: name.to_string(),
+                            expected: sandbox
+                                .module()
+                                .and_then(|m| m.export(name))
+                                .map(|e| e.ty.to_string())
+                                .unwrap_or_default(),
+                            given: u.message(),
+                        }))
+                    }
+                },
+            )
+            .collect()
+    }
+
+    /// The request of a call: a component's export takes `Data`, a core
+    /// module's wasm values.
+    fn request(
+        env: &Env,
+        sandbox: &aegis_core::Sandbox,
+        name: &str,
+        raw: &[sys::napi_value],
+    ) -> Fallible<Request> {
+        Ok(if is_component(sandbox) {
+            Request::Data(
+                name.to_string(),
+                Self::data_arguments(env, sandbox, name, raw)?,
+            )
+        } else {
+            Request::Call(name.to_string(), Self::arguments(env, sandbox, name, raw)?)
+        })
+    }
+
     /// `sandbox.call(name, ...args)` (installed on the prototype by `lib.rs`).
     pub(crate) fn call_now(
         &self,
@@ -120,12 +185,23 @@ impl Sandbox {
         raw: &[sys::napi_value],
     ) -> Fallible<sys::napi_value> {
         let entered = self.shared.enter()?;
-        let args = Self::arguments(env, &entered.sandbox(), name, raw)?;
-        let name = name.to_string();
-        let results = self.guest(env, entered, move |sandbox| {
-            sandbox.call_dynamic(&name, &args)
+        let request = Self::request(env, &entered.sandbox(), name, raw)?;
+        let outcome = self.guest(env, entered, move |sandbox| {
+            let mut request = request;
+            request.run(sandbox, false)
         })?;
-        Ok(results_to_js(env, results)?)
+        // SAFETY: `env` is the live env of this callback.
+        Ok(unsafe { napi::bindgen_prelude::ToNapiValue::to_napi_value(env.raw(), outcome)? })
+    }
+
+    /// The parameter count of the loaded component's export `name`, if the
+    /// loaded module is a component that has it.
+    pub(crate) fn component_params(&self, name: &str) -> Option<usize> {
+        let module = self.module.lock().unwrap_or_else(PoisonError::into_inner);
+        match &module.as_ref()?.export(name)?.ty {
+            ExternType::ComponentFunction(f) => Some(f.params.len()),
+            _ => None,
+        }
     }
 
     /// `sandbox.callAsync(name, ...args, options?)` (installed on the prototype by `lib.rs`).
@@ -138,8 +214,8 @@ impl Sandbox {
     ) -> Fallible<AsyncTask<CallTask>> {
         let signal = Self::live_signal(env, options)?;
         let entered = self.shared.enter()?;
-        let args = Self::arguments(env, &entered.sandbox(), name, raw)?;
-        self.task(env, entered, Request::Call(name.to_string(), args), signal)
+        let request = Self::request(env, &entered.sandbox(), name, raw)?;
+        self.task(env, entered, request, signal)
     }
 
     /// The options' `AbortSignal`, if any; an already-aborted one fails with
@@ -158,6 +234,22 @@ impl Sandbox {
         Ok(Some(signal))
     }
 
+    /// Starts `request` on a worker thread with the options of `method`.
+    fn start(
+        &self,
+        env: &Env,
+        options: Option<Unknown<'_>>,
+        method: &str,
+        request: Request,
+    ) -> Fallible<AsyncTask<CallTask>> {
+        let options = options
+            .map(|o| parse_call_options(env, o.raw(), method))
+            .transpose()?;
+        let signal = Self::live_signal(env, options)?;
+        let entered = self.shared.enter()?;
+        self.task(env, entered, request, signal)
+    }
+
     fn task(
         &self,
         env: &Env,
@@ -172,6 +264,7 @@ impl Sandbox {
             entered: Some(entered),
             request,
             watch,
+            deadline: self.deadline.clone(),
         }))
     }
 }
@@ -229,13 +322,240 @@ impl Sandbox {
         })
     }
 
+    /// Registers a JS function as the component import `name`: `func` for
+    /// an import at the component's root, `interface#func` for a function of
+    /// an imported interface (`'aegis:test/host#transform'`). Register before
+    /// `loadModule`; a component whose import has no function fails to load
+    /// with `AEGIS_LINK_ERROR`.
+    ///
+    /// The function receives the WIT arguments as JS values and returns the
+    /// result (ignored for an import without one), by the mapping of
+    /// `call` on a component (`DataValue`: `s64`/`u64` are BigInts,
+    /// `list<u8>` a `Buffer`, records plain objects, a variant or result a
+    /// one-key object such as `{ ok: 5 }`). A thrown exception, or a result
+    /// the import's type cannot take, traps the guest: the call fails with
+    /// `AEGIS_HOST_FUNCTION` (a thrown value is its `cause`), and the component
+    /// cannot be entered again until `reset()`. The same rules as
+    /// `registerFunc` hold otherwise: callbacks are synchronous, their time
+    /// counts against the call's timeout, and a call back into this sandbox
+    /// throws `AEGIS_BUSY`. A name registered twice throws `AEGIS_INVALID_ARGUMENT`.
+    #[napi(ts_args_type = "name: string, func: (...args: any[]) => DataValue | void")]
+    pub fn register_component(
+        &self,
+        env: Env,
+        name: Unknown<'_>,
+        func: Unknown<'_>,
+    ) -> napi::Result<()> {
+        boundary(&env, || {
+            let name = string_arg(&env, name.raw(), "registerComponent: name")?;
+            let kind = type_of(&env, func.raw())?;
+            if kind != ValueType::Function {
+                return Err(invalid_argument(format!(
+                    "registerComponent: func must be a function, got {}",
+                    type_name(kind)
+                )));
+            }
+            // SAFETY: checked to be a function of this env.
+            let func: Function<'_, Unknown<'static>, Unknown<'static>> = unsafe { func.cast()? };
+            let host = JsComponentFunction {
+                name: name.clone(),
+                callback: Arc::new(func.create_ref()?),
+                thread: Arc::clone(&self.thread),
+                results: Arc::clone(&self.import_results),
+                interrupt: self.shared.interrupt_handle(),
+                deadline: self.deadline.clone(),
+            };
+            self.with(|sandbox| {
+                sandbox.register_component_data(&name, move |args| host.call(args))?;
+                self.js_functions.store(true, Ordering::Release);
+                Ok(())
+            })
+        })
+    }
+
+    /// The size in bytes of the loaded core module's exported memory:
+    /// `memory` names it (default: the export named `memory`, else the only
+    /// exported memory). A module without one throws `AEGIS_EXPORT_NOT_FOUND`;
+    /// a component (whose memories are its own) `AEGIS_INVALID_ARGUMENT`.
+    #[napi(ts_args_type = "memory?: string")]
+    pub fn memory_size(&self, env: Env, memory: Option<Unknown<'_>>) -> napi::Result<f64> {
+        boundary(&env, || {
+            let memory = memory_name(&env, memory, "memorySize")?;
+            self.with(|sandbox| Ok(guest_memory(sandbox, memory.as_deref())?.size() as f64))
+        })
+    }
+
+    /// Copies `length` bytes of guest memory at `offset` into a new `Buffer`
+    /// (never a view of guest memory, which moves when the guest grows it).
+    /// Offsets and lengths are non-negative integers (numbers or BigInts). A
+    /// range outside the memory throws `AEGIS_MEMORY_OUT_OF_BOUNDS` (details
+    /// `offset`, `len`, `size`) before anything is allocated. `memory` as in
+    /// `memorySize`. Not available while a call runs (`AEGIS_BUSY`).
+    #[napi(
+        ts_args_type = "offset: number | bigint, length: number | bigint, memory?: string",
+        ts_return_type = "Buffer"
+    )]
+    pub fn read_memory(
+        &self,
+        env: Env,
+        offset: Unknown<'_>,
+        length: Unknown<'_>,
+        memory: Option<Unknown<'_>>,
+    ) -> napi::Result<Unknown<'_>> {
+        boundary(&env, || {
+            let offset = u64_arg(&env, offset.raw(), "readMemory: offset")?;
+            let length = u64_arg(&env, length.raw(), "readMemory: length")?;
+            let memory = memory_name(&env, memory, "readMemory")?;
+            let buffer = self.with(|sandbox| {
+                let mem = guest_memory(sandbox, memory.as_deref())?;
+                let in_bounds = offset
+                    .checked_add(length)
+                    .is_some_and(|end| end <= mem.size());
+                if !in_bounds {
+                    // The core's error, raised before anything is allocated.
+                    return Err(mem.read(offset, length).err().unwrap_or_else(|| {
+                        aegis_core::Error::InvalidArgument {
+                            message: "memory range check failed".into(),
+                        }
+                    }));
+                }
+                // Straight into a new Node buffer: one copy, no finalizer.
+                match new_buffer(&env, length as usize, |bytes| mem.read_into(offset, bytes)) {
+                    Ok(Ok(buffer)) => Ok(Ok(buffer)),
+                    Ok(Err(aegis)) => Err(aegis),
+                    Err(napi) => Ok(Err(napi)),
+                }
+            })??;
+            // SAFETY: `buffer` was just created in `env`.
+            Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), buffer) })
+        })
+    }
+
+    /// Copies `data` (a `Buffer` or `Uint8Array`) into guest memory at
+    /// `offset`. A range outside the memory throws
+    /// `AEGIS_MEMORY_OUT_OF_BOUNDS` and writes nothing. `memory` as in `memorySize`.
+    #[napi(ts_args_type = "offset: number | bigint, data: Uint8Array, memory?: string")]
+    pub fn write_memory(
+        &self,
+        env: Env,
+        offset: Unknown<'_>,
+        data: Unknown<'_>,
+        memory: Option<Unknown<'_>>,
+    ) -> napi::Result<()> {
+        boundary(&env, || {
+            let offset = u64_arg(&env, offset.raw(), "writeMemory: offset")?;
+            let memory = memory_name(&env, memory, "writeMemory")?;
+            let bytes = bytes_view(&env, data.raw(), "writeMemory: data")?;
+            // No JS runs until the copy is done, so the view stays valid.
+            self.with(|sandbox| guest_memory(sandbox, memory.as_deref())?.write(offset, bytes))
+        })
+    }
+
+    /// Calls `name` by the bytes convention (README, "Exchanging data"):
+    /// `data` is copied into memory the guest allocates with `aegis_alloc`,
+    /// and the guest's output comes back as a new `Buffer`. Output larger than
+    /// `resultLimit` throws `AEGIS_RESULT_TOO_LARGE` (`size`, `limit`), a
+    /// pointer outside guest memory `AEGIS_MEMORY_OUT_OF_BOUNDS`; a guest
+    /// without the convention's exports `AEGIS_EXPORT_NOT_FOUND` or
+    /// `AEGIS_SIGNATURE_MISMATCH`. One call for limits and metrics.
+    #[napi(
+        ts_args_type = "name: string, data: Uint8Array",
+        ts_return_type = "Buffer"
+    )]
+    pub fn call_bytes(
+        &self,
+        env: Env,
+        name: Unknown<'_>,
+        data: Unknown<'_>,
+    ) -> napi::Result<Unknown<'_>> {
+        boundary(&env, || {
+            let name = string_arg(&env, name.raw(), "callBytes: name")?;
+            let input = bytes_view(&env, data.raw(), "callBytes: data")?;
+            let output = if self.js_functions.load(Ordering::Acquire) {
+                let input = input.to_vec();
+                self.with_guest(&env, move |sandbox| sandbox.call_bytes(&name, &input))?
+            } else {
+                // No JS runs during the call, so the caller's bytes stay
+                // valid: the core copies them into the guest without a
+                // copy of our own.
+                let entered = self.shared.enter()?;
+                let mut sandbox = entered.sandbox();
+                self.deadline.arm(&sandbox);
+                sandbox.call_bytes(&name, input)?
+            };
+            Ok(buffer_copy(&env, &output)?)
+        })
+    }
+
+    /// `callBytes` with text: `text` goes in as UTF-8 and the output must be
+    /// UTF-8 (else `AEGIS_INVALID_RESULT`).
+    #[napi(ts_args_type = "name: string, text: string")]
+    pub fn call_str(&self, env: Env, name: Unknown<'_>, text: Unknown<'_>) -> napi::Result<String> {
+        boundary(&env, || {
+            let name = string_arg(&env, name.raw(), "callStr: name")?;
+            let text = string_arg(&env, text.raw(), "callStr: text")?;
+            self.with_guest(&env, move |sandbox| sandbox.call_str(&name, &text))
+        })
+    }
+
+    /// `callBytes` on a worker thread, like `callAsync` (`options.signal`
+    /// stops it; failures to start reject).
+    #[napi(
+        ts_args_type = "name: string, data: Uint8Array, options?: CallOptions",
+        ts_return_type = "Promise<Buffer>"
+    )]
+    pub fn call_bytes_async(
+        &self,
+        env: Env,
+        name: Unknown<'_>,
+        data: Unknown<'_>,
+        options: Option<Unknown<'_>>,
+    ) -> napi::Result<Unknown<'_>> {
+        let started = (|| {
+            let name = string_arg(&env, name.raw(), "callBytesAsync: name")?;
+            let input = bytes_view(&env, data.raw(), "callBytesAsync: data")?.to_vec();
+            self.start(&env, options, "callBytesAsync", Request::Bytes(name, input))
+        })();
+        let raw = promise(&env, started)?;
+        // SAFETY: `raw` was just created in `env`.
+        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), raw) })
+    }
+
+    /// `callStr` on a worker thread, like `callAsync`.
+    #[napi(
+        ts_args_type = "name: string, text: string, options?: CallOptions",
+        ts_return_type = "Promise<string>"
+    )]
+    pub fn call_str_async(
+        &self,
+        env: Env,
+        name: Unknown<'_>,
+        text: Unknown<'_>,
+        options: Option<Unknown<'_>>,
+    ) -> napi::Result<Unknown<'_>> {
+        let started = (|| {
+            let name = string_arg(&env, name.raw(), "callStrAsync: name")?;
+            let text = string_arg(&env, text.raw(), "callStrAsync: text")?;
+            self.start(&env, options, "callStrAsync", Request::Str(name, text))
+        })();
+        let raw = promise(&env, started)?;
+        // SAFETY: `raw` was just created in `env`.
+        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), raw) })
+    }
+
     /// Instantiates `module` in a fresh store (replacing any previous instance)
     /// and runs its start function.
     #[napi(ts_args_type = "module: Module")]
     pub fn load_module(&self, env: Env, module: Unknown<'_>) -> napi::Result<()> {
         boundary(&env, || {
             let module = Module::from_js(&env, module.raw(), "loadModule: module")?;
-            self.with_guest(&env, move |sandbox| sandbox.load_module(&module))
+            let entered = self.shared.enter()?;
+            *self
+                .import_results
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = import_results(&module);
+            *self.module.lock().unwrap_or_else(PoisonError::into_inner) = Some(module.clone());
+            self.guest(&env, entered, move |sandbox| sandbox.load_module(&module))
         })
     }
 
@@ -245,7 +565,13 @@ impl Sandbox {
     pub fn call_void(&self, env: Env, name: Unknown<'_>) -> napi::Result<()> {
         boundary(&env, || {
             let name = string_arg(&env, name.raw(), "callVoid: name")?;
-            self.with_guest(&env, move |sandbox| sandbox.call_void(&name))
+            self.with_guest(&env, move |sandbox| {
+                if is_component(sandbox) {
+                    sandbox.call_data(&name, Vec::new()).map(drop)
+                } else {
+                    sandbox.call_void(&name)
+                }
+            })
         })
     }
 
@@ -268,14 +594,7 @@ impl Sandbox {
         ts_return_type = "Promise<any>"
     )]
     pub fn run_async(&self, env: Env, options: Option<Unknown<'_>>) -> napi::Result<Unknown<'_>> {
-        let started = (|| {
-            let options = options
-                .map(|o| parse_call_options(&env, o.raw(), "runAsync"))
-                .transpose()?;
-            let signal = Self::live_signal(&env, options)?;
-            let entered = self.shared.enter()?;
-            self.task(&env, entered, Request::Run, signal)
-        })();
+        let started = self.start(&env, options, "runAsync", Request::Run);
         let raw = promise(&env, started)?;
         // SAFETY: `raw` was just created in `env`.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), raw) })
@@ -402,4 +721,127 @@ fn parse_signature(
         Ok(parse_types(&names)?)
     };
     Ok((types("params")?, types("results")?))
+}
+
+/// Whether the loaded module is a component.
+fn is_component(sandbox: &aegis_core::Sandbox) -> bool {
+    sandbox.module().is_some_and(|m| m.is_component())
+}
+
+/// Whether each component import of `module` has a result, by the name
+/// `registerComponent` takes.
+fn import_results(module: &aegis_core::Module) -> std::collections::HashMap<String, bool> {
+    module
+        .imports()
+        .iter()
+        .filter_map(|i| match &i.ty {
+            ExternType::ComponentFunction(f) => {
+                let name = if i.module.is_empty() {
+                    i.name.clone()
+                } else {
+                    format!("{}#{}", i.module, i.name)
+                };
+                Some((name, f.result.is_some()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The sandbox's default memory, or the one named.
+fn guest_memory<'a>(
+    sandbox: &'a mut aegis_core::Sandbox,
+    name: Option<&str>,
+) -> Result<aegis_core::GuestMemory<'a>, aegis_core::Error> {
+    match name {
+        Some(name) => sandbox.memory_named(name),
+        None => sandbox.memory(),
+    }
+}
+
+/// The optional memory name of the memory methods (`undefined` or a string).
+fn memory_name(env: &Env, raw: Option<Unknown<'_>>, method: &str) -> Fallible<Option<String>> {
+    match raw {
+        None => Ok(None),
+        Some(v) if type_of(env, v.raw())? == ValueType::Undefined => Ok(None),
+        Some(v) => Ok(Some(string_arg(
+            env,
+            v.raw(),
+            &format!("{method}: memory"),
+        )?)),
+    }
+}
+
+/// A non-negative integer (a number or a BigInt) up to 2^64 - 1.
+fn u64_arg(env: &Env, raw: sys::napi_value, what: &str) -> Fallible<u64> {
+    let bad = || {
+        invalid_argument(format!(
+            "{what} must be a non-negative integer (a number or a BigInt)"
+        ))
+    };
+    match type_of(env, raw)? {
+        ValueType::Number => {
+            // SAFETY: `raw` is a live number of `env`.
+            let n = unsafe { f64::from_napi_value(env.raw(), raw)? };
+            const SAFE: f64 = 9_007_199_254_740_991.0; // Number.MAX_SAFE_INTEGER
+            if n.fract() == 0.0 && (0.0..=SAFE).contains(&n) {
+                Ok(n as u64)
+            } else {
+                Err(bad())
+            }
+        }
+        ValueType::BigInt => {
+            // SAFETY: `raw` is a live BigInt of `env`.
+            let big = unsafe { BigInt::from_napi_value(env.raw(), raw)? };
+            match big.get_u64() {
+                (false, n, true) => Ok(n),
+                _ => Err(bad()),
+            }
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// The bytes of a `Buffer`/`Uint8Array` argument, borrowed: valid until JS runs again.
+fn bytes_view<'a>(env: &Env, raw: sys::napi_value, what: &str) -> Fallible<&'a [u8]> {
+    match byte_view(env, raw)? {
+        Some(ByteView::Bytes(bytes)) => Ok(bytes),
+        _ => Err(invalid_argument(format!(
+            "{what} must be a Buffer or a Uint8Array"
+        ))),
+    }
+}
+
+/// A new Node `Buffer` of `len` bytes filled by `fill` (allocated by Node,
+/// so it needs no finalizer, unlike a `Buffer` wrapping a Rust `Vec`).
+fn new_buffer<E>(
+    env: &Env,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
+) -> Result<Result<sys::napi_value, E>, napi::Error> {
+    let mut data = std::ptr::null_mut();
+    let mut buffer = std::ptr::null_mut();
+    // SAFETY: `env` is live; Node allocates `len` bytes at `data`.
+    crate::values::check(unsafe {
+        sys::napi_create_buffer(env.raw(), len, &mut data, &mut buffer)
+    })?;
+    let bytes = if len == 0 || data.is_null() {
+        &mut []
+    } else {
+        // SAFETY: `data` points at the `len` bytes of the new buffer, which
+        // nothing else sees until it is returned.
+        unsafe { std::slice::from_raw_parts_mut(data.cast::<u8>(), len) }
+    };
+    Ok(fill(bytes).map(|()| buffer))
+}
+
+/// A new Node `Buffer` holding a copy of `bytes`.
+pub(crate) fn buffer_copy(env: &Env, bytes: &[u8]) -> napi::Result<Unknown<'static>> {
+    let buffer = new_buffer(env, bytes.len(), |out| {
+        out.copy_from_slice(bytes);
+        Ok::<(), std::convert::Infallible>(())
+    })?
+    .unwrap_or_else(|never| match never {});
+    // SAFETY: `buffer` was just created in `env`.
+    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), buffer) })
 }

@@ -1,26 +1,74 @@
 //! `callAsync`/`runAsync`: the guest runs on a libuv worker thread.
 
-use aegis_core::{Entered, Error, Value};
+use aegis_core::{Data, Entered, Error, Value};
+use napi::JsValue;
 use napi::bindgen_prelude::{AsyncTask, ToNapiValue, TypeName};
 use napi::{Env, Task, ValueType, sys};
 
 use crate::errors::{Fallible, to_js, to_js_with_cause};
+use crate::host::CallDeadline;
 use crate::interrupt::AbortWatch;
 use crate::values::{check, results_to_js};
 
 /// What an async call does.
 pub enum Request {
-    /// `call_dynamic(name, args)`.
+    /// `call_dynamic(name, args)`: a core module's export.
     Call(String, Vec<Value>),
+    /// `call_data(name, args)`: a component's export.
+    Data(String, Vec<Data>),
+    /// `call_bytes(name, input)`.
+    Bytes(String, Vec<u8>),
+    /// `call_str(name, input)`.
+    Str(String, String),
     /// `run()`: the default entry point.
     Run,
 }
 
+/// What an async call returns, converted to JS on the JS thread.
+pub enum Outcome {
+    /// Wasm values (`call`, `run` on a core module).
+    Values(Vec<Value>),
+    /// Component values.
+    Data(Vec<Data>),
+    /// A `Buffer`.
+    Bytes(Vec<u8>),
+    /// A string.
+    Str(String),
+}
+
 impl Request {
-    fn run(&self, sandbox: &mut aegis_core::Sandbox) -> Result<Vec<Value>, Error> {
-        match self {
-            Request::Call(name, args) => sandbox.call_dynamic(name, args),
-            Request::Run => sandbox.run(),
+    /// Runs the request. The core takes `Data` arguments by value: they are
+    /// moved out, or copied if `again` (the request may have to run again).
+    pub(crate) fn run(
+        &mut self,
+        sandbox: &mut aegis_core::Sandbox,
+        again: bool,
+    ) -> Result<Outcome, Error> {
+        Ok(match self {
+            Request::Call(name, args) => Outcome::Values(sandbox.call_dynamic(name, args)?),
+            Request::Data(name, args) => {
+                let args = if again {
+                    args.clone()
+                } else {
+                    std::mem::take(args)
+                };
+                Outcome::Data(sandbox.call_data(name, args)?)
+            }
+            Request::Bytes(name, input) => Outcome::Bytes(sandbox.call_bytes(name, input)?),
+            Request::Str(name, input) => Outcome::Str(sandbox.call_str(name, input)?),
+            Request::Run => Outcome::Values(sandbox.run()?),
+        })
+    }
+}
+
+impl ToNapiValue for Outcome {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let env = Env::from_raw(env);
+        match val {
+            Outcome::Values(values) => results_to_js(&env, values),
+            Outcome::Data(data) => crate::data::results_to_js(&env, data),
+            Outcome::Bytes(bytes) => Ok(crate::sandbox::buffer_copy(&env, &bytes)?.raw()),
+            Outcome::Str(text) => crate::values::string(&env, &text),
         }
     }
 }
@@ -34,10 +82,12 @@ pub struct CallTask {
     pub(crate) request: Request,
     /// The call's `AbortSignal` wiring, if it was given one.
     pub(crate) watch: Option<AbortWatch>,
+    /// The sandbox's deadline, as its component host functions see it.
+    pub(crate) deadline: CallDeadline,
 }
 
 /// Call results, converted to JS on the JS thread.
-pub struct CallResults(Vec<Value>);
+pub struct CallResults(Outcome);
 
 impl TypeName for CallResults {
     fn type_name() -> &'static str {
@@ -51,12 +101,13 @@ impl TypeName for CallResults {
 
 impl ToNapiValue for CallResults {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
-        results_to_js(&Env::from_raw(env), val.0)
+        // SAFETY: forwarded from napi with the same live env.
+        unsafe { Outcome::to_napi_value(env, val.0) }
     }
 }
 
 impl Task for CallTask {
-    type Output = Result<Vec<Value>, aegis_core::Error>;
+    type Output = Result<Outcome, aegis_core::Error>;
     type JsValue = CallResults;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
@@ -67,7 +118,8 @@ impl Task for CallTask {
             return Ok(Err(Error::Busy));
         };
         let mut sandbox = entered.sandbox();
-        let outcome = self.request.run(&mut sandbox);
+        self.deadline.arm(&sandbox);
+        let outcome = self.request.run(&mut sandbox, self.watch.is_some());
         let stale = self.watch.as_ref().is_some_and(AbortWatch::finished);
         if stale && !matches!(outcome, Err(Error::Interrupted { .. })) {
             // The signal aborted just as the guest returned: its request
@@ -76,7 +128,7 @@ impl Task for CallTask {
             // running any guest code, so issuing the same request again
             // (the sandbox still held) uses it up and runs nothing. Its only
             // trace is a call of ~0 ms in the metrics.
-            let _ = self.request.run(&mut sandbox);
+            let _ = self.request.run(&mut sandbox, false);
         }
         drop(sandbox);
         drop(entered);

@@ -154,7 +154,7 @@ pub fn freeze(env: &Env, object: sys::napi_value) -> napi::Result<sys::napi_valu
 }
 
 /// An array of `items` (live values of `env`).
-fn js_array(env: &Env, items: Vec<sys::napi_value>) -> napi::Result<sys::napi_value> {
+pub fn js_array(env: &Env, items: Vec<sys::napi_value>) -> napi::Result<sys::napi_value> {
     let mut array = std::ptr::null_mut();
     // SAFETY: `env` is live; the array and its elements belong to it.
     unsafe {

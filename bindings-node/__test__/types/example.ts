@@ -1,5 +1,5 @@
 // Type-checked against index.d.ts by scripts/test-node.sh (`tsc --noEmit`); not run.
-import { Runtime, Sandbox, Module, Metrics, Options, WasmValue, errorCodes, validate, InterruptHandle, CallOptions, AegisError, AegisErrorCode, ERROR_CODES, DETAIL_NAMES, METRIC_NAMES, OPTIONS, PolicyOption } from 'aegis'
+import { Runtime, Sandbox, Module, Metrics, Options, WasmValue, DataValue, DataRecord, ExternInfo, errorCodes, validate, InterruptHandle, CallOptions, AegisError, AegisErrorCode, ERROR_CODES, DETAIL_NAMES, METRIC_NAMES, OPTIONS, PolicyOption } from 'aegis'
 
 const options: Options = { memoryLimit: 1 << 24, fuelLimit: Infinity, timeout: 0.5, allowRead: ['/tmp'], env: { A: 'b' } }
 const more: Options = { memoryLimit: '64MiB', fuelLimit: 'off', timeout: null, onDenied: 'error', mapDirs: [{ host: '/tmp', guest: '/t', access: 'write' }], moduleLimits: { blockDepth: 100 }, randomSeed: 7n }
@@ -39,8 +39,6 @@ async function later(): Promise<number> {
   await sandbox.runAsync({ signal: controller.signal })
   // @ts-expect-error: the options come after the guest arguments
   await sandbox.callAsync('add', { signal: controller.signal }, 1, 2)
-  // @ts-expect-error: the only option is `signal`
-  await sandbox.callAsync('add', 1, 2, { timeout: 5 })
   return value
 }
 const handle: InterruptHandle = sandbox.interruptHandle()
@@ -70,7 +68,45 @@ try {
 
 // @ts-expect-error: call needs the export name
 sandbox.call()
-// @ts-expect-error: arguments are numbers or BigInts
-sandbox.call('add', 'one')
+// @ts-expect-error: a function is no guest argument
+sandbox.call('add', () => 1)
 
-export { kinds, sum, anything, later, fuel, out, codes, busy, bytes, pending, more, snake, badAccess, fromFile, fromText, optionNames, firstCode, names }
+// Exchanging data: guest memory, the bytes convention, components.
+const size: number = sandbox.memorySize() + sandbox.memorySize('aux')
+const copy: Buffer = sandbox.readMemory(0, 16)
+const copy64: Buffer = sandbox.readMemory(0n, 16n, 'memory')
+sandbox.writeMemory(16, Buffer.from('hi'))
+sandbox.writeMemory(16n, new Uint8Array([1, 2]), 'aux')
+// @ts-expect-error: writeMemory takes bytes, not text
+sandbox.writeMemory(0, 'text')
+const echoed: Buffer = sandbox.callBytes('echo', new Uint8Array([1, 2, 3]))
+const greeting: string = sandbox.callStr('greet', 'Node')
+// @ts-expect-error: callStr takes text
+sandbox.callStr('greet', Buffer.from('Node'))
+async function exchange(): Promise<void> {
+  const out: Buffer = await sandbox.callBytesAsync('echo', Buffer.from('x'), { signal: AbortSignal.timeout(100) })
+  const text: string = await sandbox.callStrAsync('upper', 'x')
+  const record = await sandbox.callAsync<{ x: number }>('echo-record', { x: 1, y: 2, label: 'p' }, { signal: AbortSignal.timeout(100) })
+  console.log(out, text, record.x)
+}
+type Point = { x: number; y: number; label: string }
+const point: Point = { x: 1, y: 2, label: 'p' }
+const same: Point = sandbox.call<Point>('echo-record', point)
+const dataArgs: DataValue[] = ['text', 1, 2n, true, null, undefined, Buffer.from('b'), new Uint8Array(1), [1, [2, 'x']], { ok: { some: 5 } }, point]
+sandbox.call('echo-tuple', [1, 'a', true])
+sandbox.call('echo-variant', { rect: point })
+sandbox.call('aegis:test/text#upper', 'wit')
+const variant: DataRecord = { err: 'no' }
+sandbox.registerComponent('aegis:test/host#transform', (s: string) => s.toUpperCase())
+sandbox.registerComponent('aegis:test/host#add', (a: bigint, b: bigint) => a + b)
+sandbox.registerComponent('log', (msg: string) => { console.log(msg) })
+sandbox.registerComponent('aegis:test/host#maybe', (v: number | null) => (v === null ? { err: 'none' } : { ok: v }))
+// @ts-expect-error: a host function is a function
+sandbox.registerComponent('log', 'not a function')
+const resultLimited: Options = { resultLimit: '4MiB' }
+const resultLimitedToo: Options = { resultLimit: 1 << 20 }
+const wit: ExternInfo[] = module.exports.filter((e) => e.type.startsWith('func('))
+const oob = (err: AegisError): number | undefined => (err.code === 'AEGIS_MEMORY_OUT_OF_BOUNDS' ? (err.offset ?? 0) + (err.len ?? 0) + (err.size ?? 0) : undefined)
+const codesNew: AegisErrorCode[] = ['AEGIS_MEMORY_OUT_OF_BOUNDS', 'AEGIS_RESULT_TOO_LARGE', 'AEGIS_INVALID_RESULT']
+
+export { size, copy, copy64, echoed, greeting, exchange, same, dataArgs, variant, resultLimited, resultLimitedToo, wit, oob, codesNew, kinds, sum, anything, later, fuel, out, codes, busy, bytes, pending, more, snake, badAccess, fromFile, fromText, optionNames, firstCode, names }
