@@ -210,6 +210,9 @@ fn error_codes_are_stable_strings() {
             "interrupted",
             "module_too_complex",
             "busy",
+            "memory_out_of_bounds",
+            "result_too_large",
+            "invalid_result",
         ]
     );
 }
