@@ -43,45 +43,12 @@ const dir = process.argv[2]
 const quick = process.argv.includes('--quick')
 const benchNode = join(ROOT, 'target', 'bench-node')
 const aegis = require('..')
+const { medianNs, medianNsAsync, check } = require('./timing')
 const extism = require(join(benchNode, 'node_modules/@extism/extism'))
 
 const SIZES = { '1KiB': 1 << 10, '1MiB': 1 << 20 }
 /** Round trips per timed batch, by payload size. */
 const PER_BATCH = { '1KiB': 2000, '1MiB': 20 }
-
-/** Median ns of one call over `batches` timed batches of `perBatch` calls of `fn`. */
-function medianNs(fn, perBatch, batches) {
-  for (let i = 0; i < Math.max(1, perBatch >> 2); i++) fn()
-  const samples = []
-  for (let b = 0; b < batches; b++) {
-    const start = process.hrtime.bigint()
-    for (let i = 0; i < perBatch; i++) fn()
-    samples.push(Number(process.hrtime.bigint() - start) / perBatch)
-  }
-  return median(samples)
-}
-
-/** Same for a function returning a promise. */
-async function medianNsAsync(fn, perBatch, batches) {
-  for (let i = 0; i < Math.max(1, perBatch >> 2); i++) await fn()
-  const samples = []
-  for (let b = 0; b < batches; b++) {
-    const start = process.hrtime.bigint()
-    for (let i = 0; i < perBatch; i++) await fn()
-    samples.push(Number(process.hrtime.bigint() - start) / perBatch)
-  }
-  return median(samples)
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-
-function check(cond, what) {
-  if (!cond) throw new Error(`benchmark self-check failed: ${what}`)
-}
 
 /** A payload of `size` bytes (printable, so it is also valid UTF-8 text). */
 function payload(size) {

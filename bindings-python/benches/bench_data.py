@@ -38,10 +38,8 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Dict
@@ -49,6 +47,7 @@ from typing import Any, Callable, Dict
 import aegis
 import extism
 import wasmtime
+from bench_calls import median_ns  # the same timing as the call benchmarks
 
 ROOT = Path(__file__).resolve().parents[2]
 GUESTS = ROOT / "target" / "guests" / "out"
@@ -57,19 +56,6 @@ EXTISM_ECHO = ROOT / "tests" / "guests" / "bench" / "extism_echo.wat"
 SIZES = {"1KiB": 1 << 10, "1MiB": 1 << 20}
 # Round trips per timed batch, by payload size.
 PER_BATCH = {"1KiB": 2000, "1MiB": 20}
-
-
-def median_ns(fn: Callable[[], Any], per_batch: int, batches: int) -> float:
-    """Median over ``batches`` of the time of one call of ``fn`` (each batch ``per_batch`` calls)."""
-    for _ in range(max(1, per_batch // 4)):  # warm-up
-        fn()
-    samples = []
-    for _ in range(batches):
-        start = time.perf_counter_ns()
-        for _ in range(per_batch):
-            fn()
-        samples.append((time.perf_counter_ns() - start) / per_batch)
-    return statistics.median(samples)
 
 
 def payload_bytes(size: int) -> bytes:

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "aegis.h"
+#include "bench.h"
 
 #define CALLBACKS_PER_CALL 1000
 
@@ -44,16 +45,6 @@ static aegis_error_t *inc(void *env, aegis_caller_t *caller, const aegis_val_t *
     return NULL;
 }
 
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Median ns of one op over `batches` batches of `per_batch` calls of `name`. */
 static double median_ns(aegis_sandbox_t *sb, const char *name, aegis_val_t *args, size_t nargs,

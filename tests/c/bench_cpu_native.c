@@ -9,17 +9,8 @@
 
 #include <string.h>
 #include <time.h>
+#include "bench.h"
 
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
     int samples_n = argc > 1 && strcmp(argv[1], "--quick") == 0 ? 5 : 21;

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "aegis.h"
+#include "bench.h"
 
 /* Exits with the error's code name and message if `err` is set. */
 static void must(const char *what, aegis_error_t *err) {
@@ -28,16 +29,6 @@ static void must(const char *what, aegis_error_t *err) {
     exit(1);
 }
 
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static aegis_sandbox_t *sandbox_for(aegis_runtime_t *rt, const char *file,
                                     aegis_module_t **module) {
