@@ -487,6 +487,7 @@ impl ModuleInfo {
             imports: Vec::new(),
             exports: Vec::new(),
         };
+        let mut budget = crate::wit::MAX_SIGNATURES_TOTAL;
         // Only the outermost module or component's own sections: `depth`
         // counts the headers seen inside it.
         let mut depth = 0usize;
@@ -522,7 +523,7 @@ impl ModuleInfo {
                         let import = import.map_err(|e| invalid(e.to_string()))?;
                         let name = import.name.name;
                         let item = types.component_item_for_import(name);
-                        match item.and_then(|i| crate::wit::functions(&types, &i.ty)) {
+                        match item.and_then(|i| crate::wit::functions(&types, &i.ty, &mut budget)) {
                             Some(funcs) => {
                                 info.imports
                                     .extend(funcs.into_iter().map(|(f, sig)| Import {
@@ -548,7 +549,7 @@ impl ModuleInfo {
                         let export = export.map_err(|e| invalid(e.to_string()))?;
                         let name = export.name.name;
                         let item = types.component_item_for_export(name);
-                        match item.and_then(|i| crate::wit::functions(&types, &i.ty)) {
+                        match item.and_then(|i| crate::wit::functions(&types, &i.ty, &mut budget)) {
                             Some(funcs) => {
                                 info.exports
                                     .extend(funcs.into_iter().map(|(f, sig)| Export {

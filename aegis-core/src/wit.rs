@@ -16,6 +16,11 @@ use wasmparser::types::TypesRef;
 /// Longest signature text kept (a hostile type can be large).
 pub const MAX_SIGNATURE: usize = 4096;
 
+/// Most signature text kept for all the functions of one component: many
+/// exports can share one large type, so the text is bounded as a whole,
+/// not only per function (past it, types read `…`).
+pub const MAX_SIGNATURES_TOTAL: usize = 1 << 20;
+
 /// A component function's WIT signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WitFunc {
@@ -43,18 +48,22 @@ impl fmt::Display for WitFunc {
 /// The functions an item of a component provides: the item itself if it is
 /// a function, or each function of an instance (interface), with their
 /// signatures. Other items give `None` (the caller describes them by kind).
+/// `budget` is what remains of [`MAX_SIGNATURES_TOTAL`] for the component.
 pub(crate) fn functions(
     types: &TypesRef<'_>,
     item: &ComponentEntityType,
+    budget: &mut usize,
 ) -> Option<Vec<(Option<String>, WitFunc)>> {
     match item {
-        ComponentEntityType::Func(id) => Some(vec![(None, func(types, *id))]),
+        ComponentEntityType::Func(id) => Some(vec![(None, func(types, *id, budget))]),
         ComponentEntityType::Instance(id) => Some(
             types[*id]
                 .exports
                 .iter()
                 .filter_map(|(name, item)| match item.ty {
-                    ComponentEntityType::Func(f) => Some((Some(name.clone()), func(types, f))),
+                    ComponentEntityType::Func(f) => {
+                        Some((Some(name.clone()), func(types, f, budget)))
+                    }
                     _ => None,
                 })
                 .collect(),
@@ -63,153 +72,153 @@ pub(crate) fn functions(
     }
 }
 
-fn func(types: &TypesRef<'_>, id: ComponentFuncTypeId) -> WitFunc {
+fn func(types: &TypesRef<'_>, id: ComponentFuncTypeId, total: &mut usize) -> WitFunc {
     let ty = &types[id];
-    let mut budget = MAX_SIGNATURE;
-    let params = ty
-        .params
-        .iter()
-        .map(|(name, t)| (name.to_string(), value_type(types, t, &mut budget)))
-        .collect();
-    let result = ty
-        .result
-        .as_ref()
-        .map(|t| value_type(types, t, &mut budget));
+    // One text for the whole signature, cut at its share of the budget.
+    let limit = MAX_SIGNATURE.min(*total);
+    let mut text = String::new();
+    let mut params = Vec::with_capacity(ty.params.len());
+    for (name, t) in ty.params.iter() {
+        let start = text.len();
+        write_type(types, t, &mut text, limit);
+        params.push((name.to_string(), text[start..].to_string()));
+    }
+    let result = ty.result.as_ref().map(|t| {
+        let start = text.len();
+        write_type(types, t, &mut text, limit);
+        text[start..].to_string()
+    });
+    *total -= text.len().min(*total);
     WitFunc { params, result }
 }
 
-/// The text of a value type, spending at most `budget` characters (then `…`).
-fn value_type(types: &TypesRef<'_>, ty: &ComponentValType, budget: &mut usize) -> String {
-    let mut out = String::new();
-    write_type(types, ty, &mut out, budget);
-    out
+/// Appends `s` to `out` unless that would pass `limit`; then one `…`.
+fn push(out: &mut String, s: &str, limit: usize) {
+    if out.len() + s.len() <= limit {
+        out.push_str(s);
+    } else if !out.ends_with('…') {
+        out.push('…');
+    }
 }
 
-fn write_type(types: &TypesRef<'_>, ty: &ComponentValType, out: &mut String, budget: &mut usize) {
-    if *budget == 0 {
-        return;
-    }
-    let push = |out: &mut String, s: &str, budget: &mut usize| {
-        if s.len() >= *budget {
-            out.push('…');
-            *budget = 0;
-        } else {
-            out.push_str(s);
-            *budget -= s.len();
-        }
-    };
+/// Appends the text of a value type to `out`, which stops at `limit` bytes.
+fn write_type(types: &TypesRef<'_>, ty: &ComponentValType, out: &mut String, limit: usize) {
     let id = match ty {
-        ComponentValType::Primitive(p) => return push(out, &p.to_string(), budget),
+        ComponentValType::Primitive(p) => return push(out, &p.to_string(), limit),
         ComponentValType::Type(id) => *id,
     };
-    let list =
-        |out: &mut String,
-         budget: &mut usize,
-         items: &mut dyn Iterator<Item = (Option<&str>, Option<&ComponentValType>)>| {
-            let mut first = true;
-            for (name, ty) in items {
-                if *budget == 0 {
-                    return;
-                }
-                if !first {
-                    out.push_str(", ");
-                }
-                first = false;
-                if let Some(n) = name {
-                    out.push_str(n);
-                    out.push_str(": ");
-                }
-                if let Some(t) = ty {
-                    write_type(types, t, out, budget);
-                }
+    if out.len() >= limit {
+        return push(out, "…", 0);
+    }
+    let list = |out: &mut String,
+                open: &str,
+                items: &mut dyn Iterator<Item = (Option<&str>, Option<&ComponentValType>)>,
+                close: &str| {
+        push(out, open, limit);
+        for (i, (name, ty)) in items.enumerate() {
+            if out.len() >= limit {
+                return push(out, "…", 0);
             }
-        };
+            if i > 0 {
+                push(out, ", ", limit);
+            }
+            if let Some(n) = name {
+                push(out, n, limit);
+            }
+            match (name, ty) {
+                (Some(_), Some(t)) if open.starts_with("variant") => {
+                    push(out, "(", limit);
+                    write_type(types, t, out, limit);
+                    push(out, ")", limit);
+                }
+                (Some(_), Some(t)) => {
+                    push(out, ": ", limit);
+                    write_type(types, t, out, limit);
+                }
+                (None, Some(t)) => write_type(types, t, out, limit),
+                (_, None) => {}
+            }
+        }
+        push(out, close, limit);
+    };
     match &types[id] {
-        ComponentDefinedType::Primitive(p) => push(out, &p.to_string(), budget),
-        ComponentDefinedType::Record(r) => {
-            out.push_str("record { ");
-            list(
-                out,
-                budget,
-                &mut r.fields.iter().map(|(n, t)| (Some(n.as_str()), Some(t))),
-            );
-            out.push_str(" }");
-        }
-        ComponentDefinedType::Variant(v) => {
-            out.push_str("variant { ");
-            let mut first = true;
-            for (name, case) in &v.cases {
-                if *budget == 0 {
-                    break;
-                }
-                if !first {
-                    out.push_str(", ");
-                }
-                first = false;
-                out.push_str(name.as_str());
-                if let Some(t) = &case.ty {
-                    out.push('(');
-                    write_type(types, t, out, budget);
-                    out.push(')');
-                }
-            }
-            out.push_str(" }");
-        }
-        ComponentDefinedType::List { element, .. } => {
-            out.push_str("list<");
-            write_type(types, element, out, budget);
-            out.push('>');
-        }
+        ComponentDefinedType::Primitive(p) => push(out, &p.to_string(), limit),
+        ComponentDefinedType::Record(r) => list(
+            out,
+            "record { ",
+            &mut r.fields.iter().map(|(n, t)| (Some(n.as_str()), Some(t))),
+            " }",
+        ),
+        ComponentDefinedType::Variant(v) => list(
+            out,
+            "variant { ",
+            &mut v
+                .cases
+                .iter()
+                .map(|(n, c)| (Some(n.as_str()), c.ty.as_ref())),
+            " }",
+        ),
+        ComponentDefinedType::Flags(names) => list(
+            out,
+            "flags { ",
+            &mut names.iter().map(|n| (Some(n.as_str()), None)),
+            " }",
+        ),
+        ComponentDefinedType::Enum(names) => list(
+            out,
+            "enum { ",
+            &mut names.iter().map(|n| (Some(n.as_str()), None)),
+            " }",
+        ),
+        ComponentDefinedType::Tuple(t) => list(
+            out,
+            "tuple<",
+            &mut t.types.iter().map(|t| (None, Some(t))),
+            ">",
+        ),
+        ComponentDefinedType::List { element, .. } => list(
+            out,
+            "list<",
+            &mut std::iter::once((None, Some(element))),
+            ">",
+        ),
         ComponentDefinedType::FixedLengthList {
             element, length, ..
-        } => {
-            out.push_str("list<");
-            write_type(types, element, out, budget);
-            out.push_str(&format!(", {length}>"));
-        }
-        ComponentDefinedType::Map { key, value, .. } => {
-            out.push_str("map<");
-            write_type(types, key, out, budget);
-            out.push_str(", ");
-            write_type(types, value, out, budget);
-            out.push('>');
-        }
-        ComponentDefinedType::Tuple(t) => {
-            out.push_str("tuple<");
-            list(out, budget, &mut t.types.iter().map(|t| (None, Some(t))));
-            out.push('>');
-        }
-        ComponentDefinedType::Flags(names) => {
-            let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
-            push(out, &format!("flags {{ {} }}", names.join(", ")), budget);
-        }
-        ComponentDefinedType::Enum(names) => {
-            let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
-            push(out, &format!("enum {{ {} }}", names.join(", ")), budget);
-        }
+        } => list(
+            out,
+            "list<",
+            &mut std::iter::once((None, Some(element))),
+            &format!(", {length}>"),
+        ),
+        ComponentDefinedType::Map { key, value, .. } => list(
+            out,
+            "map<",
+            &mut [(None, Some(key)), (None, Some(value))].into_iter(),
+            ">",
+        ),
         ComponentDefinedType::Option { ty, .. } => {
-            out.push_str("option<");
-            write_type(types, ty, out, budget);
-            out.push('>');
+            list(out, "option<", &mut std::iter::once((None, Some(ty))), ">")
         }
+        ComponentDefinedType::Result {
+            ok: None,
+            err: None,
+            ..
+        } => push(out, "result", limit),
         ComponentDefinedType::Result { ok, err, .. } => {
-            out.push_str("result");
-            if ok.is_some() || err.is_some() {
-                out.push('<');
-                match ok {
-                    Some(t) => write_type(types, t, out, budget),
-                    None => out.push('_'),
-                }
-                if let Some(e) = err {
-                    out.push_str(", ");
-                    write_type(types, e, out, budget);
-                }
-                out.push('>');
+            push(out, "result<", limit);
+            match ok {
+                Some(t) => write_type(types, t, out, limit),
+                None => push(out, "_", limit),
             }
+            if let Some(e) = err {
+                push(out, ", ", limit);
+                write_type(types, e, out, limit);
+            }
+            push(out, ">", limit);
         }
-        ComponentDefinedType::Own(_) => push(out, "own<resource>", budget),
-        ComponentDefinedType::Borrow(_) => push(out, "borrow<resource>", budget),
-        ComponentDefinedType::Future { .. } => push(out, "future", budget),
-        ComponentDefinedType::Stream { .. } => push(out, "stream", budget),
+        ComponentDefinedType::Own(_) => push(out, "own<resource>", limit),
+        ComponentDefinedType::Borrow(_) => push(out, "borrow<resource>", limit),
+        ComponentDefinedType::Future { .. } => push(out, "future", limit),
+        ComponentDefinedType::Stream { .. } => push(out, "stream", limit),
     }
 }

@@ -336,3 +336,47 @@ fn a_deeply_nested_wit_type_is_refused_before_compiling() {
         "{err}"
     );
 }
+
+/// Thousands of exports sharing one large record type (wasmparser allows a
+/// million units of type size per component, about 8 MB of text): the signatures are
+/// bounded as a whole, so a small module cannot make `inspect` or `load`
+/// produce text in proportion to exports × type size.
+#[test]
+fn signature_text_is_bounded_for_the_whole_component() {
+    let fields: String = (0..400).map(|i| format!(r#"(field "f{i}" u8)"#)).collect();
+    let exports: String = (0..2000)
+        .map(|i| {
+            format!(
+                r#"(func (export "e{i}") (type $ft) (canon lift (core func $i "f") (memory (core memory $i "memory")) (realloc (core func $i "realloc"))))"#
+            )
+        })
+        .collect();
+    let wat = format!(
+        r#"(component
+  (core module $m
+    (memory (export "memory") 1)
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 0))
+    (func (export "f") (param i32)))
+  (core instance $i (instantiate $m))
+  (type $r0 (record {fields}))
+  (export $r "r" (type $r0))
+  (type $ft (func (param "p" $r)))
+  {exports})"#
+    );
+    let runtime = Aegis::builder().build().unwrap();
+    let info = runtime.inspect(wat.as_bytes()).unwrap();
+    let funcs: Vec<String> = info
+        .exports()
+        .iter()
+        .filter(|e| e.ty.kind() == "function")
+        .map(|e| e.ty.to_string())
+        .collect();
+    assert_eq!(funcs.len(), 2000);
+    let text: usize = funcs.iter().map(String::len).sum();
+    assert!(
+        text < aegis_core::wit::MAX_SIGNATURES_TOTAL + 2000 * 64,
+        "{text} bytes of signatures"
+    );
+    assert!(funcs[0].contains("f399: u8"), "{}", funcs[0]);
+    assert_eq!(funcs[1999], "func(p: …)");
+}
