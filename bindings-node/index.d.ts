@@ -602,8 +602,9 @@ export interface Options {
   /** WASI handles (files, directories, sockets) held at once. Default 1024. */
   handleLimit?: number
   /**
-   * Host memory one call's result may take: call_bytes output, or
-   * component values (40 bytes per list element). Bytes or text with a
+   * Host memory one result may take: call_bytes output, or component
+   * values (40 bytes per list element) from an export or in one host call.
+   * Bytes or text with a
    * unit (`'1MiB'`); default 64 MiB. Over it, a call throws
    * `AEGIS_RESULT_TOO_LARGE` before the result is copied out of the guest
    * (`callBytes` output; strings, lists and records a component returns

@@ -412,7 +412,9 @@ pub unsafe extern "C" fn aegis_sandbox_register_component(
         }
         function.name = name.to_string();
         sandbox.with(|sb| {
-            sb.register_component_func(name, move |params: &[WitVal]| function.invoke(params))?;
+            sb.register_component_func(name, move |_call, params: &[WitVal]| {
+                function.invoke(params)
+            })?;
             Ok(())
         })
     })

@@ -24,10 +24,49 @@ use crate::host::{HostError, finish_in, guarded};
 use crate::sandbox::Sandbox;
 use crate::store::StoreState;
 
-/// A registered host function for a component import: it receives the
-/// import's WIT type with the arguments.
+/// A registered host function for a component import.
 pub(crate) type TypedHostFn =
-    dyn Fn(&ComponentFunc, &[Val]) -> std::result::Result<Vec<Val>, HostError> + Send + Sync;
+    dyn Fn(&ComponentCall<'_>, &[Val]) -> std::result::Result<Vec<Val>, HostError> + Send + Sync;
+
+/// What a component host function knows of the call it serves: the
+/// import it implements, with its WIT type, and whether the call must stop.
+pub struct ComponentCall<'a> {
+    import: &'a str,
+    ty: &'a ComponentFunc,
+    control: &'a crate::call::CallControl,
+}
+
+impl ComponentCall<'_> {
+    /// The import's name, `func` or `interface#func`.
+    pub fn import(&self) -> &str {
+        self.import
+    }
+
+    /// The import's WIT type.
+    pub fn ty(&self) -> &ComponentFunc {
+        self.ty
+    }
+
+    /// Whether the import returns a value (WIT functions return at most one).
+    pub fn has_result(&self) -> bool {
+        self.ty.results().len() > 0
+    }
+
+    /// Whether the call must stop: its deadline has passed or its sandbox
+    /// was interrupted. A host function that waits for something should
+    /// check this and return; the call then ends with `timeout` or
+    /// `interrupted` whatever it returns.
+    pub fn is_cancelled(&self) -> bool {
+        self.control.check().is_some()
+    }
+
+    /// Time left before the call's deadline (`None` without a timeout).
+    pub fn time_remaining(&self) -> Option<std::time::Duration> {
+        self.control
+            .deadline
+            .map(|d| d.saturating_duration_since(std::time::Instant::now()))
+    }
+}
 
 /// Host functions registered for component imports, by import name.
 #[derive(Default, Clone)]
@@ -73,6 +112,13 @@ pub(crate) fn hostcall_fuel(result_bytes: u64) -> usize {
 /// wasmtime's message when a conversion exceeds the hostcall fuel.
 const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
 
+/// Whether `err` is wasmtime refusing a conversion past the hostcall fuel
+/// (its error type is private: known by its message, anywhere in the chain).
+pub(crate) fn is_hostcall_fuel_exhausted(err: &wasmtime::Error) -> bool {
+    err.chain()
+        .any(|e| e.to_string().contains(HOSTCALL_FUEL_EXHAUSTED))
+}
+
 /// A host function's result that does not fit its import's type: the
 /// host's fault (`host_function`), named after the import.
 fn wrong_value(import: &str, err: Error) -> HostError {
@@ -106,7 +152,12 @@ fn define(
                      results: &mut [Val]|
           -> wasmtime::Result<()> {
         store.data_mut().host_calls += 1;
-        let out = guarded(|| f(&ty, params));
+        let call = ComponentCall {
+            import: &import,
+            ty: &ty,
+            control: &store.data().control,
+        };
+        let out = guarded(|| f(&call, params));
         let out = finish_in(out, store.data())?;
         if out.len() != results.len() {
             return Err(HostError::new(format!(
@@ -168,10 +219,9 @@ impl Sandbox {
             })
             .map_err(|e| named(e, name, &ty))?;
         let mut results = vec![Val::Bool(false); ty.results().len()];
-        let limit = self.limits().result_bytes;
         let outcome =
             self.execute_call(async |store| func.call_async(&mut *store, args, &mut results).await);
-        outcome.map_err(|e| abi_violation(e, limit))?;
+        outcome.map_err(abi_violation)?;
         Ok(results)
     }
 
@@ -223,12 +273,12 @@ impl Sandbox {
     pub fn register_component_func(
         &mut self,
         name: &str,
-        f: impl Fn(&[Val]) -> std::result::Result<Vec<Val>, HostError> + Send + Sync + 'static,
+        f: impl Fn(&ComponentCall<'_>, &[Val]) -> std::result::Result<Vec<Val>, HostError>
+        + Send
+        + Sync
+        + 'static,
     ) -> Result<&mut Self> {
-        self.register_component_typed(
-            name,
-            Arc::new(move |_: &ComponentFunc, params: &[Val]| f(params)),
-        )
+        self.register_component_typed(name, Arc::new(f))
     }
 
     /// Registers a host function on [`Data`] values for a component import:
@@ -237,17 +287,21 @@ impl Sandbox {
     pub fn register_component_data(
         &mut self,
         name: &str,
-        f: impl Fn(&[Data]) -> std::result::Result<Vec<Data>, HostError> + Send + Sync + 'static,
+        f: impl Fn(&ComponentCall<'_>, &[Data]) -> std::result::Result<Vec<Data>, HostError>
+        + Send
+        + Sync
+        + 'static,
     ) -> Result<&mut Self> {
         let import = name.to_string();
-        let typed = move |ty: &ComponentFunc, params: &[Val]| {
+        let typed = move |call: &ComponentCall<'_>, params: &[Val]| {
+            let ty = call.ty();
             let args = params
                 .iter()
                 .zip(ty.params())
                 .map(|(v, (_, t))| from_val(v.clone(), &t))
                 .collect::<Result<Vec<_>>>()
                 .map_err(|e| HostError::new(e.message()))?;
-            let out = f(&args)?;
+            let out = f(call, &args)?;
             let types: Vec<Type> = ty.results().collect();
             if out.len() != types.len() {
                 return Err(HostError::new(format!(
@@ -361,18 +415,10 @@ fn named(err: Error, name: &str, ty: &ComponentFunc) -> Error {
 
 /// A component call's failure that is not a wasm trap or a limit is the
 /// guest breaking the canonical ABI (wasmtime refused to lift its values).
-/// A conversion that ran out of hostcall fuel is a result over the limit
-/// (its size is then only known to exceed it).
-fn abi_violation(err: Error, limit: u64) -> Error {
+/// (A conversion past the result limit is classified as `result_too_large`
+/// with every other error, see `trap::classify`.)
+fn abi_violation(err: Error) -> Error {
     match err {
-        Error::Trap {
-            code: TrapCode::HostError,
-            message,
-            ..
-        } if message.contains(HOSTCALL_FUEL_EXHAUSTED) => Error::ResultTooLarge {
-            size: limit.saturating_add(1),
-            limit,
-        },
         Error::Trap {
             code: TrapCode::HostError,
             message,

@@ -258,9 +258,10 @@ pub enum Error {
         size: u64,
     },
     /// A call's result exceeded [`crate::Limits::result_bytes`].
-    #[error("result too large: {size} bytes, limit {limit}")]
+    #[error("result too large: {}, limit {limit}", if *.size == .limit.saturating_add(1) { format!("more than {} bytes", .limit) } else { format!("{} bytes", .size) })]
     ResultTooLarge {
-        /// The result's size in bytes (a lower bound when counting stopped early).
+        /// The result's size in bytes; `limit + 1` when only known to be
+        /// larger (wasmtime stopped converting a component's values).
         size: u64,
         /// The result limit.
         limit: u64,

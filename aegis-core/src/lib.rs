@@ -67,7 +67,7 @@ pub use capability::{
 };
 pub use coerce::{Arg, coerce_args};
 pub use complexity::ModuleLimits;
-pub use component::VALUE_SIZE;
+pub use component::{ComponentCall, VALUE_SIZE};
 pub use data::Data;
 pub use details::{Capability, Detail, Operation, Resource, TrapCode};
 pub use error::{Error, ErrorCode, Result};

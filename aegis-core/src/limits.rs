@@ -59,12 +59,12 @@ pub struct Limits {
     pub memories: usize,
     /// Maximum WASI handles held at once (each open file is a host descriptor).
     pub handles: usize,
-    /// Host memory one call's result may take, in bytes, checked before the
-    /// host allocates it: the output of `call_bytes`/`call_str`; the values
-    /// a component export returns, or passes to a host function, as
-    /// wasmtime converts them (a string its length, each list element,
-    /// record field or tuple item [`crate::VALUE_SIZE`] bytes). Larger is
-    /// `result_too_large`.
+    /// Host memory one result may take, in bytes, checked before the host
+    /// allocates it: the output of `call_bytes`/`call_str`; the values a
+    /// component export returns, or passes to the host in any one host call
+    /// (WASI's included), as wasmtime converts them (a string its length,
+    /// each list element, record field or tuple item [`crate::VALUE_SIZE`]
+    /// bytes). Larger is `result_too_large`.
     pub result_bytes: u64,
 }
 

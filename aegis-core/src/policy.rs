@@ -174,7 +174,7 @@ pub struct Policy {
     /// WASI handles a guest may hold at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handle_limit: Option<u64>,
-    /// Host memory one call's result may take (`call_bytes` output, component values).
+    /// Host memory one result may take (`call_bytes` output; component values from an export or in one host call).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_limit: Option<Size>,
     /// Directories the guest may read, at the same path.
@@ -357,7 +357,7 @@ options! {
     "stack_limit", Runtime, "512 KiB", "bytes (4 KiB to 256 MiB)", "Maximum wasm stack.";
     "table_elements_limit", Both, "1000000", "elements", "Total table elements of a sandbox.";
     "handle_limit", Both, "1024", "handles", "WASI handles (files, directories, sockets) held at once.";
-    "result_limit", Both, "64 MiB", "bytes (units allowed: 1MiB)", "Host memory one call's result may take: call_bytes output, or component values (40 bytes per list element).";
+    "result_limit", Both, "64 MiB", "bytes (units allowed: 1MiB)", "Host memory one result may take: call_bytes output, or component values (40 bytes per list element) from an export or in one host call.";
     "allow_read", Both, "none", "host directories", "Directories the guest may read, at the same path.";
     "allow_write", Both, "none", "host directories", "Directories the guest may read and write, at the same path.";
     "map_dirs", Both, "none", "{host, guest, access: \"read\"|\"write\"}", "Host directories shown under other guest paths.";

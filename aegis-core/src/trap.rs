@@ -69,6 +69,14 @@ pub(crate) fn classify(
     if let Some(e) = crate::limits::resource_error(&err, limits) {
         return e;
     }
+    if crate::component::is_hostcall_fuel_exhausted(&err) {
+        // Any host call of a component, WASI's included: the values it
+        // hands the host are bounded by the result limit.
+        return Error::ResultTooLarge {
+            size: limits.result_bytes.saturating_add(1),
+            limit: limits.result_bytes,
+        };
+    }
     let backtrace = err
         .downcast_ref::<wasmtime::WasmBacktrace>()
         .map(|bt| bt.to_string())

@@ -263,19 +263,19 @@ fn host_functions_implement_component_imports() {
     assert_eq!(err.code(), ErrorCode::LinkError, "{err}");
 
     let mut sb = runtime.sandbox().build().unwrap();
-    sb.register_component_data("double", |args| match args {
+    sb.register_component_data("double", |_, args| match args {
         [Data::Int(7)] => panic!("seven"),
         [Data::Int(9)] => Ok(vec![Data::Str("nine".into())]),
         [Data::Int(x)] => Ok(vec![Data::Int(x * 2)]),
         _ => Err(aegis_core::HostError::new("bad arguments")),
     })
     .unwrap();
-    sb.register_component_func("aegis:test/host#add", |args| match args {
+    sb.register_component_func("aegis:test/host#add", |_, args| match args {
         [WitVal::S64(a), WitVal::S64(b)] => Ok(vec![WitVal::S64(a.wrapping_add(*b))]),
         _ => Err(aegis_core::HostError::new("bad arguments")),
     })
     .unwrap();
-    let dup = sb.register_component_func("double", |_| Ok(vec![]));
+    let dup = sb.register_component_func("double", |_, _| Ok(vec![]));
     assert_eq!(dup.unwrap_err().code(), ErrorCode::InvalidArgument);
     sb.load_module(&module).unwrap();
     assert_eq!(
@@ -302,10 +302,10 @@ fn host_functions_implement_component_imports() {
     // The same for a host function on WIT values that returns the wrong kind.
     let mut wrong = runtime.sandbox().build().unwrap();
     wrong
-        .register_component_func("double", |_| Ok(vec![WitVal::String("x".into())]))
+        .register_component_func("double", |_, _| Ok(vec![WitVal::String("x".into())]))
         .unwrap();
     wrong
-        .register_component_func("aegis:test/host#add", |_| Ok(vec![WitVal::S64(0)]))
+        .register_component_func("aegis:test/host#add", |_, _| Ok(vec![WitVal::S64(0)]))
         .unwrap();
     wrong.load_module(&module).unwrap();
     let err = wrong.call_data("run", &[Data::Int(1)]).unwrap_err();
@@ -379,4 +379,45 @@ fn signature_text_is_bounded_for_the_whole_component() {
     );
     assert!(funcs[0].contains("f399: u8"), "{}", funcs[0]);
     assert_eq!(funcs[1999], "func(p: …)");
+}
+
+#[test]
+fn a_component_host_function_sees_its_import_and_the_call_ending() {
+    let runtime = Aegis::builder()
+        .with_timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let module = runtime.load_wat(IMPORTING).unwrap();
+    let mut sb = runtime.sandbox().build().unwrap();
+    sb.register_component_data("double", |call, args| {
+        assert_eq!(call.import(), "double");
+        assert!(call.has_result());
+        assert!(call.time_remaining().unwrap() <= std::time::Duration::from_millis(300));
+        // Waits for something that never comes, as a binding waiting for
+        // its language's thread would, until the call must end.
+        while !call.is_cancelled() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        Ok(args.to_vec())
+    })
+    .unwrap();
+    sb.register_component_func("aegis:test/host#add", |call, _| {
+        assert_eq!(call.import(), "aegis:test/host#add");
+        Ok(vec![WitVal::S64(0)])
+    })
+    .unwrap();
+    sb.load_module(&module).unwrap();
+    let start = std::time::Instant::now();
+    let err = sb.call_data("run", &[Data::Int(1)]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    sb.reset().unwrap();
+    let handle = sb.interrupt_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        handle.interrupt();
+    });
+    let err = sb.call_data("run", &[Data::Int(1)]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Interrupted, "{err}");
+    t.join().unwrap();
 }

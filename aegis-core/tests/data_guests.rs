@@ -267,34 +267,34 @@ fn host_functions_serve_the_plugin_imports() {
     let mut sb = runtime.sandbox().build().unwrap();
     let logged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = logged.clone();
-    sb.register_component_data("log", move |args| {
+    sb.register_component_data("log", move |_, args| {
         sink.lock().unwrap().push(args.to_vec());
         Ok(vec![])
     })
     .unwrap()
-    .register_component_data("aegis:test/host#transform", |args| match args {
+    .register_component_data("aegis:test/host#transform", |_, args| match args {
         [Data::Str(t)] if t == "panic" => panic!("asked to panic"),
         [Data::Str(t)] if t == "fail" => Err(HostError::new("asked to fail")),
         [Data::Str(t)] => Ok(vec![Data::Str(format!("<{t}>"))]),
         _ => Err(HostError::new("bad arguments")),
     })
     .unwrap()
-    .register_component_func("aegis:test/host#add", |args| match args {
+    .register_component_func("aegis:test/host#add", |_, args| match args {
         [WitVal::S64(a), WitVal::S64(b)] => Ok(vec![WitVal::S64(a.wrapping_add(*b))]),
         _ => Err(HostError::new("bad arguments")),
     })
     .unwrap()
-    .register_component_data("aegis:test/host#describe", |args| match args {
+    .register_component_data("aegis:test/host#describe", |_, args| match args {
         [Data::Record(f)] => Ok(vec![Data::Str(format!("{f:?}"))]),
         _ => Err(HostError::new("bad arguments")),
     })
     .unwrap()
-    .register_component_data("aegis:test/host#bytes-len", |args| match args {
+    .register_component_data("aegis:test/host#bytes-len", |_, args| match args {
         [Data::Bytes(b)] => Ok(vec![Data::Int(b.len() as i64)]),
         _ => Err(HostError::new("bad arguments")),
     })
     .unwrap()
-    .register_component_data("aegis:test/host#maybe", |args| match args {
+    .register_component_data("aegis:test/host#maybe", |_, args| match args {
         [Data::Null] => Ok(vec![rec(&[("err", s("none"))])]),
         [Data::Int(v)] => Ok(vec![rec(&[("ok", Data::Int(v + 1))])]),
         _ => Err(HostError::new("bad arguments")),
@@ -358,10 +358,10 @@ fn a_host_function_cannot_take_more_than_the_result_limit_from_the_guest() {
         "aegis:test/host#describe",
         "aegis:test/host#maybe",
     ] {
-        sb.register_component_data(name, |_| Err(HostError::new("unused")))
+        sb.register_component_data(name, |_, _| Err(HostError::new("unused")))
             .unwrap();
     }
-    sb.register_component_data("aegis:test/host#bytes-len", |args| match args {
+    sb.register_component_data("aegis:test/host#bytes-len", |_, args| match args {
         [Data::Bytes(b)] => Ok(vec![Data::Int(b.len() as i64)]),
         _ => Err(HostError::new("bad arguments")),
     })

@@ -389,6 +389,21 @@ test('a component host function result of the wrong type is AEGIS_HOST_FUNCTION'
   }
 })
 
+test('a result that throws while it is read (a getter, a proxy) is AEGIS_HOST_FUNCTION, sync and async', async () => {
+  const boom = new Error('getter boom')
+  const results = {
+    getter: () => ({ get ok () { throw boom } }),
+    proxy: () => new Proxy({}, { ownKeys () { throw boom } }),
+  }
+  for (const [kind, fn] of Object.entries(results)) {
+    const { sandbox } = plugin({ 'aegis:test/host#maybe': fn })
+    const err = expectCode(() => sandbox.call('call-maybe', 3), 'AEGIS_HOST_FUNCTION')
+    assert.equal(err.cause, boom, kind)
+    sandbox.reset()
+    await assert.rejects(sandbox.callAsync('call-maybe', 3), (e) => e.code === 'AEGIS_HOST_FUNCTION' && e.cause === boom)
+  }
+})
+
 test('component host functions: re-entry is AEGIS_BUSY, interrupt and timeout stop the call', async () => {
   let inner
   const { sandbox } = plugin({

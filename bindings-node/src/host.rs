@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use aegis_core::{Data, HostCaller, HostError, ValType, Value};
+use aegis_core::{ComponentCall, Data, HostCaller, HostError, ValType, Value};
 use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, JsObjectValue, Object, Unknown};
 use napi::threadsafe_function::{
     ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
@@ -301,42 +301,6 @@ impl JsHostFunction {
     }
 }
 
-/// When the call a sandbox runs must end, as its component host functions
-/// see it: the core gives them no `HostCaller`, so the binding keeps the
-/// deadline itself, set whenever guest code is entered.
-#[derive(Clone, Default)]
-pub struct CallDeadline(Arc<Mutex<Option<std::time::Instant>>>);
-
-/// How long after the binding's own estimate of a call's deadline a host
-/// call waiting for the JS thread gives up: the core then sees its own
-/// deadline passed too (its coarse clock ticks every 2 ms), so the call
-/// ends with `AEGIS_TIMEOUT`, not a host function error.
-const DEADLINE_MARGIN: Duration = Duration::from_millis(10);
-
-impl CallDeadline {
-    /// Starts the clock of a call about to run in `sandbox` (its timeout).
-    pub fn arm(&self, sandbox: &aegis_core::Sandbox) {
-        let deadline = sandbox
-            .limits()
-            .timeout
-            .and_then(|t| std::time::Instant::now().checked_add(t + DEADLINE_MARGIN));
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = deadline;
-    }
-
-    /// Whether the current call's deadline has passed.
-    pub fn passed(&self) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some_and(|d| std::time::Instant::now() >= d)
-    }
-}
-
-/// Whether each component import of the loaded component has a result, by
-/// the name `registerComponent` takes (`func` or `interface#func`): a JS
-/// function's return value is then its result, else ignored.
-pub type ImportResults = Arc<Mutex<std::collections::HashMap<String, bool>>>;
-
 /// A JS function registered for a component import: what aegis-core calls
 /// with the arguments as `Data`.
 pub struct JsComponentFunction {
@@ -346,26 +310,16 @@ pub struct JsComponentFunction {
     pub callback: Arc<JsCallback>,
     /// The JS thread it belongs to.
     pub thread: Arc<JsThread>,
-    /// Result arity of the loaded component's imports.
-    pub results: ImportResults,
-    /// Stops waiting for the JS thread when the call must end.
-    pub interrupt: aegis_core::InterruptHandle,
-    pub deadline: CallDeadline,
 }
 
 impl JsComponentFunction {
     /// Calls the JS function with `args` from whatever thread the guest runs on.
-    pub fn call(&self, args: &[Data]) -> Result<Vec<Data>, HostError> {
+    /// Waiting for the JS thread stops when the call must end (`call`).
+    pub fn call(&self, call: &ComponentCall<'_>, args: &[Data]) -> Result<Vec<Data>, HostError> {
         let callback = Arc::clone(&self.callback);
         let label = self.name.clone();
-        let has_result = self
-            .results
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&self.name)
-            .copied();
+        let has_result = call.has_result();
         let args = args.to_vec();
-        let (interrupt, deadline) = (&self.interrupt, &self.deadline);
         self.thread.run(
             move |env| {
                 env.run_in_scope(|| Ok(invoke_component(env, &callback, &label, args, has_result)))
@@ -373,7 +327,7 @@ impl JsComponentFunction {
                         Err(HostError::new(format!("host function `{label}`: {e}")))
                     })
             },
-            || interrupt.is_pending() || deadline.passed(),
+            || call.is_cancelled(),
         )?
     }
 }
@@ -385,7 +339,7 @@ fn invoke_component(
     callback: &JsCallback,
     label: &str,
     args: Vec<Data>,
-    has_result: Option<bool>,
+    has_result: bool,
 ) -> Result<Vec<Data>, HostError> {
     let napi_failed = |e: napi::Error| HostError::new(format!("host function `{label}`: {e}"));
     let func = callback.borrow_back(env).map_err(napi_failed)?;
@@ -395,21 +349,19 @@ fn invoke_component(
         .collect::<napi::Result<Vec<_>>>()
         .map_err(napi_failed)?;
     let ret = call_js(env, func.raw(), &argv, label)?;
-    let returned_nothing = || -> Result<bool, HostError> {
-        Ok(crate::values::type_of(env, ret).map_err(napi_failed)? == napi::ValueType::Undefined)
-    };
-    // Without the import's type (not expected: the component is loaded),
-    // `undefined` means no result.
-    let wanted = match has_result {
-        Some(wanted) => wanted,
-        None => !returned_nothing()?,
-    };
-    if !wanted {
+    if !has_result {
         return Ok(Vec::new());
     }
     match crate::data::ToData::new(env).convert(ret, "the result") {
         Ok(data) => Ok(vec![data]),
-        Err(crate::data::ToDataError::Napi(e)) => Err(napi_failed(e)),
+        // A getter or proxy trap that threw while the value was read: its
+        // exception is pending and must be taken, as for a throw from the
+        // function itself (left pending, it would escape the call).
+        Err(crate::data::ToDataError::Napi(e)) => Err(if exception_pending(env) {
+            thrown(env, label)
+        } else {
+            napi_failed(e)
+        }),
         Err(crate::data::ToDataError::Unconvertible(u)) => Err(HostError::new(format!(
             "host function `{label}` returned a value with no WIT value: {}",
             u.message()
@@ -461,6 +413,14 @@ fn invoke(
         .map_err(napi_failed)?;
     let ret = call_js(env, func.raw(), &argv, label)?;
     returned(env, ret, label, results)
+}
+
+/// Whether a JS exception is pending on `env`.
+fn exception_pending(env: &Env) -> bool {
+    let mut pending = false;
+    // SAFETY: `env` is the live env of this thread.
+    unsafe { sys::napi_is_exception_pending(env.raw(), &mut pending) };
+    pending
 }
 
 /// Takes the pending JS exception and wraps it as the error's payload.

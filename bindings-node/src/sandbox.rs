@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 use crate::data::{ByteView, ToData, ToDataError, byte_view};
 use crate::errors::{Failure, Fallible, boundary, invalid_argument, to_js_with_cause};
-use crate::host::{CallDeadline, ImportResults, JsComponentFunction, JsHostFunction, JsThread};
+use crate::host::{JsComponentFunction, JsHostFunction, JsThread};
 use crate::interrupt::{AbortWatch, CallOptions, InterruptHandle, is_aborted, parse_call_options};
 use crate::metrics::MetricsValue;
 use crate::module::Module;
@@ -43,10 +43,6 @@ pub struct Sandbox {
     /// The module loaded last (what `callAsync` reads a component export's
     /// parameter count from without entering the sandbox).
     module: Mutex<Option<aegis_core::Module>>,
-    /// Whether each component import of that module has a result.
-    import_results: ImportResults,
-    /// The running call's deadline, for component host functions.
-    deadline: CallDeadline,
 }
 
 impl Sandbox {
@@ -57,8 +53,6 @@ impl Sandbox {
             js_functions: AtomicBool::new(false),
             thread: JsThread::current(env)?,
             module: Mutex::new(None),
-            import_results: ImportResults::default(),
-            deadline: CallDeadline::default(),
         })
     }
 
@@ -89,11 +83,6 @@ impl Sandbox {
         entered: Entered,
         f: impl FnOnce(&mut aegis_core::Sandbox) -> Result<T, aegis_core::Error> + Send + 'static,
     ) -> Fallible<T> {
-        let deadline = self.deadline.clone();
-        let f = move |sandbox: &mut aegis_core::Sandbox| {
-            deadline.arm(sandbox);
-            f(sandbox)
-        };
         if !self.js_functions.load(Ordering::Acquire) {
             return Ok(f(&mut entered.sandbox())?);
         }
@@ -264,7 +253,6 @@ impl Sandbox {
             entered: Some(entered),
             request,
             watch,
-            deadline: self.deadline.clone(),
         }))
     }
 }
@@ -361,12 +349,9 @@ impl Sandbox {
                 name: name.clone(),
                 callback: Arc::new(func.create_ref()?),
                 thread: Arc::clone(&self.thread),
-                results: Arc::clone(&self.import_results),
-                interrupt: self.shared.interrupt_handle(),
-                deadline: self.deadline.clone(),
             };
             self.with(|sandbox| {
-                sandbox.register_component_data(&name, move |args| host.call(args))?;
+                sandbox.register_component_data(&name, move |call, args| host.call(call, args))?;
                 self.js_functions.store(true, Ordering::Release);
                 Ok(())
             })
@@ -480,7 +465,6 @@ impl Sandbox {
                 // copy of our own.
                 let entered = self.shared.enter()?;
                 let mut sandbox = entered.sandbox();
-                self.deadline.arm(&sandbox);
                 sandbox.call_bytes(&name, input)?
             };
             Ok(buffer_copy(&env, &output)?)
@@ -550,10 +534,6 @@ impl Sandbox {
         boundary(&env, || {
             let module = Module::from_js(&env, module.raw(), "loadModule: module")?;
             let entered = self.shared.enter()?;
-            *self
-                .import_results
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = import_results(&module);
             *self.module.lock().unwrap_or_else(PoisonError::into_inner) = Some(module.clone());
             self.guest(&env, entered, move |sandbox| sandbox.load_module(&module))
         })
@@ -726,26 +706,6 @@ fn parse_signature(
 /// Whether the loaded module is a component.
 fn is_component(sandbox: &aegis_core::Sandbox) -> bool {
     sandbox.module().is_some_and(|m| m.is_component())
-}
-
-/// Whether each component import of `module` has a result, by the name
-/// `registerComponent` takes.
-fn import_results(module: &aegis_core::Module) -> std::collections::HashMap<String, bool> {
-    module
-        .imports()
-        .iter()
-        .filter_map(|i| match &i.ty {
-            ExternType::ComponentFunction(f) => {
-                let name = if i.module.is_empty() {
-                    i.name.clone()
-                } else {
-                    format!("{}#{}", i.module, i.name)
-                };
-                Some((name, f.result.is_some()))
-            }
-            _ => None,
-        })
-        .collect()
 }
 
 /// The sandbox's default memory, or the one named.

@@ -6,7 +6,6 @@ use napi::bindgen_prelude::{AsyncTask, ToNapiValue, TypeName};
 use napi::{Env, Task, ValueType, sys};
 
 use crate::errors::{Fallible, to_js, to_js_with_cause};
-use crate::host::CallDeadline;
 use crate::interrupt::AbortWatch;
 use crate::values::{check, results_to_js};
 
@@ -82,8 +81,6 @@ pub struct CallTask {
     pub(crate) request: Request,
     /// The call's `AbortSignal` wiring, if it was given one.
     pub(crate) watch: Option<AbortWatch>,
-    /// The sandbox's deadline, as its component host functions see it.
-    pub(crate) deadline: CallDeadline,
 }
 
 /// Call results, converted to JS on the JS thread.
@@ -118,7 +115,6 @@ impl Task for CallTask {
             return Ok(Err(Error::Busy));
         };
         let mut sandbox = entered.sandbox();
-        self.deadline.arm(&sandbox);
         let outcome = self.request.run(&mut sandbox, self.watch.is_some());
         let stale = self.watch.as_ref().is_some_and(AbortWatch::finished);
         if stale && !matches!(outcome, Err(Error::Interrupted { .. })) {

@@ -1,16 +1,15 @@
 //! Python callables as host functions (for core-module and component
 //! imports), and `aegis.Caller` for guest-memory access.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use aegis_core::{Data, ExternType, FuncType, HostCaller, HostError, Value};
+use aegis_core::{Data, FuncType, HostCaller, HostError, Value};
 use pyo3::exceptions::{PyBaseException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyTuple};
 
 use crate::data::{from_data, to_data};
 use crate::errors::{invalid_argument, to_pyerr};
-use crate::module::Module;
 use crate::values::{to_py, to_value};
 
 /// The core's `HostCaller` for the duration of one callback.
@@ -228,27 +227,27 @@ pub struct PyComponentFn {
     pub callable: Py<PyAny>,
     /// The import: `func` or `interface#func`.
     pub name: String,
-    /// The sandbox's loaded module, where the import's result type is read.
-    pub module: Arc<Mutex<Option<Py<Module>>>>,
 }
 
 impl PyComponentFn {
     /// Calls the Python function with the GIL, converting arguments and result.
-    pub fn invoke(&self, args: &[Data]) -> Result<Vec<Data>, HostError> {
-        Python::attach(|py| self.call_python(py, args).map_err(|e| failure(py, e)))
+    /// `has_result`: whether the import returns a value (the core knows).
+    pub fn invoke(&self, has_result: bool, args: &[Data]) -> Result<Vec<Data>, HostError> {
+        Python::attach(|py| {
+            self.call_python(py, has_result, args)
+                .map_err(|e| failure(py, e))
+        })
     }
 
-    fn call_python(&self, py: Python<'_>, args: &[Data]) -> PyResult<Vec<Data>> {
+    fn call_python(&self, py: Python<'_>, has_result: bool, args: &[Data]) -> PyResult<Vec<Data>> {
         let items = args
             .iter()
             .map(|d| from_data(py, d))
             .collect::<PyResult<Vec<_>>>()?;
         let out = self.callable.bind(py).call1(PyTuple::new(py, items)?)?;
-        match (self.has_result(py), out.is_none()) {
-            // No result (or the import is not known here: the core then
-            // checks the count).
-            (Some(false) | None, true) => Ok(Vec::new()),
-            (Some(false), false) => Err(PyTypeError::new_err(format!(
+        match (has_result, out.is_none()) {
+            (false, true) => Ok(Vec::new()),
+            (false, false) => Err(PyTypeError::new_err(format!(
                 "host function for `{}` must return None (the import has no result), got {}",
                 self.name,
                 short_repr(&out)
@@ -258,31 +257,6 @@ impl PyComponentFn {
                 Err(refusal) => Err(refusal.into_type_error(&format!("result of `{}`", self.name))),
             },
         }
-    }
-
-    /// Whether the import has a result, read from the loaded component's
-    /// imports (`None` if it is not found there).
-    fn has_result(&self, py: Python<'_>) -> Option<bool> {
-        let module = self
-            .module
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()?
-            .clone_ref(py);
-        let (iface, func) = match self.name.rsplit_once('#') {
-            Some((iface, func)) => (iface, func),
-            None => ("", self.name.as_str()),
-        };
-        module
-            .get()
-            .inner
-            .imports()
-            .iter()
-            .find(|i| i.module == iface && i.name == func)
-            .and_then(|i| match &i.ty {
-                ExternType::ComponentFunction(f) => Some(f.result.is_some()),
-                _ => None,
-            })
     }
 }
 

@@ -379,11 +379,12 @@ impl Sandbox {
         let host = Arc::new(PyComponentFn {
             callable: func,
             name: name.clone(),
-            module: self.module.clone(),
         });
         self.exec(py, move |sb| {
-            sb.register_component_data(&name, move |args| host.invoke(args))
-                .map(|_| ())
+            sb.register_component_data(&name, move |call, args| {
+                host.invoke(call.has_result(), args)
+            })
+            .map(|_| ())
         })
     }
 
