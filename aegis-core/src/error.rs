@@ -258,7 +258,7 @@ pub enum Error {
         size: u64,
     },
     /// A call's result exceeded [`crate::Limits::result_bytes`].
-    #[error("result too large: {}, limit {limit}", if *.size == .limit.saturating_add(1) { format!("more than {} bytes", .limit) } else { format!("{} bytes", .size) })]
+    #[error("result too large: {}", if *.size == .limit.saturating_add(1) { format!("more than the limit of {} bytes", .limit) } else { format!("{} bytes, limit {}", .size, .limit) })]
     ResultTooLarge {
         /// The result's size in bytes; `limit + 1` when only known to be
         /// larger (wasmtime stopped converting a component's values).
