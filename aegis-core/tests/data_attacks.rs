@@ -1179,5 +1179,8 @@ fn result_limit_also_caps_wasi_p2_calls() {
     assert!(run(1 << 20).is_ok());
     let err = run(16).unwrap_err();
     assert_eq!(err.code(), ErrorCode::ResultTooLarge, "{err}");
-    assert!(err.to_string().contains("more than the limit of 16 bytes"), "{err}");
+    assert!(
+        err.to_string().contains("more than the limit of 16 bytes"),
+        "{err}"
+    );
 }
