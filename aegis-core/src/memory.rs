@@ -111,18 +111,11 @@ impl Sandbox {
     /// The memory [`Sandbox::memory`] gives access to.
     pub(crate) fn default_memory(&mut self) -> Result<Memory> {
         let module = self.loaded_module()?;
-        let memories: Vec<&str> = module
-            .exports()
-            .iter()
-            .filter(|e| e.ty.kind() == "memory")
-            .map(|e| e.name.as_str())
-            .collect();
-        let name = match memories[..] {
-            _ if memories.contains(&DEFAULT_MEMORY) => DEFAULT_MEMORY,
-            [only] => only,
-            _ => DEFAULT_MEMORY,
-        }
-        .to_string();
+        let mut memories = module.memory_names();
+        let name = match memories.len() {
+            1 => memories.remove(0),
+            _ => DEFAULT_MEMORY.to_string(),
+        };
         self.exported_memory(&name)
     }
 

@@ -441,10 +441,20 @@ impl Module {
 
     /// Names of the exported functions.
     pub fn function_names(&self) -> Vec<String> {
+        self.export_names("function")
+    }
+
+    /// Names of the exported memories.
+    pub fn memory_names(&self) -> Vec<String> {
+        self.export_names("memory")
+    }
+
+    /// Names of the exports of one kind (see [`ExternType::kind`]).
+    fn export_names(&self, kind: &str) -> Vec<String> {
         self.inner
             .exports
             .iter()
-            .filter(|e| e.ty.kind() == "function")
+            .filter(|e| e.ty.kind() == kind)
             .map(|e| e.name.clone())
             .collect()
     }

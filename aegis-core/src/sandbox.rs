@@ -684,13 +684,7 @@ impl Sandbox {
                 available: self
                     .module
                     .as_ref()
-                    .map(|m| {
-                        m.exports()
-                            .iter()
-                            .filter(|e| e.ty.kind() == "memory")
-                            .map(|e| e.name.clone())
-                            .collect()
-                    })
+                    .map(Module::memory_names)
                     .unwrap_or_default(),
             })
     }
