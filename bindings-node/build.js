@@ -2,8 +2,12 @@
 // Install script: compiles the native addon with cargo and puts it where
 // index.js looks for it (aegis.<platform>.node). Needs Rust (rustup) on PATH.
 //
-//   AEGIS_NODE_PROFILE=release  build optimized (slower to build; default: debug,
-//                                whose dependencies are still optimized)
+//   AEGIS_NODE_PROFILE=release  (the default) build optimized: the addon users
+//                                run and the benchmarks measure
+//   AEGIS_NODE_PROFILE=debug    build in cargo's dev profile instead: quicker to
+//                                build, slower calls (wasmtime and the other
+//                                dependencies are still optimized); the test
+//                                command uses it
 //   AEGIS_NODE_SKIP_BUILD=1     do nothing (the addon is built another way)
 'use strict'
 
@@ -22,9 +26,16 @@ function platformSuffix() {
   return `${platform}-${arch}`
 }
 
+/** Whether `AEGIS_NODE_PROFILE` asks for a release build (unset: yes). */
+function buildsRelease(profile) {
+  if (profile === undefined || profile === '' || profile === 'release') return true
+  if (profile === 'debug') return false
+  throw new Error(`AEGIS_NODE_PROFILE must be 'release' or 'debug', not '${profile}'`)
+}
+
 function main() {
   if (process.env.AEGIS_NODE_SKIP_BUILD === '1') return
-  const release = process.env.AEGIS_NODE_PROFILE === 'release'
+  const release = buildsRelease(process.env.AEGIS_NODE_PROFILE)
   const args = [
     'build',
     '--manifest-path', join(__dirname, 'Cargo.toml'),
@@ -53,9 +64,13 @@ function main() {
   console.log(`aegis: built ${dest} (${release ? 'release' : 'debug'})`)
 }
 
-try {
-  main()
-} catch (err) {
-  console.error(`aegis: ${err.message}`)
-  process.exit(1)
+if (require.main === module) {
+  try {
+    main()
+  } catch (err) {
+    console.error(`aegis: ${err.message}`)
+    process.exit(1)
+  }
 }
+
+module.exports = { buildsRelease }

@@ -13,11 +13,33 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-setup.sh "$@"
 
+log "real programs (built from source: tests/guests/programs)"
+./scripts/build-programs.sh >&2
+
 log "1-4 Rust: criterion (aegis-core/benches/sandbox.rs)"
-rm -rf target/criterion/{fresh_sandbox,call,host_callback,cpu_heavy}
+rm -rf target/criterion/{fresh_sandbox,fresh_program,call,host_callback,cpu_heavy}
 crit=()
 [ -n "$quick" ] && crit=(--warm-up-time 1 --measurement-time 2)
 cargo bench -q -p aegis-core --bench sandbox -- --noplot "${crit[@]}" >&2
+
+log "2 where a Rust call's time goes (perf, self time per symbol)"
+bench_bin=$(ls -t target/release/deps/sandbox-* | grep -v '\.d$' | head -1)
+if command -v perf >/dev/null || { apt-get install -y -qq linux-perf >/dev/null 2>&1 && command -v perf >/dev/null; }; then
+    perf record -q -e cpu-clock -F 10000 -o "$out/perf-call.data" \
+        "$bench_bin" --bench --profile-time 5 "call/aegis_typed_handle" >/dev/null 2>&1 || true
+    perf report -i "$out/perf-call.data" --no-children --stdio --sort sym 2>/dev/null |
+        grep -E '^ +[0-9]' | grep -v -E 'regalloc2|cranelift|criterion' | head -14 |
+        sed -E 's/ +/ /g; s/^ //' >"$out/perf-call.txt" || true
+else
+    echo "perf unavailable: no profile for the call path" >"$out/perf-call.txt"
+fi
+
+log "6-7 density and throughput (aegis-core/benches/{density,throughput}.rs)"
+cargo bench -q -p aegis-core --bench density -- $quick >&2
+cargo bench -q -p aegis-core --bench throughput -- $quick >&2
+
+log "8 real programs (scripts/bench-programs.sh)"
+./scripts/bench-programs.sh $quick >&2
 
 log "2, 3, 6 C"
 "$out/bench_calls" $quick >"$out/c.json"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Node bindings: check the committed index.d.ts/index.js against what napi
-# generates, build the addon (debug, in the workspace's target/), run the
-# node:test suite and type-check an example against index.d.ts.
+# generates, build the addon, run the node:test suite and type-check an
+# example against index.d.ts. The addon is built in cargo's dev profile (in
+# the workspace's target/), like every other suite of the test command, so
+# wasmtime is compiled once per profile: `npm install` builds release by
+# default, the tests opt into debug with AEGIS_NODE_PROFILE=debug.
 # Usage: bash scripts/test-node.sh   (run by scripts/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +31,8 @@ for f in index.d.ts index.js; do
 done
 echo "generated files are up to date"
 
-echo "--> build the addon (debug)"
-node bindings-node/build.js
+echo "--> build the addon (debug: AEGIS_NODE_PROFILE=debug)"
+AEGIS_NODE_PROFILE=debug node bindings-node/build.js
 
 echo "--> node --test bindings-node/__test__/"
 node --test --test-reporter=spec bindings-node/__test__/

@@ -82,16 +82,26 @@ impl Drop for CFunction {
 
 impl CFunction {
     /// Runs the C callback for one guest call.
-    fn invoke(&self, caller: &mut HostCaller<'_>, args: &[Value]) -> Result<Vec<Value>, HostError> {
+    fn invoke(
+        &self,
+        caller: &mut HostCaller<'_>,
+        args: &[Value],
+        results: &mut [Value],
+    ) -> Result<(), HostError> {
         let Some(callback) = self.callback else {
             return Err(HostError::new("host callback is NULL"));
         };
-        let c_args: Vec<aegis_val_t> = args.iter().copied().map(from_value).collect();
-        let mut c_results: Vec<aegis_val_t> = self
-            .results
-            .iter()
-            .map(|t| from_value(Value::default_for(*t)))
-            .collect();
+        let zero = from_value(Value::I32(0));
+        let (mut c_args, mut c_results) = ([zero; INLINE], [zero; INLINE]);
+        let (mut heap_args, mut heap_results) = (Vec::new(), Vec::new());
+        let c_args = c_slice(&mut c_args, &mut heap_args, args.len());
+        let c_results = c_slice(&mut c_results, &mut heap_results, results.len());
+        for (slot, arg) in c_args.iter_mut().zip(args) {
+            *slot = from_value(*arg);
+        }
+        for (slot, result) in c_results.iter_mut().zip(results.iter()) {
+            *slot = from_value(*result);
+        }
         let mut handle = aegis_caller_t {
             caller: (caller as *mut HostCaller<'_>).cast::<HostCaller<'static>>(),
         };
@@ -111,11 +121,28 @@ impl CFunction {
             let err = unsafe { Box::from_raw(err) };
             return Err(HostError::new(err.host_message()));
         }
-        c_results
-            .iter()
-            .map(to_value)
-            .collect::<Result<Vec<_>, Error>>()
-            .map_err(|e| HostError::new(format!("host callback wrote a bad result: {e}")))
+        for (slot, c) in results.iter_mut().zip(c_results.iter()) {
+            *slot = to_value(c)
+                .map_err(|e| HostError::new(format!("host callback wrote a bad result: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// Values kept on the stack per callback; longer signatures use the heap.
+const INLINE: usize = 16;
+
+/// The first `len` slots of `inline`, or of `heap` if `len` does not fit.
+fn c_slice<'a>(
+    inline: &'a mut [aegis_val_t; INLINE],
+    heap: &'a mut Vec<aegis_val_t>,
+    len: usize,
+) -> &'a mut [aegis_val_t] {
+    if len <= INLINE {
+        &mut inline[..len]
+    } else {
+        heap.resize(len, from_value(Value::I32(0)));
+        heap
     }
 }
 
@@ -158,11 +185,13 @@ pub unsafe extern "C" fn aegis_sandbox_register_func(
         function.results = result_types.clone();
         let signature = FuncType::new(params, result_types);
         sandbox.with(|sb| {
-            sb.register_dynamic(
+            sb.register_dynamic_into(
                 module_name,
                 name,
                 signature,
-                move |caller: &mut HostCaller<'_>, args: &[Value]| function.invoke(caller, args),
+                move |caller: &mut HostCaller<'_>, args: &[Value], results: &mut [Value]| {
+                    function.invoke(caller, args, results)
+                },
             )
             .map(|_| ())
         })

@@ -3,7 +3,7 @@
 use std::ffi::{CString, c_char};
 use std::sync::{Arc, Mutex};
 
-use aegis_core::{Error, ExternType, InterruptHandle, Metrics, Sandbox, SharedSandbox};
+use aegis_core::{Error, InterruptHandle, Metrics, Sandbox, SharedSandbox, Value};
 
 use crate::args::{self, borrow, borrow_mut, out_handle, text};
 use crate::error::{aegis_error_t, c_string, guard, guard_value, invalid};
@@ -196,41 +196,20 @@ pub unsafe extern "C" fn aegis_sandbox_call(
         let args = unsafe { args::slice(args, nargs, "args") }?;
         let out = unsafe { args::slice_mut(results, nresults, "results") }?;
         let values = args.iter().map(to_value).collect::<Result<Vec<_>, _>>()?;
-        let got = sandbox.with(|sb| {
-            check_result_room(sb, name, nresults)?;
-            sb.call_dynamic(name, &values)
-        })?;
-        if got.len() != out.len() {
-            return Err(Error::SignatureMismatch {
-                name: name.to_string(),
-                expected: format!("{} results", got.len()),
-                given: format!("room for {} results", out.len()),
-            });
-        }
-        for (slot, value) in out.iter_mut().zip(got) {
-            *slot = from_value(value);
+        let mut got = [Value::I32(0); 16];
+        let mut heap = Vec::new();
+        let got: &mut [Value] = if out.len() <= got.len() {
+            &mut got[..out.len()]
+        } else {
+            heap.resize(out.len(), Value::I32(0));
+            &mut heap
+        };
+        sandbox.with(|sb| sb.call_dynamic_into(name, &values, got))?;
+        for (slot, value) in out.iter_mut().zip(got.iter()) {
+            *slot = from_value(*value);
         }
         Ok(())
     })
-}
-
-/// Fails before the call if the caller's result array has the wrong size.
-fn check_result_room(sandbox: &Sandbox, name: &str, room: usize) -> Result<(), Error> {
-    let sig = sandbox
-        .module()
-        .and_then(|m| m.export(name))
-        .and_then(|e| match &e.ty {
-            ExternType::Function(sig) => Some(sig),
-            _ => None,
-        });
-    match sig {
-        Some(sig) if sig.results.len() != room => Err(Error::SignatureMismatch {
-            name: name.to_string(),
-            expected: sig.to_string(),
-            given: format!("room for {room} results"),
-        }),
-        _ => Ok(()),
-    }
 }
 
 /// Calls export `name`, which takes no arguments, discarding its results.

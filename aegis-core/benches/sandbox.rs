@@ -82,6 +82,61 @@ fn fresh_sandbox(c: &mut Criterion) {
     g.finish();
 }
 
+/// A real WASI program (`target/guests/out/programs/NAME.wasm`, built by
+/// scripts/build-programs.sh), run with size 0: a new sandbox per request,
+/// instantiated with a WASI context, `_start` run, stdout captured.
+const FRESH_PROGRAM: &str = "markdown";
+
+fn fresh_program(c: &mut Criterion) {
+    let path = format!(
+        "{}/../target/guests/out/programs/{FRESH_PROGRAM}.wasm",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let Ok(bytes) = std::fs::read(&path) else {
+        eprintln!("skipping fresh_program: {path} missing (run scripts/build-programs.sh)");
+        return;
+    };
+    let mut g = c.benchmark_group("fresh_program");
+    let limited = limited_engine();
+    let module = Module::new(&limited, &bytes).unwrap();
+    let mut linker: Linker<wasmtime_wasi::p1::WasiP1Ctx> = Linker::new(&limited);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx).unwrap();
+    let pre = linker.instantiate_pre(&module).unwrap();
+    g.bench_function("wasmtime_limits_on", |b| {
+        b.iter(|| {
+            let out = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(4096);
+            let ctx = wasmtime_wasi::WasiCtxBuilder::new()
+                .args(&[FRESH_PROGRAM, "0"])
+                .stdout(out.clone())
+                .build_p1();
+            let mut store = Store::new(&limited, ctx);
+            store.set_fuel(1_000_000_000).unwrap();
+            store.set_epoch_deadline(15_000);
+            let instance = pre.instantiate(&mut store).unwrap();
+            let start = instance
+                .get_typed_func::<(), ()>(&mut store, "_start")
+                .unwrap();
+            start.call(&mut store, ()).unwrap();
+            black_box(out.contents().len())
+        })
+    });
+    let runtime = Aegis::builder().capture_output(4096).build().unwrap();
+    let module = runtime.load_bytes(&bytes).unwrap();
+    g.bench_function("aegis_default", |b| {
+        b.iter(|| {
+            let mut sandbox = runtime
+                .sandbox()
+                .with_args([FRESH_PROGRAM, "0"])
+                .build()
+                .unwrap();
+            sandbox.load_module(&module).unwrap();
+            sandbox.run().unwrap();
+            black_box(sandbox.stdout().len())
+        })
+    });
+    g.finish();
+}
+
 fn call(c: &mut Criterion) {
     let mut g = c.benchmark_group("call");
     let engine = limited_engine();
@@ -98,6 +153,19 @@ fn call(c: &mut Criterion) {
     g.bench_function("wasmtime_typed", |b| {
         b.iter(|| black_box(add.call(&mut store, black_box((1, 2))).unwrap()))
     });
+    // The counterpart of `call_dynamic` (and of the C API's call): wasmtime's
+    // untyped `Func::call` with `Val` slices.
+    let add_func = instance.get_func(&mut store, "add").unwrap();
+    let vals = [wasmtime::Val::I32(1), wasmtime::Val::I32(2)];
+    let mut out = [wasmtime::Val::I32(0)];
+    g.bench_function("wasmtime_dynamic", |b| {
+        b.iter(|| {
+            add_func
+                .call(&mut store, black_box(&vals), &mut out)
+                .unwrap();
+            black_box(out[0].unwrap_i32())
+        })
+    });
     let runtime = Aegis::builder().build().unwrap();
     let module = runtime.load_wat(ADD).unwrap();
     let mut sandbox = runtime.sandbox().build().unwrap();
@@ -110,6 +178,10 @@ fn call(c: &mut Criterion) {
                     .unwrap(),
             )
         })
+    });
+    let add = sandbox.typed_func::<(i32, i32), i32>("add").unwrap();
+    g.bench_function("aegis_typed_handle", |b| {
+        b.iter(|| black_box(add.call(&mut sandbox, black_box((1, 2))).unwrap()))
     });
     let args = [aegis_core::Value::I32(1), aegis_core::Value::I32(2)];
     g.bench_function("aegis_dynamic", |b| {
@@ -133,6 +205,26 @@ fn host_callback(c: &mut Criterion) {
         .get_typed_func::<i32, i32>(&mut store, "loop")
         .unwrap();
     g.bench_function("wasmtime_func_wrap", |b| {
+        b.iter(|| black_box(run.call(&mut store, 1000).unwrap()))
+    });
+    // The counterpart of dynamic and C callbacks: wasmtime's `Func::new`
+    // (a closure over `Val` slices, signature known at run time).
+    let mut linker = Linker::new(&engine);
+    let ty = wasmtime::FuncType::new(&engine, [wasmtime::ValType::I32], [wasmtime::ValType::I32]);
+    linker
+        .func_new("env", "inc", ty, |_, args, results| {
+            results[0] = wasmtime::Val::I32(args[0].unwrap_i32() + 1);
+            Ok(())
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(u64::MAX).unwrap();
+    store.set_epoch_deadline(u64::MAX);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "loop")
+        .unwrap();
+    g.bench_function("wasmtime_func_new", |b| {
         b.iter(|| black_box(run.call(&mut store, 1000).unwrap()))
     });
     let runtime = Aegis::builder().build().unwrap();
@@ -190,5 +282,12 @@ fn cpu_heavy(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, fresh_sandbox, call, host_callback, cpu_heavy);
+criterion_group!(
+    benches,
+    fresh_sandbox,
+    fresh_program,
+    call,
+    host_callback,
+    cpu_heavy
+);
 criterion_main!(benches);

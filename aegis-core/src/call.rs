@@ -26,7 +26,7 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::{StoreContextMut, UpdateDeadline};
 
@@ -66,7 +66,8 @@ impl Signal {
 
     /// Consumes a pending interrupt request, if any.
     pub fn take(&self) -> bool {
-        self.requested.swap(false, Ordering::AcqRel)
+        // A plain load first: the common case (no request) writes nothing.
+        self.requested() && self.requested.swap(false, Ordering::AcqRel)
     }
 }
 
@@ -105,10 +106,12 @@ impl InterruptHandle {
 #[derive(Debug)]
 pub(crate) struct CallControl {
     pub signal: Arc<Signal>,
-    /// Monotonic instant at which the current call times out.
-    pub deadline: Option<Instant>,
-    /// The same deadline on the ticker's coarse clock (`u64::MAX`: none).
-    pub deadline_coarse: u64,
+    /// When the current call started, on [`crate::clock`]'s scale.
+    start: u64,
+    /// The current call's time limit (`None`: no limit, or no call running).
+    timeout: Option<Duration>,
+    /// The deadline on the ticker's coarse clock (`u64::MAX`: none).
+    deadline_coarse: u64,
     /// A stop a host function already saw through `is_cancelled`: the call
     /// must end with it even if the coarse clock has not caught up yet.
     pub observed: std::cell::Cell<Option<Stop>>,
@@ -119,7 +122,8 @@ impl CallControl {
     pub fn new(signal: Arc<Signal>) -> Self {
         CallControl {
             signal,
-            deadline: None,
+            start: 0,
+            timeout: None,
             deadline_coarse: u64::MAX,
             observed: std::cell::Cell::new(None),
         }
@@ -131,8 +135,8 @@ impl CallControl {
         let stop = if self.signal.requested() {
             Some(Stop::Interrupted)
         } else {
-            match self.deadline {
-                Some(deadline) if Instant::now() >= deadline => Some(Stop::Timeout),
+            match self.timeout {
+                Some(limit) if self.elapsed() >= limit => Some(Stop::Timeout),
                 _ => None,
             }
         };
@@ -141,19 +145,49 @@ impl CallControl {
         }
         stop
     }
-}
 
-impl CallControl {
-    /// Sets (or clears) the current call's deadline.
-    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
-        self.deadline = deadline;
-        self.deadline_coarse = deadline.map_or(u64::MAX, crate::ticker::since_base);
+    /// Starts a call at `start` (a [`crate::clock::now`] reading) with time
+    /// limit `timeout`.
+    pub fn begin(&mut self, start: u64, timeout: Option<Duration>) {
+        self.start = start;
+        self.timeout = timeout;
+        // The coarse clock may lag by up to a tick: allow one more, so the
+        // coarse check never ends a call before its limit.
+        self.deadline_coarse = match timeout {
+            Some(t) => crate::ticker::coarse_now()
+                .saturating_add(crate::ticker::TICK.as_nanos() as u64)
+                .saturating_add(t.as_secs().saturating_mul(1_000_000_000))
+                .saturating_add(u64::from(t.subsec_nanos())),
+            None => u64::MAX,
+        };
         self.observed.set(None);
+    }
+
+    /// Ends the current call: no deadline until the next one begins.
+    pub fn finish(&mut self) {
+        self.timeout = None;
+        self.deadline_coarse = u64::MAX;
+    }
+
+    /// Time since the current call began.
+    pub fn elapsed(&self) -> Duration {
+        crate::clock::between(self.start, crate::clock::now())
+    }
+
+    /// Time left before the current call's deadline (`None`: no time limit).
+    pub fn time_remaining(&self) -> Option<Duration> {
+        self.timeout.map(|t| t.saturating_sub(self.elapsed()))
+    }
+
+    /// The current call's deadline as an `Instant` (`None`: no time limit).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.time_remaining()
+            .and_then(|left| Instant::now().checked_add(left))
     }
 
     /// [`CallControl::check`] against the ticker's coarse clock: two atomic
     /// loads, cheap enough for every host-function return, and late by at
-    /// most one tick.
+    /// most two ticks.
     pub fn check_coarse(&self) -> Option<Stop> {
         if let Some(stop) = self.observed.get() {
             Some(stop)

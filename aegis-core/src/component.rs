@@ -62,9 +62,7 @@ impl ComponentCall<'_> {
 
     /// Time left before the call's deadline (`None` without a timeout).
     pub fn time_remaining(&self) -> Option<std::time::Duration> {
-        self.control
-            .deadline
-            .map(|d| d.saturating_duration_since(std::time::Instant::now()))
+        self.control.time_remaining()
     }
 }
 

@@ -48,7 +48,8 @@ impl DeniedLog {
 
     /// Takes everything recorded since the last drain.
     pub fn drain(&self) -> (u64, Vec<DeniedOperation>) {
-        if !self.0.dirty.swap(false, Ordering::Acquire) {
+        // A plain load first: the common empty case writes nothing.
+        if !self.0.dirty.load(Ordering::Relaxed) || !self.0.dirty.swap(false, Ordering::Acquire) {
             return (0, Vec::new());
         }
         let mut log = self.lock();

@@ -209,9 +209,9 @@ async fn file_kind(
     let stat = layout.slot(FILESTAT_SIZE);
     let (p, l) = layout.put(path);
     let mut scratch = layout.finish();
-    state.wasi.set_hostcall_fuel(fuel);
+    state.wasi.get().set_hostcall_fuel(fuel);
     let errno = p1::path_filestat_get(
-        &mut state.wasi,
+        state.wasi.get(),
         &mut scratch.mem(),
         dirfd,
         lookupflags & SYMLINK_FOLLOW,
@@ -248,9 +248,9 @@ async fn symlink_target(
     let buf = layout.slot(BUF);
     let (p, l) = layout.put(path);
     let mut scratch = layout.finish();
-    state.wasi.set_hostcall_fuel(fuel);
+    state.wasi.get().set_hostcall_fuel(fuel);
     let errno = p1::path_readlink(
-        &mut state.wasi,
+        state.wasi.get(),
         &mut scratch.mem(),
         dirfd,
         p,
@@ -326,9 +326,9 @@ async fn path_open(
     let fd = layout.slot(4);
     let (p, l) = layout.put(&path);
     let mut scratch = layout.finish();
-    state.wasi.set_hostcall_fuel(fuel);
+    state.wasi.get().set_hostcall_fuel(fuel);
     let errno = p1::path_open(
-        &mut state.wasi,
+        state.wasi.get(),
         &mut scratch.mem(),
         dirfd,
         lookupflags,
@@ -379,9 +379,9 @@ async fn path_symlink(
     let (tp, tl) = layout.put(&target);
     let (lp, ll) = layout.put(&link);
     let mut scratch = layout.finish();
-    state.wasi.set_hostcall_fuel(fuel);
+    state.wasi.get().set_hostcall_fuel(fuel);
     let errno =
-        p1::path_symlink(&mut state.wasi, &mut scratch.mem(), tp, tl, dirfd, lp, ll).await?;
+        p1::path_symlink(state.wasi.get(), &mut scratch.mem(), tp, tl, dirfd, lp, ll).await?;
     if is_denial(errno) {
         record(state, "path_symlink", describe_link(state));
     }
@@ -408,11 +408,11 @@ async fn path_link_or_rename(
     let (fp, fl) = layout.put(&from);
     let (tp, tl) = layout.put(&to);
     let mut scratch = layout.finish();
-    state.wasi.set_hostcall_fuel(fuel);
+    state.wasi.get().set_hostcall_fuel(fuel);
     let errno = match lookupflags {
         Some(flags) => {
             p1::path_link(
-                &mut state.wasi,
+                state.wasi.get(),
                 &mut scratch.mem(),
                 from_fd,
                 flags,
@@ -426,7 +426,7 @@ async fn path_link_or_rename(
         }
         None => {
             p1::path_rename(
-                &mut state.wasi,
+                state.wasi.get(),
                 &mut scratch.mem(),
                 from_fd,
                 fp,
@@ -468,17 +468,17 @@ async fn filestat_get(
     let (errno, scratch, path) = match path {
         None => {
             let mut scratch = layout.finish();
-            state.wasi.set_hostcall_fuel(fuel);
-            let errno = p1::fd_filestat_get(&mut state.wasi, &mut scratch.mem(), fd, stat).await?;
+            state.wasi.get().set_hostcall_fuel(fuel);
+            let errno = p1::fd_filestat_get(state.wasi.get(), &mut scratch.mem(), fd, stat).await?;
             (errno, scratch, None)
         }
         Some((flags, ptr, len)) => {
             let path = bytes_or_return!(guest_bytes(mem, ptr, len));
             let (p, l) = layout.put(&path);
             let mut scratch = layout.finish();
-            state.wasi.set_hostcall_fuel(fuel);
+            state.wasi.get().set_hostcall_fuel(fuel);
             let errno =
-                p1::path_filestat_get(&mut state.wasi, &mut scratch.mem(), fd, flags, p, l, stat)
+                p1::path_filestat_get(state.wasi.get(), &mut scratch.mem(), fd, flags, p, l, stat)
                     .await?;
             (errno, scratch, Some(path))
         }
@@ -511,8 +511,8 @@ pub(crate) fn add_audited_functions(linker: &mut Linker<StoreState>) -> wasmtime
                 |mut caller: Caller<'_, StoreState>, ($($a,)*): ($($t,)*)| {
                     Box::new(async move {
                         with_memory!(caller, |state, mem, fuel| {
-                            state.wasi.set_hostcall_fuel(fuel);
-                            let errno = p1::$name(&mut state.wasi, &mut mem, $($a),*).await?;
+                            state.wasi.get().set_hostcall_fuel(fuel);
+                            let errno = p1::$name(state.wasi.get(), &mut mem, $($a),*).await?;
                             if is_denial(errno) {
                                 let path: Option<(i32, i32)> = $path;
                                 let target = match path {
@@ -562,16 +562,16 @@ pub(crate) fn add_audited_functions(linker: &mut Linker<StoreState>) -> wasmtime
     guarded!(path_filestat_get(a0: i32, a1: i32, a2: i32, a3: i32, a4: i32)
         => |state, mem, fuel| filestat_get(state, &mut mem, fuel, a0, Some((a1, a2, a3)), a4).await);
     guarded!(fd_renumber(a0: i32, a1: i32) => |state, mem, fuel| {
-        state.wasi.set_hostcall_fuel(fuel);
-        let errno = p1::fd_renumber(&mut state.wasi, &mut mem, a0, a1).await?;
+        state.wasi.get().set_hostcall_fuel(fuel);
+        let errno = p1::fd_renumber(state.wasi.get(), &mut mem, a0, a1).await?;
         if errno == 0 {
             state.fs.renumbered(a0, a1);
         }
         Ok(errno)
     });
     guarded!(fd_close(a0: i32) => |state, mem, fuel| {
-        state.wasi.set_hostcall_fuel(fuel);
-        let errno = p1::fd_close(&mut state.wasi, &mut mem, a0).await?;
+        state.wasi.get().set_hostcall_fuel(fuel);
+        let errno = p1::fd_close(state.wasi.get(), &mut mem, a0).await?;
         if errno == 0 {
             state.fs.closed(a0);
         }

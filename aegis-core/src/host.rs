@@ -8,7 +8,9 @@ use std::any::Any;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use wasmtime::{Caller, Linker, Val};
+use std::mem::MaybeUninit;
+
+use wasmtime::{Caller, Linker, ValRaw};
 
 use crate::error::format_types;
 use crate::store::StoreState;
@@ -145,11 +147,7 @@ impl HostCaller<'_> {
 
     /// Time left before the call's deadline (`None` without a timeout).
     pub fn time_remaining(&self) -> Option<std::time::Duration> {
-        self.caller
-            .data()
-            .control
-            .deadline
-            .map(|d| d.saturating_duration_since(std::time::Instant::now()))
+        self.caller.data().control.time_remaining()
     }
 
     fn memory(&mut self, name: &str) -> Result<wasmtime::Memory, HostError> {
@@ -200,9 +198,11 @@ fn host_error(err: crate::Error) -> HostError {
     HostError::new(format!("guest {}", err.message()))
 }
 
-/// The closure behind a dynamic host function.
-pub type DynamicHostFn =
-    dyn Fn(&mut HostCaller<'_>, &[Value]) -> Result<Vec<Value>, HostError> + Send + Sync;
+/// A host function with a run-time signature that writes its results into
+/// a slice, prefilled with zeros of the declared result types (see
+/// [`Sandbox::register_dynamic_into`](crate::Sandbox::register_dynamic_into)).
+pub type DynamicIntoHostFn =
+    dyn Fn(&mut HostCaller<'_>, &[Value], &mut [Value]) -> Result<(), HostError> + Send + Sync;
 
 /// Defines a dynamic host function in `linker`.
 pub(crate) fn define_dynamic(
@@ -210,39 +210,60 @@ pub(crate) fn define_dynamic(
     module: &str,
     name: &str,
     sig: FuncType,
-    f: std::sync::Arc<DynamicHostFn>,
+    f: std::sync::Arc<DynamicIntoHostFn>,
 ) -> wasmtime::Result<()> {
     let ty = sig.to_wasmtime(linker.engine());
-    linker.func_new(
-        module,
-        name,
-        ty,
-        move |caller, params: &[Val], results: &mut [Val]| {
-            let mut hc = HostCaller { caller };
-            hc.caller.data_mut().host_calls += 1;
-            let args = params
-                .iter()
-                .map(Value::from_wasmtime)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| HostError::new(e.to_string()))?;
-            let out = finish(guarded(|| f(&mut hc, &args)), &hc.caller)?;
+    let host = move |caller: Caller<'_, StoreState>, slots: &mut [MaybeUninit<ValRaw>]| {
+        let mut hc = HostCaller { caller };
+        hc.caller.data_mut().host_calls += 1;
+        let mut inline = [Value::I32(0); INLINE_ARGS];
+        let mut heap = Vec::new();
+        let args: &mut [Value] = if sig.params.len() <= INLINE_ARGS {
+            &mut inline[..sig.params.len()]
+        } else {
+            heap.resize(sig.params.len(), Value::I32(0));
+            &mut heap
+        };
+        for ((arg, ty), slot) in args.iter_mut().zip(&sig.params).zip(slots.iter()) {
+            // SAFETY: wasmtime wrote one parameter of type `ty` to each slot.
+            let raw = unsafe { slot.assume_init() };
+            *arg = crate::raw_call::from_raw(raw, *ty);
+        }
+        let mut inline_out = [Value::I32(0); INLINE_ARGS];
+        let mut heap_out = Vec::new();
+        let out: &mut [Value] = if sig.results.len() <= INLINE_ARGS {
+            &mut inline_out[..sig.results.len()]
+        } else {
+            heap_out.resize(sig.results.len(), Value::I32(0));
+            &mut heap_out
+        };
+        for (slot, ty) in out.iter_mut().zip(&sig.results) {
+            *slot = Value::default_for(*ty);
+        }
+        finish(guarded(|| f(&mut hc, args, out)), &hc.caller)?;
+        if out.iter().zip(&sig.results).any(|(v, t)| v.ty() != *t) {
             let given: Vec<ValType> = out.iter().map(Value::ty).collect();
-            if given != sig.results {
-                return Err(HostError::new(format!(
-                    "host function returned {}, expected {}",
-                    format_types(&given),
-                    format_types(&sig.results)
-                ))
-                .into());
-            }
-            for (slot, v) in results.iter_mut().zip(out) {
-                *slot = v.to_wasmtime();
-            }
-            Ok(())
-        },
-    )?;
+            return Err(HostError::new(format!(
+                "host function returned {}, expected {}",
+                format_types(&given),
+                format_types(&sig.results)
+            ))
+            .into());
+        }
+        for (slot, v) in slots.iter_mut().zip(out.iter()) {
+            slot.write(crate::raw_call::to_raw(*v));
+        }
+        Ok(())
+    };
+    // SAFETY: `host` reads exactly the parameters of `ty` from the slots and
+    // writes exactly its results, of the declared (numeric) types; wasmtime
+    // sized the slots for the larger of the two.
+    unsafe { linker.func_new_unchecked(module, name, ty, host) }?;
     Ok(())
 }
+
+/// Arguments of a dynamic host function kept on the stack; more use the heap.
+const INLINE_ARGS: usize = 16;
 
 /// A Rust type usable as a host-function parameter or result.
 pub trait HostType: wasmtime::WasmTy + Copy + Send + Sync + 'static {

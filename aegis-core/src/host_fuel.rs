@@ -81,8 +81,8 @@ pub(crate) fn add_metered_functions(linker: &mut Linker<StoreState>) -> wasmtime
                         let before: u64 = $before;
                         charge(&mut caller, HOST_CALL_FUEL + before)?;
                         let errno = crate::fs_audit::with_memory!(caller, |state, mem, fuel| {
-                            state.wasi.set_hostcall_fuel(fuel);
-                            Ok(call!($mode p1::$name(&mut state.wasi, &mut mem, $($a),*))?)
+                            state.wasi.get().set_hostcall_fuel(fuel);
+                            Ok(call!($mode p1::$name(state.wasi.get(), &mut mem, $($a),*))?)
                         })?;
                         let after: fn(&mut Caller<'_, StoreState>, i32, &[i32]) -> u64 = $after;
                         let used = after(&mut caller, errno, &[$($a as i32),*]);

@@ -21,10 +21,12 @@
 
 #![warn(missing_docs)]
 
+mod arena;
 pub mod bytes;
 mod cache;
 mod call;
 pub mod capability;
+mod clock;
 mod coerce;
 pub mod complexity;
 mod component;
@@ -32,6 +34,7 @@ pub mod data;
 mod denied;
 pub mod details;
 mod error;
+mod export;
 mod fs_audit;
 mod fs_guard;
 mod host;
@@ -45,6 +48,7 @@ mod output;
 mod p2_fuel;
 mod p2_guard;
 pub mod policy;
+mod raw_call;
 mod runtime;
 mod sandbox;
 mod shared;
@@ -71,6 +75,7 @@ pub use component::{ComponentCall, VALUE_SIZE};
 pub use data::Data;
 pub use details::{Capability, Detail, Operation, Resource, TrapCode};
 pub use error::{Error, ErrorCode, Result};
+pub use export::TypedExport;
 pub use host::{
     HostCaller, HostError, HostPayload, HostResults, HostType, IntoHostFunc, IntoHostFuncWithCaller,
 };

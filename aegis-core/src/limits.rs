@@ -18,8 +18,9 @@ pub const DEFAULT_INSTANCE_LIMIT: usize = 100;
 /// Default maximum number of linear memories in one sandbox (see
 /// [`Limits::memories`]).
 pub const DEFAULT_MEMORY_COUNT_LIMIT: usize = 4;
-/// Guard region placed before and after each linear memory when its
-/// reservation is sized from the memory limit (see [`memory_reservation`]).
+/// Guard region placed before and after each linear memory that has a
+/// reservation of its own sized from the memory limit (instance pools; see
+/// [`memory_reservation`]), and after each GC heap.
 pub const MEMORY_GUARD_SIZE: u64 = 2 * 1024 * 1024;
 /// Wasm page size: reservations are whole pages.
 const WASM_PAGE: u64 = 65536;
@@ -52,8 +53,8 @@ pub struct Limits {
     pub instances: usize,
     /// Maximum linear memories in one sandbox (a component's core instances
     /// count together). Each memory reserves address space for the whole
-    /// memory limit plus guard regions even while it holds no pages (see
-    /// [`memory_reservation`]), so this count, not only `memory`, bounds
+    /// memory limit (plus guard regions in an instance pool) even while it
+    /// holds no pages (see [`memory_reservation`]), so this count, not only `memory`, bounds
     /// what a sandbox takes from the process's address space. Exceeding it
     /// fails with `memory_limit_exceeded`, resource `memories`. Default 4.
     pub memories: usize,
@@ -84,33 +85,47 @@ impl Default for Limits {
     }
 }
 
-/// Address space wasmtime reserves for each linear memory of a runtime
-/// whose memory limit is `memory_limit`, guard regions excluded: the limit
-/// rounded up to whole wasm pages, at most 4 GiB.
+/// Address space reserved for each linear memory of a runtime whose memory
+/// limit is `memory_limit`: the limit rounded up to whole wasm pages, at
+/// most 4 GiB.
 ///
 /// Reservations are virtual address space, not memory, but the process has
 /// only 128 TiB of it (47-bit user space on x86-64) and every sandbox's
 /// memories share it: with wasmtime's default of 4 GiB plus 32 MiB guards
 /// per memory, about 31 000 memories exhaust a process whatever the memory
-/// limit. Aegis therefore reserves what the limit allows, with
-/// [`MEMORY_GUARD_SIZE`] before and after, and counts memories per sandbox
-/// ([`Limits::memories`]).
+/// limit. Aegis therefore reserves what the limit allows, and counts
+/// memories per sandbox ([`Limits::memories`]).
+///
+/// How the reservation is laid out depends on the runtime:
+///
+/// - **Default** (below 4 GiB, no instance pool, Linux): memories are slots
+///   of this size in large shared mappings (arenas of up to 64 GiB), with no
+///   guard regions, so that a sandbox costs no kernel mapping of its own
+///   (Linux allows 65 530 per process by default; a mapping per memory
+///   capped a process at about 32 700 sandboxes). Compiled code checks every
+///   access against the memory's current size, a released slot is zeroed
+///   before it is reused (its resident pages in place, up to 32 MiB per
+///   runtime, the others dropped with `madvise(MADV_DONTNEED)`), and a
+///   module's data is copied in at instantiation (no copy-on-write image). Where the system
+///   refuses overcommitted mappings (`vm.overcommit_memory = 2`), or on
+///   other systems, memories are laid out as with an instance pool.
+/// - **Instance pool**, or the fallback above: each memory has its own
+///   reservation of this size with [`MEMORY_GUARD_SIZE`] before and after,
+///   and a copy-on-write image of the module's data.
+/// - **4 GiB limit**: wasmtime's defaults (4 GiB reservation, 32 MiB guards,
+///   no explicit bounds checks for 32-bit memories).
 ///
 /// Cost: below 4 GiB the 32-bit index space no longer falls entirely into
 /// reserved space, so compiled code checks bounds explicitly: per access, a
-/// compare of the index with the memory's current size (loaded from the
-/// instance, since a memory may still move when it outgrows the
-/// reservation) and a conditional move (Spectre mitigation); Cranelift
-/// shares the check between accesses through the same index. Not measured
-/// for Aegis yet: expect a throughput cost on memory-bound code on the
-/// order of 5-15 % (wasmtime's guidance for explicit bounds checks), and
-/// nothing on code that rarely touches memory. A runtime
-/// whose memory limit is 4 GiB keeps wasmtime's defaults (4 GiB reservation,
-/// 32 MiB guards, no explicit bounds checks for 32-bit memories).
+/// compare of the index (plus the access's offset and size) with the
+/// memory's current size, loaded from the instance, and a conditional move
+/// (Spectre mitigation). With guard regions, accesses through the same
+/// index share one check whatever their offsets; without them (arenas)
+/// each distinct offset has its own. `BENCHMARKS.md` gives the measured cost.
 ///
 /// A memory larger than the reservation (its initial size, or a sandbox that
-/// raised its own memory limit above the runtime's) is moved when it grows
-/// beyond it, which wasmtime does by copying.
+/// raised its own memory limit above the runtime's) gets a mapping of its
+/// own and is moved when it grows beyond it, which is done by copying.
 pub fn memory_reservation(memory_limit: u64) -> u64 {
     memory_limit
         .div_ceil(WASM_PAGE)
@@ -126,7 +141,8 @@ pub fn memory_reservation(memory_limit: u64) -> u64 {
 pub const THROW_FUEL_COST: u8 = u8::MAX;
 
 /// Configures the engine's wasm features and memory reservations from the
-/// limits; returns the features, for validating without the engine.
+/// limits (`pooled`: instances come from a pool); returns the features, for
+/// validating without the engine.
 ///
 /// The features are set explicitly, all of them: wasmtime's defaults for
 /// this build (the WebAssembly 3.0 set, reference types, the component
@@ -137,6 +153,7 @@ pub(crate) fn configure_engine(
     limits: &Limits,
     exceptions: bool,
     gc: bool,
+    pooled: bool,
 ) -> wasmparser::WasmFeatures {
     use wasmparser::WasmFeatures as F;
     let mut features = F::WASM3 | F::GC_TYPES | F::COMPONENT_MODEL;
@@ -151,24 +168,29 @@ pub(crate) fn configure_engine(
         cost.ThrowRef = THROW_FUEL_COST;
         config.operator_cost(cost);
     }
-    configure_reservations(config, limits);
+    configure_reservations(config, limits, pooled);
     features
 }
 
 /// Sizes wasmtime's linear-memory (and GC heap) reservations from the
-/// runtime's memory limit; see [`memory_reservation`].
-fn configure_reservations(config: &mut wasmtime::Config, limits: &Limits) {
+/// runtime's memory limit, in arenas unless `pooled`; see
+/// [`memory_reservation`].
+fn configure_reservations(config: &mut wasmtime::Config, limits: &Limits, pooled: bool) {
     let reservation = memory_reservation(limits.memory);
     if reservation >= FOUR_GIB {
         return;
     }
     config
-        .memory_reservation(reservation)
-        .memory_guard_size(MEMORY_GUARD_SIZE)
-        .memory_reservation_for_growth(reservation)
         .gc_heap_reservation(reservation)
         .gc_heap_guard_size(MEMORY_GUARD_SIZE)
         .gc_heap_reservation_for_growth(reservation);
+    if !pooled && crate::arena::configure(config, reservation) {
+        return;
+    }
+    config
+        .memory_reservation(reservation)
+        .memory_guard_size(MEMORY_GUARD_SIZE)
+        .memory_reservation_for_growth(reservation);
 }
 
 /// Maps wasmtime's resource errors that are not a [`LimitHit`] (instance,

@@ -12,7 +12,7 @@ use crate::store::StoreState;
 /// future the call's deadline can drop (see `crate::call`).
 pub(crate) fn base_linker(engine: &wasmtime::Engine) -> Result<Linker<StoreState>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut StoreState| &mut s.wasi)
+    wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut StoreState| s.wasi.get())
         .and_then(|()| crate::fs_audit::add_audited_functions(&mut linker))
         .and_then(|()| crate::host_fuel::add_metered_functions(&mut linker))
         .map_err(|e| Error::invalid_argument(format!("cannot link WASI: {e}")))?;

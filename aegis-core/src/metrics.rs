@@ -123,7 +123,9 @@ impl Metrics {
         self.memory_current = call.memory_current;
         self.memory_peak = self.memory_peak.max(call.memory_peak);
         self.denied_count += call.denied_count;
-        let room = MAX_DENIED_RECORDED.saturating_sub(self.denied.len());
-        self.denied.extend(call.denied.iter().take(room).cloned());
+        if !call.denied.is_empty() {
+            let room = MAX_DENIED_RECORDED.saturating_sub(self.denied.len());
+            self.denied.extend(call.denied.iter().take(room).cloned());
+        }
     }
 }

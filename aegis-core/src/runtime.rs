@@ -303,6 +303,7 @@ impl RuntimeBuilder {
             &self.limits,
             self.wasm_exceptions,
             self.wasm_gc,
+            self.instance_pool.is_some(),
         );
         if let Some(slots) = self.instance_pool {
             config.allocation_strategy(pooling(slots, &self.limits));

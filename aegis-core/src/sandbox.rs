@@ -1,17 +1,17 @@
 //! A sandbox: one store, one linker, at most one live instance, limits on every call.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use wasmtime::{Func, Instance, Linker, Store};
-use wasmtime_wasi::WasiView;
 use wasmtime_wasi::p2::bindings::Command;
 
 use crate::call::{CallControl, InterruptHandle, Signal, Stop};
 use crate::capability::{Capabilities, Logging};
 use crate::denied::DeniedLog;
 use crate::error::{Error, Result, format_signature, format_types};
-use crate::host::{DynamicHostFn, HostCaller, HostError, IntoHostFunc, IntoHostFuncWithCaller};
+use crate::export::{CachedExport, ExportCache, TypedExport, next_instance_id};
+use crate::host::{DynamicIntoHostFn, HostCaller, HostError, IntoHostFunc, IntoHostFuncWithCaller};
 use crate::limits::{Limiter, Limits};
 use crate::linker::CachedPre;
 use crate::metrics::Metrics;
@@ -21,7 +21,7 @@ use crate::store::StoreState;
 use crate::trap::classify;
 use crate::typed::{CallParams, CallResults};
 use crate::value::{FuncType, Value};
-use crate::wasi::{CapturedOutput, context_builder};
+use crate::wasi::CapturedOutput;
 
 /// Configures one [`Sandbox`], starting from its runtime's defaults.
 #[derive(Debug, Clone)]
@@ -96,13 +96,19 @@ impl SandboxBuilder {
             store,
             module: None,
             instance: None,
+            instance_id: 0,
             funcs: Default::default(),
+            params: Vec::new(),
             exchanges: Default::default(),
             store_fresh: true,
             captured,
             denied,
             signal,
             meter: Meter {
+                call_fuel: self
+                    .limits
+                    .fuel
+                    .or(engine_limits.fuel.is_some().then_some(u64::MAX)),
                 inherits_output,
                 on_denied,
                 runtime: self.runtime,
@@ -122,17 +128,14 @@ fn new_store(
     denied: &DeniedLog,
     signal: &Arc<Signal>,
 ) -> Result<Store<StoreState>> {
-    let mut wasi = context_builder(caps, captured, denied)?;
-    let mut state = StoreState {
+    let state = StoreState {
         limiter: Limiter::new(limits),
-        wasi: wasi.build_p1(),
+        wasi: crate::wasi::LazyWasi::new(caps, captured, denied, limits.handles)?,
         host_calls: 0,
         denied: denied.clone(),
         fs: crate::fs_guard::FsState::new(caps),
         control: CallControl::new(signal.clone()),
     };
-    // Every open file is a host descriptor: cap how many the guest may hold.
-    state.wasi.ctx().table.set_max_capacity(limits.handles);
     let mut store = Store::new(runtime.engine(), state);
     store.limiter(|s| &mut s.limiter);
     store.epoch_deadline_callback(crate::call::epoch_check);
@@ -162,8 +165,12 @@ pub struct Sandbox {
     store: Store<StoreState>,
     module: Option<Module>,
     instance: Option<Loaded>,
+    /// Unique in the process: which instance a [`TypedExport`] belongs to.
+    instance_id: u64,
     /// Exported functions of `instance` looked up so far.
-    funcs: std::collections::HashMap<Box<str>, Func>,
+    funcs: ExportCache,
+    /// Scratch space for the arguments of dynamic calls.
+    params: Vec<wasmtime::Val>,
     /// Bytes-convention functions of `instance` looked up so far.
     exchanges: std::collections::HashMap<Box<str>, crate::bytes::Exchange>,
     /// Whether `store` has never held an instance (so loading can reuse it).
@@ -184,6 +191,9 @@ enum Loaded {
 /// Applies the per-call limits around guest code and records what it used.
 struct Meter {
     runtime: Runtime,
+    /// Fuel each call starts with (`None`: the engine does not meter fuel;
+    /// `u64::MAX` for a sandbox without a fuel limit on an engine that does).
+    call_fuel: Option<u64>,
     limits: Limits,
     /// Whether guest output goes to the host's stdout/stderr.
     inherits_output: bool,
@@ -236,7 +246,37 @@ impl Sandbox {
         + Sync
         + 'static,
     ) -> Result<&mut Self> {
-        let f: Arc<DynamicHostFn> = Arc::new(f);
+        let declared = signature.results.clone();
+        self.register_dynamic_into(module, name, signature, move |caller, args, results| {
+            let out = f(caller, args)?;
+            if out.len() != results.len() {
+                let given: Vec<_> = out.iter().map(Value::ty).collect();
+                return Err(HostError::new(format!(
+                    "host function returned {}, expected {}",
+                    format_types(&given),
+                    format_types(&declared)
+                )));
+            }
+            results.copy_from_slice(&out);
+            Ok(())
+        })
+    }
+
+    /// [`Sandbox::register_dynamic`] for a closure that writes its results
+    /// into `results` (prefilled with zeros of the declared result types)
+    /// instead of returning a vector: a call allocates nothing. A result of
+    /// the wrong type traps the guest with a `host_function` error.
+    pub fn register_dynamic_into(
+        &mut self,
+        module: &str,
+        name: &str,
+        signature: FuncType,
+        f: impl Fn(&mut HostCaller<'_>, &[Value], &mut [Value]) -> std::result::Result<(), HostError>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<&mut Self> {
+        let f: Arc<DynamicIntoHostFn> = Arc::new(f);
         crate::host::define_dynamic(self.own_linker(), module, name, signature, f)
             .map_err(|e| define_error(module, name, e))?;
         Ok(self)
@@ -250,6 +290,7 @@ impl Sandbox {
     /// components); run it with [`Sandbox::run`].
     pub fn load_module(&mut self, module: &Module) -> Result<()> {
         self.instance = None;
+        self.instance_id = 0;
         self.module = None;
         self.funcs.clear();
         self.exchanges.clear();
@@ -261,12 +302,17 @@ impl Sandbox {
             ModuleKind::Core(core) => {
                 self.check_engine(core.engine())?;
                 let pre = self.instance_pre(module, core)?;
-                Loaded::Core(
+                // A start function runs guest code: on this thread only when
+                // the module cannot make the host wait (as for calls).
+                Loaded::Core(if self.meter.can_run_on_thread(Some(module)) {
+                    self.meter
+                        .execute_on_thread(&mut self.store, false, |store| pre.instantiate(store))?
+                } else {
                     self.meter
                         .execute(&mut self.store, false, async move |store| {
                             pre.instantiate_async(store).await
-                        })?,
-                )
+                        })?
+                })
             }
             ModuleKind::Component(component) => {
                 self.check_engine(component.engine())?;
@@ -282,6 +328,7 @@ impl Sandbox {
             }
         };
         self.instance = Some(loaded);
+        self.instance_id = next_instance_id();
         self.module = Some(module.clone());
         if module.export("_initialize").is_some() && !module.is_component() {
             self.call_void("_initialize")?;
@@ -417,11 +464,68 @@ impl Sandbox {
     /// results (see [`clean_exit`]); with results it is an `exit` error with
     /// status 0, since there are none to return. The same rule holds for
     /// every way of calling, in every front-end.
-    pub fn call<P: CallParams, R: CallResults + 'static>(
+    pub fn call<P: CallParams + 'static, R: CallResults + 'static>(
         &mut self,
         name: &str,
         args: P,
     ) -> Result<R> {
+        if self
+            .funcs
+            .get(name)
+            .and_then(CachedExport::typed::<P, R>)
+            .is_none()
+        {
+            self.typed_view::<P, R>(name)?;
+        }
+        let typed = self.funcs.get(name).and_then(CachedExport::typed::<P, R>);
+        let typed = typed.expect("cached by typed_view");
+        run_typed(
+            &mut self.meter,
+            &mut self.store,
+            self.module.as_ref(),
+            typed,
+            args,
+        )
+    }
+
+    /// Resolves an export once, checking its signature against `P -> R`, for
+    /// calling it many times without a lookup ([`TypedExport::call`]).
+    pub fn typed_func<P: CallParams + 'static, R: CallResults + 'static>(
+        &mut self,
+        name: &str,
+    ) -> Result<TypedExport<P, R>> {
+        let typed = self.typed_view::<P, R>(name)?;
+        Ok(TypedExport::new(typed, self.instance_id))
+    }
+
+    /// Calls a [`TypedExport`] resolved against this sandbox's live instance.
+    pub(crate) fn call_export<P: CallParams + 'static, R: CallResults + 'static>(
+        &mut self,
+        export: &TypedExport<P, R>,
+        args: P,
+    ) -> Result<R> {
+        if export.instance != self.instance_id {
+            return Err(Error::invalid_argument(
+                "this function handle belongs to another instance (the sandbox was reset or reloaded, or it is another sandbox's); resolve it again with typed_func",
+            ));
+        }
+        run_typed(
+            &mut self.meter,
+            &mut self.store,
+            self.module.as_ref(),
+            &export.func,
+            args,
+        )
+    }
+
+    /// The typed view of export `name`, cached per `(P, R)`.
+    fn typed_view<P: CallParams + 'static, R: CallResults + 'static>(
+        &mut self,
+        name: &str,
+    ) -> Result<wasmtime::TypedFunc<P, R>> {
+        if let Some(typed) = self.funcs.get(name).and_then(CachedExport::typed::<P, R>) {
+            return Ok(typed.clone());
+        }
         let func = self.func(name)?;
         let typed = match func.typed::<P, R>(&self.store) {
             Ok(t) => t,
@@ -429,62 +533,111 @@ impl Sandbox {
                 return Err(self.mismatch(name, &func, format_signature(&P::types(), &R::types())));
             }
         };
-        let outcome = self
-            .meter
-            .execute(&mut self.store, true, async move |store| {
-                typed.call_async(store, args).await
-            });
-        clean_exit(outcome, || {
-            let unit: Box<dyn std::any::Any> = Box::new(());
-            unit.downcast::<R>().ok().map(|r| *r)
-        })
+        if let Some(cached) = self.funcs.get_mut(name) {
+            cached.set_typed(typed.clone());
+        }
+        Ok(typed)
+    }
+
+    /// Whether a call into the loaded core module's exports, made from the
+    /// current thread, runs on this thread's own stack (no fiber): the
+    /// module cannot make the host wait and the stack has room for the wasm
+    /// stack limit plus host functions. A binding whose host language cannot
+    /// run on a fiber's stack (V8) asks before a synchronous call.
+    pub fn runs_on_caller_thread(&self) -> bool {
+        self.meter.can_run_on_thread(self.module.as_ref())
     }
 
     /// Calls an export with arguments checked against its signature at run time.
     pub fn call_dynamic(&mut self, name: &str, args: &[Value]) -> Result<Vec<Value>> {
-        let func = self.func(name)?;
-        let sig = match func_type(&func.ty(&self.store)) {
-            Some(sig) => sig,
-            None => {
-                return Err(self.mismatch(
-                    name,
-                    &func,
-                    "numeric arguments (the export uses v128 or reference types)".into(),
-                ));
-            }
+        let mut results = match self.func_with_signature(name)? {
+            (_, Some(sig)) => sig.results.iter().map(|t| Value::default_for(*t)).collect(),
+            (_, None) => Vec::new(),
         };
-        let given: Vec<_> = args.iter().map(Value::ty).collect();
-        if given != sig.params {
+        self.call_dynamic_into(name, args, &mut results)?;
+        Ok(results)
+    }
+
+    /// [`Sandbox::call_dynamic`] writing the results into `results`, which
+    /// must have room for exactly as many as the export returns (otherwise
+    /// `signature_mismatch`, before the call). Allocates nothing.
+    pub fn call_dynamic_into(
+        &mut self,
+        name: &str,
+        args: &[Value],
+        results: &mut [Value],
+    ) -> Result<()> {
+        let (func, sig) = self.func_with_signature(name)?;
+        let Some(sig) = sig else {
+            return Err(self.mismatch(
+                name,
+                &func,
+                "numeric arguments (the export uses v128 or reference types)".into(),
+            ));
+        };
+        if args.len() != sig.params.len() || args.iter().zip(&sig.params).any(|(a, t)| a.ty() != *t)
+        {
+            let given: Vec<_> = args.iter().map(Value::ty).collect();
             return Err(Error::SignatureMismatch {
                 name: name.to_string(),
                 expected: sig.to_string(),
                 given: format!("arguments {}", format_types(&given)),
             });
         }
-        let params: Vec<wasmtime::Val> = args.iter().map(|v| v.to_wasmtime()).collect();
-        let mut results: Vec<wasmtime::Val> = sig
-            .results
-            .iter()
-            .map(|t| Value::default_for(*t).to_wasmtime())
-            .collect();
+        if results.len() != sig.results.len() {
+            return Err(Error::SignatureMismatch {
+                name: name.to_string(),
+                expected: sig.to_string(),
+                given: format!("room for {} results", results.len()),
+            });
+        }
         let outcome = if self.meter.can_run_on_thread(self.module.as_ref()) {
-            self.meter.execute_on_thread(&mut self.store, |store| {
-                func.call(store, &params, &mut results)
-            })
+            self.meter
+                .execute_on_thread(&mut self.store, true, |store| {
+                    crate::raw_call::call(func, store, &sig, args, results)
+                })
         } else {
-            self.meter.execute(&mut self.store, true, async |store| {
-                func.call_async(store, &params, &mut results).await
-            })
+            let mut params = std::mem::take(&mut self.params);
+            params.clear();
+            params.extend(args.iter().map(|v| v.to_wasmtime()));
+            let mut out: Vec<wasmtime::Val> = results.iter().map(|v| v.to_wasmtime()).collect();
+            let outcome = self.meter.execute(&mut self.store, true, async |store| {
+                func.call_async(store, &params, &mut out).await
+            });
+            self.params = params;
+            if outcome.is_ok() {
+                for (slot, val) in results.iter_mut().zip(&out) {
+                    *slot = Value::from_wasmtime(val)?;
+                }
+            }
+            outcome
         };
-        clean_exit(outcome, || sig.results.is_empty().then_some(()))?;
-        results.iter().map(Value::from_wasmtime).collect()
+        clean_exit(outcome, || sig.results.is_empty().then_some(()))
+    }
+
+    /// Export `name` and its numeric signature (`None`: v128 or reference
+    /// types), both looked up once per instance.
+    fn func_with_signature(
+        &mut self,
+        name: &str,
+    ) -> Result<(Func, Option<std::sync::Arc<FuncType>>)> {
+        let func = self.func(name)?;
+        let cached = self.funcs.get_mut(name).expect("looked up above");
+        let sig = match &cached.signature {
+            Some(sig) => sig.clone(),
+            None => {
+                let sig = func_type(&func.ty(&self.store)).map(std::sync::Arc::new);
+                cached.signature = Some(sig.clone());
+                sig
+            }
+        };
+        Ok((func, sig))
     }
 
     /// Calls an export with host-language arguments, converted by the one
     /// rule every front-end shares ([`coerce_args`](crate::coerce_args)).
     pub fn call_args(&mut self, name: &str, args: &[crate::Arg]) -> Result<Vec<Value>> {
-        let func = self.func(name)?;
-        let values = match func_type(&func.ty(&self.store)) {
+        let values = match self.func_with_signature(name)?.1 {
             Some(sig) => crate::coerce::coerce_args(name, &sig, args)?,
             // v128 or reference parameters: call_dynamic reports the mismatch.
             None => Vec::new(),
@@ -709,8 +862,8 @@ impl Sandbox {
                 ));
             }
         };
-        if let Some(func) = self.funcs.get(name) {
-            return Ok(*func);
+        if let Some(cached) = self.funcs.get(name) {
+            return Ok(cached.func);
         }
         let func =
             instance
@@ -723,7 +876,7 @@ impl Sandbox {
                         .map(Module::function_names)
                         .unwrap_or_default(),
                 })?;
-        self.funcs.insert(name.into(), func);
+        self.funcs.insert(name.into(), CachedExport::new(func));
         Ok(func)
     }
 
@@ -751,11 +904,10 @@ impl Sandbox {
     }
 }
 
-/// What a call needs at its end: when it started, its deadline and signal.
+/// What a call needs at its end.
 struct Started {
-    start: Instant,
-    deadline: Option<Instant>,
-    signal: Arc<Signal>,
+    /// When it began, on [`crate::clock`]'s scale.
+    start: u64,
     host_calls_before: u64,
 }
 
@@ -772,11 +924,13 @@ impl Meter {
         f: impl AsyncFnOnce(&mut Store<StoreState>) -> wasmtime::Result<T>,
     ) -> Result<T> {
         let inherits_output = self.inherits_output;
-        self.guarded(store, is_call, |store, started| {
-            let outcome = crate::call::drive(f(store), started.deadline, &started.signal)
+        self.guarded(store, is_call, |store| {
+            let control = &store.data().control;
+            let (deadline, signal) = (control.deadline(), control.signal.clone());
+            let outcome = crate::call::drive(f(store), deadline, &signal)
                 .unwrap_or_else(|stop| Err(wasmtime::Error::new(stop)));
             if inherits_output {
-                crate::output::drain_host_pipes(started.deadline);
+                crate::output::drain_host_pipes(store.data().control.deadline());
             }
             outcome
         })
@@ -789,9 +943,10 @@ impl Meter {
     fn execute_on_thread<T>(
         &mut self,
         store: &mut Store<StoreState>,
+        is_call: bool,
         f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<T>,
     ) -> Result<T> {
-        self.guarded(store, true, |store, _| f(store))
+        self.guarded(store, is_call, f)
     }
 
     /// Sets up the call's limits, runs `run` unless an interrupt is already
@@ -800,14 +955,14 @@ impl Meter {
         &mut self,
         store: &mut Store<StoreState>,
         is_call: bool,
-        run: impl FnOnce(&mut Store<StoreState>, &Started) -> wasmtime::Result<T>,
+        run: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<T>,
     ) -> Result<T> {
-        let started = self.begin(store)?;
         let busy = self.runtime.inner.ticker.enter();
-        let outcome = if started.signal.take() {
+        let started = self.begin(store)?;
+        let outcome = if store.data().control.signal.take() {
             Err(wasmtime::Error::new(Stop::Interrupted))
         } else {
-            run(store, &started)
+            run(store)
         };
         drop(busy);
         self.end(store, is_call, started, outcome)
@@ -823,23 +978,16 @@ impl Meter {
 
     /// Sets the call's fuel, deadline and epoch check.
     fn begin(&mut self, store: &mut Store<StoreState>) -> Result<Started> {
-        // On an engine that meters fuel, a sandbox without a fuel limit still
-        // needs fuel in its store: give it all there is.
-        let engine_meters_fuel = self.runtime.limits().fuel.is_some();
-        if let Some(fuel) = self.limits.fuel.or(engine_meters_fuel.then_some(u64::MAX)) {
+        if let Some(fuel) = self.call_fuel {
             store
                 .set_fuel(fuel)
                 .map_err(|e| Error::invalid_argument(e.to_string()))?;
         }
-        let start = Instant::now();
-        let deadline = self.limits.timeout.and_then(|t| start.checked_add(t));
-        let signal = store.data().control.signal.clone();
-        store.data_mut().control.set_deadline(deadline);
+        let start = crate::clock::now();
+        store.data_mut().control.begin(start, self.limits.timeout);
         store.set_epoch_deadline(1);
         Ok(Started {
             start,
-            deadline,
-            signal,
             host_calls_before: store.data().host_calls,
         })
     }
@@ -852,8 +1000,8 @@ impl Meter {
         started: Started,
         outcome: wasmtime::Result<T>,
     ) -> Result<T> {
-        let wall_time = started.start.elapsed();
-        store.data_mut().control.set_deadline(None);
+        let wall_time = crate::clock::between(started.start, crate::clock::now());
+        store.data_mut().control.finish();
         let fuel_limit = self.limits.fuel;
         let fuel_consumed = match fuel_limit {
             Some(limit) => limit - store.get_fuel().unwrap_or(0),
@@ -861,16 +1009,18 @@ impl Meter {
         };
         let state = store.data();
         let (denied_count, denied) = state.denied.drain();
-        self.last = Metrics {
-            calls: u64::from(is_call),
-            wall_time,
-            fuel_consumed,
-            memory_current: state.limiter.memory_bytes(),
-            memory_peak: state.limiter.memory_peak(),
-            host_calls: state.host_calls - started.host_calls_before,
-            denied_count,
-            denied,
-        };
+        // Field by field: the common case allocates and frees nothing.
+        let last = &mut self.last;
+        last.calls = u64::from(is_call);
+        last.wall_time = wall_time;
+        last.fuel_consumed = fuel_consumed;
+        last.memory_current = state.limiter.memory_bytes();
+        last.memory_peak = state.limiter.memory_peak();
+        last.host_calls = state.host_calls - started.host_calls_before;
+        last.denied_count = denied_count;
+        if !(denied.is_empty() && last.denied.is_empty()) {
+            last.denied = denied;
+        }
         self.total.accumulate(&self.last);
         if self.on_denied == crate::policy::OnDenied::Error
             && let Some(first) = self.last.denied.first()
@@ -882,15 +1032,40 @@ impl Meter {
                 target: first.target.clone(),
             });
         }
-        let pool = self.runtime.inner.instance_pool;
-        outcome.map_err(|err| {
-            let err = classify(err, &self.limits, pool, wall_time, fuel_consumed);
-            if matches!(err, Error::Interrupted { .. }) {
-                started.signal.take();
+        match outcome {
+            Ok(value) => Ok(value),
+            Err(err) => {
+                let pool = self.runtime.inner.instance_pool;
+                let err = classify(err, &self.limits, pool, wall_time, fuel_consumed);
+                if matches!(err, Error::Interrupted { .. }) {
+                    state.control.signal.take();
+                }
+                Err(err)
             }
-            err
-        })
+        }
     }
+}
+
+/// Runs a typed call under the limits: on this thread when the module cannot
+/// make the host wait and the stack has room, else on a fiber.
+fn run_typed<P: CallParams + 'static, R: CallResults + 'static>(
+    meter: &mut Meter,
+    store: &mut Store<StoreState>,
+    module: Option<&Module>,
+    typed: &wasmtime::TypedFunc<P, R>,
+    args: P,
+) -> Result<R> {
+    let outcome = if meter.can_run_on_thread(module) {
+        meter.execute_on_thread(store, true, |store| typed.call(store, args))
+    } else {
+        meter.execute(store, true, async move |store| {
+            typed.call_async(store, args).await
+        })
+    };
+    clean_exit(outcome, || {
+        let unit: Box<dyn std::any::Any> = Box::new(());
+        unit.downcast::<R>().ok().map(|r| *r)
+    })
 }
 
 /// The rule for WASI `proc_exit(0)`: it ends a call successfully with the

@@ -1,6 +1,5 @@
 //! The per-instance state wasmtime's `Store` carries.
 
-use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
 use crate::denied::DeniedLog;
@@ -12,7 +11,7 @@ use crate::limits::Limiter;
 /// the preview-1 functions, components through the WASI 0.2 interfaces.
 pub struct StoreState {
     pub(crate) limiter: Limiter,
-    pub(crate) wasi: WasiP1Ctx,
+    pub(crate) wasi: crate::wasi::LazyWasi,
     pub(crate) host_calls: u64,
     pub(crate) denied: DeniedLog,
     /// The filesystem guard's state: the clock grant, descriptor paths.
@@ -23,6 +22,6 @@ pub struct StoreState {
 
 impl WasiView for StoreState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        self.wasi.ctx()
+        self.wasi.get().ctx()
     }
 }

@@ -1,14 +1,17 @@
-//! One background thread per process that advances every busy engine's epoch.
+//! One background thread per process that advances every engine's epoch
+//! while any call runs.
 //!
 //! Epochs are only the *trigger* for a check: each tick makes running wasm
 //! call the store's epoch-deadline callback, which compares the call's
-//! deadline against the monotonic clock (see `crate::call`). So a tick that
-//! comes late under CPU load delays the check by at most that much; it never
+//! elapsed time with its limit (see `crate::call`). So a tick that comes
+//! late under CPU load delays the check by at most that much; it never
 //! stretches the limit the way counting ticks would.
 //!
-//! Runtimes register their engine once; a call marks its runtime busy for its
-//! duration (two relaxed-enough atomic increments), and the thread parks after
-//! `IDLE_TICKS` ticks without any busy runtime, so idle processes cost nothing.
+//! Runtimes register their engine once. A call marks its *thread* busy for
+//! its duration: one uncontended atomic increment on a counter of that
+//! thread's own (so calls on different threads never share a cache line),
+//! and the ticker sums the counters. The thread parks after `IDLE_TICKS`
+//! ticks without a busy thread, so idle processes cost nothing.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
@@ -18,7 +21,7 @@ use std::time::{Duration, Instant};
 /// interrupt flag. Timeouts and interrupts take effect within about this much.
 pub(crate) const TICK: Duration = Duration::from_millis(2);
 
-/// Ticks without a busy runtime before the thread parks (100 ms).
+/// Ticks without a busy thread before the ticker parks (100 ms).
 const IDLE_TICKS: u32 = 50;
 
 /// The origin of the coarse clock.
@@ -27,34 +30,44 @@ static BASE: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::no
 /// Nanoseconds since [`BASE`], refreshed on every tick while calls run.
 static COARSE_NOW: AtomicU64 = AtomicU64::new(0);
 
-/// `t` on the coarse clock's scale.
-pub(crate) fn since_base(t: Instant) -> u64 {
-    u64::try_from(t.saturating_duration_since(*BASE).as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// The coarse clock: the monotonic time of the last tick (or call start).
+/// The coarse clock: the monotonic time of the last tick (or call start
+/// after the ticker slept), in nanoseconds.
 pub(crate) fn coarse_now() -> u64 {
     COARSE_NOW.load(Ordering::Relaxed)
 }
 
 fn refresh_coarse_clock() {
-    COARSE_NOW.fetch_max(since_base(Instant::now()), Ordering::Relaxed);
+    let now = u64::try_from(BASE.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    COARSE_NOW.fetch_max(now, Ordering::Relaxed);
 }
 
 /// One runtime's engine as the ticker sees it.
 pub(crate) struct EngineSlot {
     engine: wasmtime::Engine,
-    busy: AtomicUsize,
 }
+
+/// Calls running on one thread, alone on its cache line.
+#[derive(Default)]
+#[repr(align(128))]
+struct ThreadBusy(AtomicUsize);
 
 #[derive(Default)]
 struct Shared {
-    /// Calls running in the whole process.
-    busy: AtomicUsize,
+    /// Every thread that has made a call (a thread's counter outlives it at 0).
+    threads: Mutex<Vec<Arc<ThreadBusy>>>,
     parked: AtomicBool,
     engines: Mutex<Vec<Weak<EngineSlot>>>,
     lock: Mutex<()>,
     wake: Condvar,
+}
+
+impl Shared {
+    /// Whether a call runs on any thread; forgets threads that have ended.
+    fn any_busy(&self) -> bool {
+        let mut threads = self.threads.lock().unwrap_or_else(|p| p.into_inner());
+        threads.retain(|t| Arc::strong_count(t) > 1 || t.0.load(Ordering::SeqCst) > 0);
+        threads.iter().any(|t| t.0.load(Ordering::SeqCst) > 0)
+    }
 }
 
 /// Set in a child process after `fork`, where the ticker thread is gone.
@@ -90,11 +103,19 @@ fn shared() -> &'static Shared {
     shared
 }
 
+thread_local! {
+    /// This thread's busy counter, registered with the ticker on first use.
+    static THREAD_BUSY: Arc<ThreadBusy> = {
+        let busy = Arc::new(ThreadBusy::default());
+        shared().threads.lock().unwrap_or_else(|p| p.into_inner()).push(busy.clone());
+        busy
+    };
+}
+
 /// Registers `engine` with the process ticker.
 pub(crate) fn register(engine: &wasmtime::Engine) -> Arc<EngineSlot> {
     let slot = Arc::new(EngineSlot {
         engine: engine.clone(),
-        busy: AtomicUsize::new(0),
     });
     let mut engines = shared().engines.lock().unwrap_or_else(|p| p.into_inner());
     engines.retain(|w| w.strong_count() > 0);
@@ -102,37 +123,43 @@ pub(crate) fn register(engine: &wasmtime::Engine) -> Arc<EngineSlot> {
     slot
 }
 
-/// Marks one call as running on a slot's engine for as long as it lives.
-pub(crate) struct Busy<'a> {
-    slot: &'a EngineSlot,
+/// Marks one call as running on this thread for as long as it lives.
+pub(crate) struct Busy {
+    thread: *const ThreadBusy,
 }
 
 impl EngineSlot {
-    /// Marks a call as running; the ticker advances this engine while any is.
-    pub fn enter(&self) -> Busy<'_> {
-        self.busy.fetch_add(1, Ordering::Relaxed);
+    /// Marks a call as running; the ticker advances the epochs while any is.
+    pub fn enter(&self) -> Busy {
+        let thread = THREAD_BUSY.with(Arc::as_ptr);
+        // SAFETY: the thread-local `Arc` keeps the counter alive for this
+        // thread's life, which outlasts the `Busy` (it is not `Send`).
+        let busy = unsafe { &*thread };
+        // SeqCst on both sides (this increment then the load of `parked`;
+        // the ticker's store of `parked` then its load of the counters):
+        // either the ticker sees the call or the call sees it parked.
+        busy.0.fetch_add(1, Ordering::SeqCst);
         let shared = shared();
-        shared.busy.fetch_add(1, Ordering::SeqCst);
         if shared.parked.load(Ordering::SeqCst) {
             refresh_coarse_clock();
             let _guard = shared.lock.lock().unwrap_or_else(|p| p.into_inner());
             shared.wake.notify_one();
         }
-        Busy { slot: self }
+        Busy { thread }
     }
 }
 
-impl Drop for Busy<'_> {
+impl Drop for Busy {
     fn drop(&mut self) {
-        self.slot.busy.fetch_sub(1, Ordering::Relaxed);
-        shared().busy.fetch_sub(1, Ordering::SeqCst);
+        // SAFETY: see `EngineSlot::enter`.
+        unsafe { &*self.thread }.0.fetch_sub(1, Ordering::Release);
     }
 }
 
 fn run(shared: &Shared) {
     let mut idle = 0;
     loop {
-        if shared.busy.load(Ordering::SeqCst) > 0 {
+        if shared.any_busy() {
             idle = 0;
         } else {
             idle += 1;
@@ -144,11 +171,10 @@ fn run(shared: &Shared) {
         }
         std::thread::sleep(TICK);
         refresh_coarse_clock();
+        crate::clock::refine();
         let engines = shared.engines.lock().unwrap_or_else(|p| p.into_inner());
         for slot in engines.iter().filter_map(Weak::upgrade) {
-            if slot.busy.load(Ordering::Relaxed) > 0 {
-                slot.engine.increment_epoch();
-            }
+            slot.engine.increment_epoch();
         }
     }
 }
@@ -159,7 +185,7 @@ fn park(shared: &Shared) {
     shared.parked.store(true, Ordering::SeqCst);
     // Re-check under the lock: a call that started before `parked` was set
     // did not try to wake us.
-    while shared.busy.load(Ordering::SeqCst) == 0 {
+    while !shared.any_busy() {
         guard = shared.wake.wait(guard).unwrap_or_else(|p| p.into_inner());
     }
     shared.parked.store(false, Ordering::SeqCst);

@@ -226,6 +226,81 @@ fn seeded_bytes(seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// A store's WASI context, built when the guest first uses WASI.
+///
+/// Building one (stdio, clocks, a freshly seeded random generator, the
+/// descriptor table) is a good part of a new sandbox's cost, and a plugin
+/// that imports no WASI never needs it. A sandbox granted directories or
+/// network rules builds it at once instead, so that a grant that cannot be
+/// honoured (a missing directory, an unresolvable host) fails `build`.
+pub(crate) struct LazyWasi {
+    ctx: Option<wasmtime_wasi::p1::WasiP1Ctx>,
+    /// What to build it from, until it is built.
+    recipe: Option<Box<Recipe>>,
+}
+
+/// Everything [`context_builder`] needs, owned.
+struct Recipe {
+    caps: Capabilities,
+    captured: Option<CapturedOutput>,
+    denied: DeniedLog,
+    handles: usize,
+}
+
+impl Recipe {
+    fn build(self) -> Result<wasmtime_wasi::p1::WasiP1Ctx> {
+        let mut ctx = context_builder(&self.caps, self.captured.as_ref(), &self.denied)?.build_p1();
+        // Every open file is a host descriptor: cap how many the guest may hold.
+        use wasmtime_wasi::WasiView;
+        ctx.ctx().table.set_max_capacity(self.handles);
+        Ok(ctx)
+    }
+}
+
+impl LazyWasi {
+    /// The context for a store under `caps`, holding at most `handles` descriptors.
+    pub fn new(
+        caps: &Capabilities,
+        captured: Option<&CapturedOutput>,
+        denied: &DeniedLog,
+        handles: usize,
+    ) -> Result<Self> {
+        let recipe = Recipe {
+            caps: caps.clone(),
+            captured: captured.cloned(),
+            denied: denied.clone(),
+            handles,
+        };
+        if caps.filesystem.grants.is_empty() && caps.network.rules.is_empty() {
+            Ok(LazyWasi {
+                ctx: None,
+                recipe: Some(Box::new(recipe)),
+            })
+        } else {
+            Ok(LazyWasi {
+                ctx: Some(recipe.build()?),
+                recipe: None,
+            })
+        }
+    }
+
+    /// The context, built now if this is the first use.
+    pub fn get(&mut self) -> &mut wasmtime_wasi::p1::WasiP1Ctx {
+        self.ctx.get_or_insert_with(|| {
+            let recipe = self.recipe.take().expect("a recipe until built");
+            let handles = recipe.handles;
+            // Without grants nothing in the recipe can fail; if it ever did,
+            // the guest gets a context that grants nothing at all.
+            recipe.build().unwrap_or_else(|_| {
+                let mut ctx = WasiCtxBuilder::new().build_p1();
+                use wasmtime_wasi::WasiView;
+                ctx.ctx().table.set_max_capacity(handles);
+                ctx
+            })
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

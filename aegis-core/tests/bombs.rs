@@ -518,7 +518,7 @@ fn a_real_interpreter_loads_and_runs_under_default_limits() {
     sandbox.load_module(&module).unwrap();
     sandbox.run().unwrap();
     let out = String::from_utf8(sandbox.stdout()).unwrap();
-    assert!(out.starts_with("interp: n=25 fib=75025"), "{out}");
+    assert!(out.starts_with("interp: n=22 fib=17711"), "{out}");
 }
 
 /// Compiles `bytes` with no structural limits and returns the time taken.

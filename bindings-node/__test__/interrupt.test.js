@@ -255,13 +255,16 @@ test('a long host callback cannot observe cancellation; the call still ends on t
   sandbox.loadModule(runtime.loadWat(`(module
     (import "env" "slow" (func $slow (result i32)))
     (func (export "go") (result i32) (call $slow)))`))
-  // The guest stops waiting for the callback at its deadline; the JS thread,
-  // busy in the callback, sees the outcome when the callback returns.
+  // A synchronous call runs the callback inside the call, on this thread:
+  // it ends with AEGIS_TIMEOUT when the callback returns, having lasted as
+  // long as the callback.
   let started = performance.now()
   let err = expectCode(() => sandbox.call('go'), 'AEGIS_TIMEOUT')
   assert.ok(performance.now() - started >= 990, 'the callback ran to its end')
   assert.equal(err.limit, 0.3)
-  assert.ok(err.elapsed >= 0.3 && err.elapsed * 1000 < 300 + LATENCY_BUDGET_MS, `elapsed ${err.elapsed} s`)
+  assert.ok(err.elapsed >= 0.99, `elapsed ${err.elapsed} s counts the callback`)
+  // An async call's guest stops waiting for the callback at its deadline;
+  // the JS thread, busy in the callback, sees the outcome when it returns.
   started = performance.now()
   err = await expectRejects(sandbox.callAsync('go'), 'AEGIS_TIMEOUT')
   assert.ok(performance.now() - started >= 990, 'the callback ran to its end')

@@ -2,16 +2,24 @@
 // WebAssembly vs @extism/extism. Run by scripts/bench.sh:
 //
 //   node bench_calls.js <wasm-dir> [--quick]
+//   node bench_calls.js <wasm-dir> --profile <row> <seconds>
 //
 // <wasm-dir> holds add.wasm, callback.wasm, extism_add.wasm and
 // extism_callback.wasm (the same modules as bindings-python/benches/
 // bench_calls.py, compiled from WAT by the script). Aegis is loaded from the
 // release addon named by NAPI_RS_NATIVE_LIBRARY_PATH (index.js honours it),
 // Extism from target/bench-node/node_modules. Prints one JSON object:
-// {"call": {impl: ns}, "callback": {impl: ns}, "versions": {...}}, ns being
-// the median time of one call, or of one guest→host call (1000 per call).
-// Extism's rows are its cheapest calls: exports take no wasm arguments, so
-// its `add` takes an empty input and returns 0.
+// {"call": {impl: ns}, "callback": {impl: ns}, "call_cpu": {impl: ns},
+// "callback_cpu": {impl: ns}, "versions": {...}}, ns being the median time of
+// one call, or of one guest→host call (1000 per call): wall-clock time, and
+// (`*_cpu`) the process's CPU time, which other processes on the machine do
+// not stretch. Aegis has two call rows: `aegis` is `sandbox.call('add', 1,
+// 2)`, `aegis func` the same call through a function bound once
+// (`sandbox.func('add')`). Extism's rows are its cheapest calls: exports take
+// no wasm arguments, so its `add` takes an empty input and returns 0.
+//
+// `--profile <row>` runs one Aegis row (`call`, `func` or `callback`) for
+// about <seconds> and prints nothing: the workload of scripts/perf-node.sh.
 'use strict'
 
 const { readFileSync } = require('node:fs')
@@ -22,21 +30,27 @@ const dir = process.argv[2]
 const quick = process.argv.includes('--quick')
 const benchNode = resolve(__dirname, '../../target/bench-node')
 const aegis = require('..')
-const { medianNs, medianNsAsync, check } = require('./timing')
-const extism = require(join(benchNode, 'node_modules/@extism/extism'))
+const { medians, mediansAsync, check } = require('./timing')
 
 const wasm = (name) => readFileSync(join(dir, `${name}.wasm`))
 
-function aegisImpls() {
+/** Aegis's rows: one function each, doing one call. */
+function aegisRows() {
   const runtime = new aegis.Runtime()
   const sb = runtime.sandbox()
   sb.loadModule(runtime.loadBytes(wasm('add')))
   check(sb.call('add', 1, 2) === 3, 'aegis add')
+  const add = sb.func('add')
+  check(add(1, 2) === 3, 'aegis func add')
   const cb = runtime.sandbox()
   cb.registerFunc('env', 'inc', (x) => x + 1, { params: ['i32'], results: ['i32'] })
   cb.loadModule(runtime.loadBytes(wasm('callback')))
   check(cb.call('loop', CALLBACKS_PER_CALL) === CALLBACKS_PER_CALL, 'aegis loop')
-  return [() => sb.call('add', 1, 2), () => cb.call('loop', CALLBACKS_PER_CALL)]
+  return {
+    call: () => sb.call('add', 1, 2),
+    func: () => add(1, 2),
+    callback: () => cb.call('loop', CALLBACKS_PER_CALL),
+  }
 }
 
 function builtinImpls() {
@@ -49,6 +63,7 @@ function builtinImpls() {
 }
 
 async function extismImpls() {
+  const extism = require(join(benchNode, 'node_modules/@extism/extism'))
   const add = await extism.createPlugin({ wasm: [{ data: wasm('extism_add') }] }, { useWasi: false })
   let seen = 0
   const cb = await extism.createPlugin(
@@ -64,17 +79,35 @@ async function extismImpls() {
   return [() => add.call('add', ''), () => cb.call('loop', '')]
 }
 
-async function main() {
-  const batches = quick ? 5 : 31
-  const results = { call: {}, callback: {} }
-  for (const [name, make] of [['aegis', aegisImpls], ['WebAssembly', builtinImpls]]) {
-    const [call, callback] = make()
-    results.call[name] = medianNs(call, 20000, batches)
-    results.callback[name] = medianNs(callback, 50, batches, CALLBACKS_PER_CALL)
+/** Runs one Aegis row for about `seconds` (for a profiler). */
+function profile(row, seconds) {
+  const fn = aegisRows()[row]
+  check(fn !== undefined, `--profile takes call, func or callback, not ${row}`)
+  const end = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9))
+  while (process.hrtime.bigint() < end) {
+    for (let i = 0; i < 1000; i++) fn()
   }
-  const [call, callback] = await extismImpls()
-  results.call['@extism/extism'] = await medianNsAsync(call, 2000, batches)
-  results.callback['@extism/extism'] = await medianNsAsync(callback, 20, batches, CALLBACKS_PER_CALL)
+}
+
+async function main() {
+  const at = process.argv.indexOf('--profile')
+  if (at >= 0) return profile(process.argv[at + 1], Number(process.argv[at + 2] ?? 5))
+  const batches = quick ? 5 : 31
+  const results = { call: {}, callback: {}, call_cpu: {}, callback_cpu: {} }
+  const record = (kind, name, { wall, cpu }) => {
+    results[kind][name] = wall
+    results[`${kind}_cpu`][name] = cpu
+  }
+  const rows = aegisRows()
+  record('call', 'aegis', medians(rows.call, 20000, batches))
+  record('call', 'aegis func', medians(rows.func, 20000, batches))
+  record('callback', 'aegis', medians(rows.callback, 50, batches, CALLBACKS_PER_CALL))
+  const [call, callback] = builtinImpls()
+  record('call', 'WebAssembly', medians(call, 20000, batches))
+  record('callback', 'WebAssembly', medians(callback, 50, batches, CALLBACKS_PER_CALL))
+  const [extismCall, extismCallback] = await extismImpls()
+  record('call', '@extism/extism', await mediansAsync(extismCall, 2000, batches))
+  record('callback', '@extism/extism', await mediansAsync(extismCallback, 20, batches, CALLBACKS_PER_CALL))
   results.versions = {
     node: process.versions.node,
     v8: process.versions.v8,

@@ -1,28 +1,55 @@
 // Timing helpers shared by the Node benchmark harnesses (bench_calls.js,
 // bench_data.js).
 
-/** Median ns of one op over `batches` timed batches of `perBatch` calls of `fn`. */
-function medianNs(fn, perBatch, batches, perOp = 1) {
+/** Nanoseconds of CPU time this process has used (all its threads). */
+function cpuNs() {
+  const { user, system } = process.cpuUsage()
+  return (user + system) * 1000
+}
+
+/**
+ * Medians of one op over `batches` timed batches of `perBatch` calls of `fn`
+ * (after one untimed batch): `wall` in wall-clock ns, `cpu` in ns of the
+ * process's CPU time, which other processes on the machine do not stretch.
+ * `perOp` divides further (e.g. host calls per guest call).
+ */
+function medians(fn, perBatch, batches, perOp = 1) {
   for (let i = 0; i < perBatch; i++) fn()
-  const samples = []
+  const wall = []
+  const cpu = []
   for (let b = 0; b < batches; b++) {
+    const cpuStart = cpuNs()
     const start = process.hrtime.bigint()
     for (let i = 0; i < perBatch; i++) fn()
-    samples.push(Number(process.hrtime.bigint() - start) / (perBatch * perOp))
+    wall.push(Number(process.hrtime.bigint() - start) / (perBatch * perOp))
+    cpu.push((cpuNs() - cpuStart) / (perBatch * perOp))
   }
-  return median(samples)
+  return { wall: median(wall), cpu: median(cpu) }
 }
 
 /** Same for a function returning a promise (Extism's calls are async). */
-async function medianNsAsync(fn, perBatch, batches, perOp = 1) {
+async function mediansAsync(fn, perBatch, batches, perOp = 1) {
   for (let i = 0; i < perBatch; i++) await fn()
-  const samples = []
+  const wall = []
+  const cpu = []
   for (let b = 0; b < batches; b++) {
+    const cpuStart = cpuNs()
     const start = process.hrtime.bigint()
     for (let i = 0; i < perBatch; i++) await fn()
-    samples.push(Number(process.hrtime.bigint() - start) / (perBatch * perOp))
+    wall.push(Number(process.hrtime.bigint() - start) / (perBatch * perOp))
+    cpu.push((cpuNs() - cpuStart) / (perBatch * perOp))
   }
-  return median(samples)
+  return { wall: median(wall), cpu: median(cpu) }
+}
+
+/** The wall-clock median of `medians`. */
+function medianNs(fn, perBatch, batches, perOp = 1) {
+  return medians(fn, perBatch, batches, perOp).wall
+}
+
+/** The wall-clock median of `mediansAsync`. */
+async function medianNsAsync(fn, perBatch, batches, perOp = 1) {
+  return (await mediansAsync(fn, perBatch, batches, perOp)).wall
 }
 
 function median(xs) {
@@ -35,4 +62,4 @@ function check(cond, what) {
   if (!cond) throw new Error(`benchmark self-check failed: ${what}`)
 }
 
-module.exports = { medianNs, medianNsAsync, median, check }
+module.exports = { medians, mediansAsync, medianNs, medianNsAsync, median, check }

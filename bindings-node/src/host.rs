@@ -8,14 +8,19 @@
 //! - `callAsync`/`runAsync` run it on a libuv worker. A host call is queued
 //!   on the JS thread through a threadsafe function, and the guest blocks
 //!   until the event loop has run it.
-//! - Synchronous calls run it on a helper thread while the JS thread waits
-//!   in [`JsThread::serve`], running each host call it is sent (a "pump").
+//! - A synchronous call that aegis-core runs on the calling thread's own
+//!   stack (no fiber: the module cannot make the host wait and the stack has
+//!   room) runs on the JS thread, marked by [`JsThread::inline`]; its host
+//!   functions call JS directly, the cheapest way.
+//! - Other synchronous calls run it on a helper thread while the JS thread
+//!   waits in [`JsThread::serve`], running each host call it is sent (a "pump").
 //!
 //! Either way the guest waits for the JS function, its wall-clock budget
 //! still running. A JS exception traps the guest with a `HostError` whose
 //! payload is the original exception (a `napi::Error` keeping a reference to
 //! it), restored as `cause` when the error reaches JS.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -29,7 +34,8 @@ use napi::threadsafe_function::{
 };
 use napi::{Env, JsValue, Status, sys};
 
-use crate::values::{js_to_arg, value_to_js};
+use crate::inline::Inline;
+use crate::values::{js_to_arg, value_to_js, with_mapped};
 
 /// Work run on the JS thread.
 type Job = Box<dyn FnOnce(&Env) + Send>;
@@ -68,6 +74,8 @@ impl Drop for DoneOnDrop {
 pub struct JsThread {
     id: ThreadId,
     env: RawEnv,
+    /// The addresses of the thread's own stack, if the platform tells.
+    stack: Option<Range<usize>>,
     dispatcher: Dispatcher,
     /// Set while a synchronous call runs its guest on a helper thread: host
     /// calls go here, to the JS thread waiting in [`JsThread::serve`].
@@ -122,10 +130,28 @@ impl JsThread {
         Ok(Arc::new(JsThread {
             id: std::thread::current().id(),
             env: RawEnv(env.raw()),
+            stack: crate::inline::own_stack(),
             dispatcher,
             pump: Mutex::new(None),
             exiting: exit_flag(env)?,
         }))
+    }
+
+    /// Marks this (the JS) thread as running a guest on its own stack until
+    /// the mark is dropped: host functions called meanwhile run their JS
+    /// directly. Only for calls aegis-core runs without a fiber.
+    pub fn inline(&self) -> Inline {
+        Inline::enter(self.env.0)
+    }
+
+    /// The env, if a host function called now may run JS right here: on
+    /// this JS thread, in an inline call, on the thread's own stack (JS
+    /// entered from a fiber's stack would overflow or be refused by V8).
+    fn here(&self) -> Option<Env> {
+        let marker = 0u8;
+        let sp = std::ptr::addr_of!(marker) as usize;
+        let on_own_stack = self.stack.as_ref().is_none_or(|s| s.contains(&sp));
+        (crate::inline::active(self.env.0) && on_own_stack).then(|| Env::from_raw(self.env.0))
     }
 
     /// Runs `guest` on a helper thread while this (the JS) thread
@@ -181,8 +207,12 @@ impl JsThread {
         cancelled: impl Fn() -> bool,
     ) -> Result<R, HostError> {
         if std::thread::current().id() == self.id {
-            // Not reached by guests (see the module docs); kept for completeness.
-            return Ok(job(&Env::from_raw(self.env.0)));
+            // A guest on a fiber of the JS thread: JS cannot run on its stack,
+            // and the JS thread cannot run it elsewhere while the guest waits.
+            // Calls that may reach JS are placed so this cannot happen.
+            return Err(HostError::new(
+                "a JavaScript host function was called from a guest running on its own stack on the JavaScript thread",
+            ));
         }
         let (tx, rx) = mpsc::sync_channel(1);
         let abandoned = Arc::new(AtomicBool::new(false));
@@ -283,6 +313,12 @@ impl JsHostFunction {
         caller: &mut HostCaller<'_>,
         args: &[Value],
     ) -> Result<Vec<Value>, HostError> {
+        if let Some(env) = self.thread.here() {
+            return crate::inline::in_shared_scope(&env, || {
+                invoke(&env, &self.callback, &self.label, args, &self.results)
+            })
+            .unwrap_or_else(|e| Err(napi_failure(&self.label, e)));
+        }
         let callback = Arc::clone(&self.callback);
         let label = self.label.clone();
         let results = self.results.clone();
@@ -290,11 +326,9 @@ impl JsHostFunction {
         let caller = &*caller;
         self.thread.run(
             move |env| {
-                // A scope per call keeps a long-running guest's host calls from piling up handles.
-                env.run_in_scope(|| Ok(invoke(env, &callback, &label, &args, &results)))
-                    .unwrap_or_else(|e| {
-                        Err(HostError::new(format!("host function `{label}`: {e}")))
-                    })
+                in_scope(env, &label, || {
+                    invoke(env, &callback, &label, &args, &results)
+                })
             },
             || caller.is_cancelled(),
         )?
@@ -322,14 +356,29 @@ impl JsComponentFunction {
         let args = args.to_vec();
         self.thread.run(
             move |env| {
-                env.run_in_scope(|| Ok(invoke_component(env, &callback, &label, args, has_result)))
-                    .unwrap_or_else(|e| {
-                        Err(HostError::new(format!("host function `{label}`: {e}")))
-                    })
+                in_scope(env, &label, || {
+                    invoke_component(env, &callback, &label, args, has_result)
+                })
             },
             || call.is_cancelled(),
         )?
     }
+}
+
+/// Runs one host call in a handle scope of its own, so a long-running
+/// guest's host calls do not pile up handles.
+fn in_scope<T>(
+    env: &Env,
+    label: &str,
+    f: impl FnOnce() -> Result<T, HostError>,
+) -> Result<T, HostError> {
+    env.run_in_scope(|| Ok(f()))
+        .unwrap_or_else(|e| Err(napi_failure(label, e)))
+}
+
+/// A Node-API failure around the host function `label`.
+fn napi_failure(label: &str, e: napi::Error) -> HostError {
+    HostError::new(format!("host function `{label}`: {e}"))
 }
 
 /// Calls a component host function on the JS thread: `Data` arguments in,
@@ -341,7 +390,7 @@ fn invoke_component(
     args: Vec<Data>,
     has_result: bool,
 ) -> Result<Vec<Data>, HostError> {
-    let napi_failed = |e: napi::Error| HostError::new(format!("host function `{label}`: {e}"));
+    let napi_failed = |e| napi_failure(label, e);
     let func = callback.borrow_back(env).map_err(napi_failed)?;
     let argv = args
         .into_iter()
@@ -404,14 +453,15 @@ fn invoke(
     args: &[Value],
     results: &[ValType],
 ) -> Result<Vec<Value>, HostError> {
-    let napi_failed = |e: napi::Error| HostError::new(format!("host function `{label}`: {e}"));
+    let napi_failed = |e| napi_failure(label, e);
     let func = callback.borrow_back(env).map_err(napi_failed)?;
-    let argv = args
-        .iter()
-        .map(|v| value_to_js(env, *v))
-        .collect::<napi::Result<Vec<_>>>()
-        .map_err(napi_failed)?;
-    let ret = call_js(env, func.raw(), &argv, label)?;
+    let ret = with_mapped(
+        args,
+        std::ptr::null_mut,
+        |v| value_to_js(env, *v),
+        |argv| call_js(env, func.raw(), argv, label),
+    )
+    .map_err(napi_failed)??;
     returned(env, ret, label, results)
 }
 

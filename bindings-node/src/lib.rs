@@ -7,9 +7,11 @@
 // napi-derive does not register exports in test builds, so they look unused there.
 #![cfg_attr(test, allow(dead_code))]
 
+mod calls;
 mod data;
 mod errors;
 mod host;
+mod inline;
 mod interrupt;
 mod metrics;
 mod module;
@@ -23,7 +25,7 @@ use napi::bindgen_prelude::{ClassInstance, FunctionCallContext, JsObjectValue, O
 use napi::{Env, JsValue};
 use napi_derive::napi;
 
-use crate::errors::{Fallible, boundary, invalid_argument};
+use crate::errors::{Fallible, invalid_argument};
 use crate::interrupt::parse_call_options;
 use crate::sandbox::Sandbox;
 
@@ -98,18 +100,7 @@ pub fn install_variadic_methods(exports: Object, env: Env) -> napi::Result<()> {
     let class = Object::from_raw(env.raw(), class.raw());
     let mut prototype: Object = class.get_named_property("prototype")?;
 
-    let call = env.create_function_from_closure::<(), Unknown<'static>, _>("call", |ctx| {
-        let env = Env::from_raw(ctx.env.raw());
-        boundary(&env, || {
-            let this: ClassInstance<Sandbox> = ctx.this()?;
-            let (name, args) = name_and_args(&ctx, "call")?;
-            let raw: Vec<_> = args.iter().map(|a| a.raw()).collect();
-            let out = this.call_now(&env, &name, &raw)?;
-            // SAFETY: `out` was just created in `env`.
-            Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), out) })
-        })
-    })?;
-    prototype.set_named_property("call", call)?;
+    calls::install_call(&env, prototype.raw())?;
 
     let call_async =
         env.create_function_from_closure::<(), Unknown<'static>, _>("callAsync", |ctx| {

@@ -4,8 +4,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use aegis_core::{Data, Entered, ExternType, FuncType, SharedSandbox, Value};
-use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, FromNapiValue, Function, Unknown};
+use aegis_core::{Data, Entered, ExternType, FuncType, SharedSandbox};
+use napi::bindgen_prelude::{
+    AsyncTask, BigInt, Buffer, FromNapiValue, Function, ToNapiValue, Unknown,
+};
 use napi::{Env, JsValue, ValueType, sys};
 use napi_derive::napi;
 
@@ -16,7 +18,9 @@ use crate::interrupt::{AbortWatch, CallOptions, InterruptHandle, is_aborted, par
 use crate::metrics::MetricsValue;
 use crate::module::Module;
 use crate::task::{CallTask, Request, promise};
-use crate::values::{js_to_arg, parse_types, results_to_js, string_arg, type_name, type_of};
+use crate::values::{
+    js_to_arg, parse_types, results_to_js, string_arg, type_name, type_of, with_args,
+};
 
 /// The signature of a host function: wasm type names such as `"i32"`.
 #[napi(object, object_from_js = false, object_to_js = false)]
@@ -34,28 +38,65 @@ pub struct Signature {
 /// functions) throws, or rejects, with `AEGIS_BUSY` at once.
 #[napi]
 pub struct Sandbox {
+    state: Arc<SandboxState>,
+}
+
+/// What a `Sandbox` object and the functions bound to its exports
+/// (`sandbox.func(name)`) share.
+pub struct SandboxState {
     /// The core's busy rule; its interrupt handle works while a call runs.
     shared: Arc<SharedSandbox>,
     thread: Arc<JsThread>,
-    /// Whether a JS host function was registered: then synchronous calls run
-    /// the guest on a helper thread (see `host.rs`).
+    /// Whether a JS host function was registered: then a synchronous call
+    /// runs on this thread only if the core runs it on this thread's own
+    /// stack, else on a helper thread (see `host.rs`).
     js_functions: AtomicBool,
     /// The module loaded last (what `callAsync` reads a component export's
     /// parameter count from without entering the sandbox).
     module: Mutex<Option<aegis_core::Module>>,
 }
 
+impl std::ops::Deref for Sandbox {
+    type Target = SandboxState;
+
+    fn deref(&self) -> &SandboxState {
+        &self.state
+    }
+}
+
 impl Sandbox {
     /// Wraps a built sandbox; called on the JS thread.
     pub fn new(env: &Env, sandbox: aegis_core::Sandbox) -> Fallible<Self> {
         Ok(Sandbox {
-            shared: Arc::new(SharedSandbox::new(sandbox)),
-            js_functions: AtomicBool::new(false),
-            thread: JsThread::current(env)?,
-            module: Mutex::new(None),
+            state: Arc::new(SandboxState {
+                shared: Arc::new(SharedSandbox::new(sandbox)),
+                js_functions: AtomicBool::new(false),
+                thread: JsThread::current(env)?,
+                module: Mutex::new(None),
+            }),
         })
     }
+}
 
+/// The largest wasm stack limit of a guest run inline with JS host
+/// functions. V8 gives JS about 984 KB of the JS thread's stack (Node's
+/// `--stack-size`), counted from where it started; a guest inline uses the
+/// same stack, so with the default 512 KiB limit a host function called from
+/// the guest's deepest frames still has room for thousands of JS frames.
+/// Guests allowed more stack run on a helper thread, where JS keeps all of it.
+const INLINE_STACK_LIMIT: usize = 512 * 1024;
+
+/// Where a synchronous call of a core module's export runs.
+enum Placement {
+    /// On this thread: no JS host function can be called.
+    Here,
+    /// On this thread's own stack, with JS host functions called directly.
+    Inline,
+    /// On a helper thread while this one runs the JS host functions.
+    Helper,
+}
+
+impl SandboxState {
     /// Runs `f` on the sandbox, or fails with `AEGIS_BUSY`.
     fn with<T>(
         &self,
@@ -86,6 +127,16 @@ impl Sandbox {
         if !self.js_functions.load(Ordering::Acquire) {
             return Ok(f(&mut entered.sandbox())?);
         }
+        self.on_helper(env, entered, f)
+    }
+
+    /// Runs `f` on a helper thread while this thread serves its JS host calls.
+    fn on_helper<T: Send + 'static>(
+        &self,
+        env: &Env,
+        entered: Entered,
+        f: impl FnOnce(&mut aegis_core::Sandbox) -> Result<T, aegis_core::Error> + Send + 'static,
+    ) -> Fallible<T> {
         let outcome = self
             .thread
             .serve(env, move || f(&mut entered.sandbox()))
@@ -95,26 +146,57 @@ impl Sandbox {
         Ok(outcome?)
     }
 
-    /// Converts JS arguments using the export's parameter types (if it exists).
-    fn arguments(
+    /// Where a synchronous call of the loaded core module's exports runs: JS
+    /// host functions must run on this (the JS) thread's own stack, so with
+    /// them the guest stays here only if the core runs it here without a
+    /// fiber, and if its stack limit leaves V8 room for JS below the guest's
+    /// deepest frames (see [`INLINE_STACK_LIMIT`]).
+    fn placement(&self, sandbox: &aegis_core::Sandbox) -> Placement {
+        if !self.js_functions.load(Ordering::Acquire) {
+            Placement::Here
+        } else if sandbox.limits().stack <= INLINE_STACK_LIMIT && sandbox.runs_on_caller_thread() {
+            Placement::Inline
+        } else {
+            Placement::Helper
+        }
+    }
+
+    /// Runs `f`, a call of the loaded core module's exports, on this thread
+    /// (marked inline if it may call JS host functions), or gives it back if
+    /// [`Self::placement`] puts it on a helper thread. The inline mark ends
+    /// before this returns, so results become JS values outside the scope
+    /// the host calls shared.
+    fn run_here<T, F: FnOnce(&mut aegis_core::Sandbox) -> T>(
+        &self,
+        sandbox: &mut aegis_core::Sandbox,
+        f: F,
+    ) -> Result<T, F> {
+        match self.placement(sandbox) {
+            Placement::Here => Ok(f(sandbox)),
+            Placement::Inline => {
+                let _inline = self.thread.inline();
+                Ok(f(sandbox))
+            }
+            Placement::Helper => Err(f),
+        }
+    }
+
+    /// Runs `f`, a call of the loaded module's exports, where
+    /// [`Self::placement`] says; `f` returns the call's results.
+    fn export_call<T: Send + 'static>(
+        &self,
         env: &Env,
-        sandbox: &aegis_core::Sandbox,
-        name: &str,
-        raw: &[sys::napi_value],
-    ) -> Fallible<Vec<Value>> {
-        let sig = match sandbox.module().and_then(|m| m.export(name)) {
-            Some(export) => match &export.ty {
-                ExternType::Function(sig) => sig.clone(),
-                // Not a function: the core's call reports it.
-                _ => return Ok(Vec::new()),
-            },
-            None => return Ok(Vec::new()),
-        };
-        let args = raw
-            .iter()
-            .map(|v| js_to_arg(env, *v))
-            .collect::<napi::Result<Vec<_>>>()?;
-        Ok(aegis_core::coerce_args(name, &sig, &args)?)
+        entered: Entered,
+        f: impl FnOnce(&mut aegis_core::Sandbox) -> Result<T, aegis_core::Error> + Send + 'static,
+    ) -> Fallible<T> {
+        let mut sandbox = entered.sandbox();
+        match self.run_here(&mut sandbox, f) {
+            Ok(outcome) => Ok(outcome?),
+            Err(f) => {
+                drop(sandbox);
+                self.on_helper(env, entered, f)
+            }
+        }
     }
 
     /// Converts JS arguments of a component export to `Data`; a value with
@@ -149,7 +231,7 @@ impl Sandbox {
     }
 
     /// The request of a call: a component's export takes `Data`, a core
-    /// module's wasm values.
+    /// module's arguments converted by the core's rule.
     fn request(
         env: &Env,
         sandbox: &aegis_core::Sandbox,
@@ -162,11 +244,16 @@ impl Sandbox {
                 Self::data_arguments(env, sandbox, name, raw)?,
             )
         } else {
-            Request::Call(name.to_string(), Self::arguments(env, sandbox, name, raw)?)
+            let args = raw
+                .iter()
+                .map(|v| js_to_arg(env, *v))
+                .collect::<napi::Result<_>>()?;
+            Request::Call(name.to_string(), args)
         })
     }
 
-    /// `sandbox.call(name, ...args)` (installed on the prototype by `lib.rs`).
+    /// `sandbox.call(name, ...args)` and the functions `sandbox.func(name)`
+    /// returns: the export's results as a JS value.
     pub(crate) fn call_now(
         &self,
         env: &Env,
@@ -174,13 +261,24 @@ impl Sandbox {
         raw: &[sys::napi_value],
     ) -> Fallible<sys::napi_value> {
         let entered = self.shared.enter()?;
-        let request = Self::request(env, &entered.sandbox(), name, raw)?;
+        let mut sandbox = entered.sandbox();
+        if !is_component(&sandbox) {
+            let here = self.run_here(&mut sandbox, |sandbox| {
+                with_args(env, raw, |args| sandbox.call_args(name, args))
+            });
+            if let Ok(values) = here {
+                return Ok(results_to_js(env, values??)?);
+            }
+        }
+        // A component, or a guest that must run on a helper thread.
+        let request = Self::request(env, &sandbox, name, raw)?;
+        drop(sandbox);
         let outcome = self.guest(env, entered, move |sandbox| {
             let mut request = request;
             request.run(sandbox, false)
         })?;
         // SAFETY: `env` is the live env of this callback.
-        Ok(unsafe { napi::bindgen_prelude::ToNapiValue::to_napi_value(env.raw(), outcome)? })
+        Ok(unsafe { ToNapiValue::to_napi_value(env.raw(), outcome)? })
     }
 
     /// The parameter count of the loaded component's export `name`, if the
@@ -265,10 +363,12 @@ impl Sandbox {
     /// exception as `cause`. Takes effect for modules loaded afterwards.
     ///
     /// The function gets the wasm arguments only, no context, so it cannot see
-    /// that its call was stopped. The guest stops waiting for it at the call's
-    /// timeout (`AEGIS_TIMEOUT`) or interrupt (`AEGIS_INTERRUPTED`) and drops
-    /// what it returns; a call queued for the event loop that has not started
-    /// by then never runs.
+    /// that its call was stopped. A call whose timeout passes, or that is
+    /// interrupted, while the function runs ends with `AEGIS_TIMEOUT` (or
+    /// `AEGIS_INTERRUPTED`) when it returns, dropping what it returned. A
+    /// guest on another thread (`callAsync`, a WASI module) stops waiting for
+    /// it at once; a call queued for the event loop that has not started by
+    /// then never runs.
     #[napi(
         ts_args_type = "module: string, name: string, func: (...args: any[]) => any, signature?: Signature"
     )]
@@ -527,6 +627,28 @@ impl Sandbox {
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), raw) })
     }
 
+    /// A function bound to the export `name`: `sandbox.func('add')(1, 2)`
+    /// does what `sandbox.call('add', 1, 2)` does (same arguments, results,
+    /// errors, limits and metrics), at less cost per call, for an export
+    /// called many times. It stays bound to this sandbox and the name, not to
+    /// an instance: after `reset()` it calls the fresh instance, after
+    /// `loadModule` the new module's export of that name (a module without
+    /// one throws `AEGIS_EXPORT_NOT_FOUND` when it is called, as `call`
+    /// does). It keeps the sandbox alive while it is reachable.
+    #[napi(
+        ts_generic_types = "T = any",
+        ts_args_type = "name: string",
+        ts_return_type = "ExportFunction<T>"
+    )]
+    pub fn func(&self, env: Env, name: Unknown<'_>) -> napi::Result<Unknown<'_>> {
+        boundary(&env, || {
+            let name = string_arg(&env, name.raw(), "func: name")?;
+            let raw = crate::calls::bind(&env, Arc::clone(&self.state), name)?;
+            // SAFETY: `raw` was just created in `env`.
+            Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), raw) })
+        })
+    }
+
     /// Instantiates `module` in a fresh store (replacing any previous instance)
     /// and runs its start function.
     #[napi(ts_args_type = "module: Module")]
@@ -545,7 +667,8 @@ impl Sandbox {
     pub fn call_void(&self, env: Env, name: Unknown<'_>) -> napi::Result<()> {
         boundary(&env, || {
             let name = string_arg(&env, name.raw(), "callVoid: name")?;
-            self.with_guest(&env, move |sandbox| {
+            let entered = self.shared.enter()?;
+            self.export_call(&env, entered, move |sandbox| {
                 if is_component(sandbox) {
                     sandbox.call_data(&name, Vec::new()).map(drop)
                 } else {
@@ -559,7 +682,8 @@ impl Sandbox {
     #[napi(ts_return_type = "any")]
     pub fn run(&self, env: Env) -> napi::Result<Unknown<'_>> {
         boundary(&env, || {
-            let results = self.with_guest(&env, |sandbox| sandbox.run())?;
+            let entered = self.shared.enter()?;
+            let results = self.export_call(&env, entered, |sandbox| sandbox.run())?;
             let raw = results_to_js(&env, results)?;
             // SAFETY: `raw` was just created in `env`.
             Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), raw) })

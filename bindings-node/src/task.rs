@@ -1,6 +1,6 @@
 //! `callAsync`/`runAsync`: the guest runs on a libuv worker thread.
 
-use aegis_core::{Data, Entered, Error, Value};
+use aegis_core::{Arg, Data, Entered, Error, Value};
 use napi::JsValue;
 use napi::bindgen_prelude::{AsyncTask, ToNapiValue, TypeName};
 use napi::{Env, Task, ValueType, sys};
@@ -11,8 +11,8 @@ use crate::values::{check, results_to_js};
 
 /// What an async call does.
 pub enum Request {
-    /// `call_dynamic(name, args)`: a core module's export.
-    Call(String, Vec<Value>),
+    /// `call_args(name, args)`: a core module's export.
+    Call(String, Vec<Arg>),
     /// `call_data(name, args)`: a component's export.
     Data(String, Vec<Data>),
     /// `call_bytes(name, input)`.
@@ -44,7 +44,7 @@ impl Request {
         again: bool,
     ) -> Result<Outcome, Error> {
         Ok(match self {
-            Request::Call(name, args) => Outcome::Values(sandbox.call_dynamic(name, args)?),
+            Request::Call(name, args) => Outcome::Values(sandbox.call_args(name, args)?),
             Request::Data(name, args) => {
                 let args = if again {
                     args.clone()

@@ -1,5 +1,5 @@
 // Type-checked against index.d.ts by scripts/test-node.sh (`tsc --noEmit`); not run.
-import { Runtime, Sandbox, Module, Metrics, Options, WasmValue, DataValue, DataRecord, ExternInfo, errorCodes, validate, InterruptHandle, CallOptions, AegisError, AegisErrorCode, ERROR_CODES, DETAIL_NAMES, METRIC_NAMES, OPTIONS, PolicyOption } from 'aegis'
+import { Runtime, Sandbox, Module, Metrics, Options, WasmValue, DataValue, DataRecord, ExternInfo, errorCodes, validate, InterruptHandle, CallOptions, ExportFunction, AegisError, AegisErrorCode, ERROR_CODES, DETAIL_NAMES, METRIC_NAMES, OPTIONS, PolicyOption } from 'aegis'
 
 const options: Options = { memoryLimit: 1 << 24, fuelLimit: Infinity, timeout: 0.5, allowRead: ['/tmp'], env: { A: 'b' } }
 const more: Options = { memoryLimit: '64MiB', fuelLimit: 'off', timeout: null, onDenied: 'error', mapDirs: [{ host: '/tmp', guest: '/t', access: 'write' }], moduleLimits: { blockDepth: 100 }, randomSeed: 7n }
@@ -28,6 +28,8 @@ sandbox.loadModule(module)
 const sum: number = sandbox.call<number>('add', 1, 2)
 const args: WasmValue[] = [1, 2n]
 const anything = sandbox.call('add', ...args)
+const add: ExportFunction<number> = sandbox.func<number>('add')
+const bound: number = add(1, 2) + sandbox.func('add')(...args)
 async function later(): Promise<number> {
   const value: number = await sandbox.callAsync<number>('add', 1, 2)
   await sandbox.runAsync()
@@ -70,6 +72,10 @@ try {
 sandbox.call()
 // @ts-expect-error: a function is no guest argument
 sandbox.call('add', () => 1)
+// @ts-expect-error: func needs the export name
+sandbox.func()
+// @ts-expect-error: a function is no guest argument
+add(() => 1)
 
 // Exchanging data: guest memory, the bytes convention, components.
 const size: number = sandbox.memorySize() + sandbox.memorySize('aux')
@@ -109,4 +115,4 @@ const wit: ExternInfo[] = module.exports.filter((e) => e.type.startsWith('func('
 const oob = (err: AegisError): number | undefined => (err.code === 'AEGIS_MEMORY_OUT_OF_BOUNDS' ? (err.offset ?? 0) + (err.len ?? 0) + (err.size ?? 0) : undefined)
 const codesNew: AegisErrorCode[] = ['AEGIS_MEMORY_OUT_OF_BOUNDS', 'AEGIS_RESULT_TOO_LARGE', 'AEGIS_INVALID_RESULT']
 
-export { size, copy, copy64, echoed, greeting, exchange, same, dataArgs, variant, resultLimited, resultLimitedToo, wit, oob, codesNew, kinds, sum, anything, later, fuel, out, codes, busy, bytes, pending, more, snake, badAccess, fromFile, fromText, optionNames, firstCode, names }
+export { size, copy, copy64, echoed, greeting, exchange, same, dataArgs, variant, resultLimited, resultLimitedToo, wit, oob, codesNew, kinds, sum, anything, bound, later, fuel, out, codes, busy, bytes, pending, more, snake, badAccess, fromFile, fromText, optionNames, firstCode, names }

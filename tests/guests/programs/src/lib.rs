@@ -30,6 +30,8 @@ impl Rng {
 pub const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// The size argument (argv[1]) or `default`; exits with a message when it is not a number.
+/// Each program's default uses about 60 % of Aegis's default fuel (1e9 units), so it runs
+/// to completion under the default limits (aegis-core/benches/programs.rs runs the defaults).
 pub fn size_arg(default: usize) -> usize {
     match std::env::args().nth(1) {
         None => default,

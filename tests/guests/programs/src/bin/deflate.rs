@@ -4,7 +4,7 @@ use miniz_oxide::{deflate::compress_to_vec_zlib, inflate::decompress_to_vec_zlib
 use programs::{fnv1a, size_arg, text, Rng, SEED};
 
 fn main() {
-    let kib = size_arg(1024);
+    let kib = size_arg(600);
     let mut rng = Rng::new(SEED);
     let input = text(&mut rng, kib * 1024).into_bytes();
     let packed = compress_to_vec_zlib(&input, 6);

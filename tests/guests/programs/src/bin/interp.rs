@@ -4,7 +4,7 @@ use boa_engine::{Context, Source};
 use programs::size_arg;
 
 fn main() {
-    let n = size_arg(25);
+    let n = size_arg(22);
     let script = format!(
         r#"
         function fib(n) {{ return n < 2 ? n : fib(n - 1) + fib(n - 2); }}

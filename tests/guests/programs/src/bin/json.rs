@@ -4,7 +4,7 @@ use programs::{fnv1a, size_arg, Rng, SEED, WORDS};
 use serde_json::{json, Value};
 
 fn main() {
-    let n = size_arg(10_000);
+    let n = size_arg(5_000);
     let mut rng = Rng::new(SEED);
     let items: Vec<Value> = (0..n)
         .map(|i| {

@@ -22,7 +22,7 @@ fn words(rng: &mut Rng, out: &mut String, n: u64) {
 }
 
 fn main() {
-    let sections = size_arg(1200);
+    let sections = size_arg(600);
     let mut rng = Rng::new(SEED);
     let mut doc = String::new();
     for s in 0..sections {

@@ -4,7 +4,7 @@ use programs::{size_arg, text, Rng, SEED};
 use regex::Regex;
 
 fn main() {
-    let kib = size_arg(4096);
+    let kib = size_arg(1536);
     let mut rng = Rng::new(SEED);
     let hay = text(&mut rng, kib * 1024);
 

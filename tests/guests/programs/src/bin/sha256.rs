@@ -4,7 +4,7 @@ use programs::{size_arg, Rng, SEED};
 use sha2::{Digest, Sha256};
 
 fn main() {
-    let rounds = size_arg(2048);
+    let rounds = size_arg(120);
     let mut rng = Rng::new(SEED);
     let mut buf: Vec<u8> = (0..64 * 1024).map(|_| rng.next_u64() as u8).collect();
     let mut digest = [0u8; 32];

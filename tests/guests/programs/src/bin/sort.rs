@@ -11,7 +11,7 @@ struct Record {
 }
 
 fn main() {
-    let n = size_arg(100_000);
+    let n = size_arg(40_000);
     let mut rng = Rng::new(SEED);
     let records: Vec<Record> = (0..n)
         .map(|i| Record {
