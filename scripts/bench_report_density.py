@@ -20,7 +20,8 @@ import sys
 
 DENSITY_TARGET = 100_000
 SCALING_TARGET = 1.8
-IMPLS = [("aegis", "Aegis, default runtime"), ("wasmtime", "wasmtime, default `Engine` (Store + Instance)")]
+IMPLS = [("aegis", "Aegis, default runtime"), ("aegis_called", "Aegis, default runtime, after one call each"),
+         ("wasmtime", "wasmtime, default `Engine` (Store + Instance)")]
 
 
 def load(out_dir, name):
@@ -76,8 +77,9 @@ def density_lines(doc):
         return lines + ["`target/bench/density.json` is missing: the density benchmark did not run.", ""]
     target = doc.get("target", DENSITY_TARGET)
     lines += [
-        f"Each implementation creates up to {target:,} sandboxes holding an instance of a module with one",
-        "64 KiB memory (loaded, no call running), in a process of its own, and stops at the first failure.",
+        f"Each row creates up to {target:,} sandboxes holding an instance of a module with one 64 KiB",
+        "memory (loaded, no call running; in the second row each has served one call of `add`), in a",
+        "process of its own, and stops at the first failure.",
         "Costs per sandbox are deltas of `/proc/self/statm` (resident, address space) and of the lines of",
         "`/proc/self/maps` (kernel mappings) over the whole run, divided by the number held; `÷ Aegis` is the",
         "peer's value over Aegis's.",

@@ -5,6 +5,7 @@
 //!   memory loaded (instantiated), none running: resident memory, kernel
 //!   mappings and address space per sandbox (deltas of `/proc/self/statm`
 //!   and `/proc/self/maps` over the whole run), and the time to create one.
+//! - `aegis_called`: the same, each sandbox having served one call.
 //! - `wasmtime`: the same with raw wasmtime (default `Engine`, a `Store`
 //!   and an `Instance` per sandbox), stopping at the first failure.
 //! - `instantiate`: time to a loaded sandbox (no call) for each real program
@@ -37,7 +38,8 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     if let Some(at) = args.iter().position(|a| a == "--phase") {
         let result = match args.get(at + 1).map(String::as_str) {
-            Some("aegis") => hold(aegis_sandboxes()),
+            Some("aegis") => hold(aegis_sandboxes(false)),
+            Some("aegis_called") => hold(aegis_sandboxes(true)),
             Some("wasmtime") => hold(wasmtime_instances()),
             Some("instantiate") => instantiate(quick),
             other => panic!("unknown phase {other:?}"),
@@ -51,7 +53,7 @@ fn main() {
         "overcommit_memory": read_number("/proc/sys/vm/overcommit_memory"),
         "page_size": page_size(),
     });
-    for phase in ["aegis", "wasmtime", "instantiate"] {
+    for phase in ["aegis", "aegis_called", "wasmtime", "instantiate"] {
         eprintln!("density: {phase}");
         out[phase] = run_phase(phase, quick);
     }
@@ -131,12 +133,18 @@ fn hold(mut make: Maker) -> Value {
     })
 }
 
-fn aegis_sandboxes() -> Maker {
+/// Default sandboxes with the module loaded; `called`: each has served one
+/// call of `add` (and keeps what that left behind).
+fn aegis_sandboxes(called: bool) -> Maker {
     let runtime = aegis_core::Runtime::new().unwrap();
     let module = runtime.load_wat(MODULE).unwrap();
     Box::new(move || {
         let mut sandbox = runtime.sandbox().build().map_err(|e| e.to_string())?;
         sandbox.load_module(&module).map_err(|e| e.to_string())?;
+        if called {
+            let sum = sandbox.call::<(i32, i32), i32>("add", (1, 2));
+            sum.map_err(|e| e.to_string())?;
+        }
         Ok(Box::new(sandbox))
     })
 }

@@ -277,9 +277,9 @@ const WARM_BUDGET: usize = 32 << 20;
 
 /// Zeroes the first `len` bytes at `base` (page-aligned, a whole number of
 /// pages): resident pages with `memset`, the others (never touched, or
-/// swapped out) dropped. Returns the resident bytes zeroed, or `None`,
-/// having zeroed nothing for certain, if they are more than `room` or the
-/// kernel refuses.
+/// swapped out) dropped. Returns the resident bytes zeroed, or `None` if
+/// they are more than `room` or the kernel refuses: the caller then drops
+/// the whole range.
 ///
 /// # Safety
 ///
