@@ -136,10 +136,12 @@ def instantiate_lines(programs):
         "",
         "Arena memories cannot take wasmtime's copy-on-write images (wasmtime maps a module's data over a",
         "memory only if it mapped that memory itself), so the default runtime copies a module's data",
-        "segments in at instantiation, one page fault per 4 KiB page, and drops the pages again when the",
-        "sandbox goes. wasmtime (and an Aegis runtime with `with_instance_pool`) maps the image instead and",
-        "pays per page only for the pages the program then touches. The difference grows with the size of",
-        "the data segments: 10 to 40 KiB in most of these programs, 420 KiB in `regex`, 1.4 MiB in `interp`.",
+        "segments in at instantiation. A released slot keeps its resident pages, zeroed in place (up to",
+        "32 MiB per runtime), so the next sandbox in it copies without page faults; zeroing and copying",
+        "still cost time in proportion to the data. wasmtime (and an Aegis runtime with",
+        "`with_instance_pool`) maps the image instead and pays per page only for the pages the program",
+        "then touches. The data segments are 10 to 40 KiB in most of these programs, 85 KiB in",
+        "`markdown`, 420 KiB in `regex` and 1.4 MiB in `interp`.",
         "",
     ]
     return lines
