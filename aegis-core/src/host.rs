@@ -13,6 +13,7 @@ use std::mem::MaybeUninit;
 use wasmtime::{Caller, Linker, ValRaw};
 
 use crate::error::format_types;
+use crate::raw_call::{INLINE, scratch};
 use crate::store::StoreState;
 use crate::value::{FuncType, ValType, Value};
 
@@ -216,27 +217,15 @@ pub(crate) fn define_dynamic(
     let host = move |caller: Caller<'_, StoreState>, slots: &mut [MaybeUninit<ValRaw>]| {
         let mut hc = HostCaller { caller };
         hc.caller.data_mut().host_calls += 1;
-        let mut inline = [Value::I32(0); INLINE_ARGS];
-        let mut heap = Vec::new();
-        let args: &mut [Value] = if sig.params.len() <= INLINE_ARGS {
-            &mut inline[..sig.params.len()]
-        } else {
-            heap.resize(sig.params.len(), Value::I32(0));
-            &mut heap
-        };
+        let (mut inline, mut heap) = ([Value::I32(0); INLINE], Vec::new());
+        let args = scratch(&mut inline, &mut heap, sig.params.len());
         for ((arg, ty), slot) in args.iter_mut().zip(&sig.params).zip(slots.iter()) {
             // SAFETY: wasmtime wrote one parameter of type `ty` to each slot.
             let raw = unsafe { slot.assume_init() };
             *arg = crate::raw_call::from_raw(raw, *ty);
         }
-        let mut inline_out = [Value::I32(0); INLINE_ARGS];
-        let mut heap_out = Vec::new();
-        let out: &mut [Value] = if sig.results.len() <= INLINE_ARGS {
-            &mut inline_out[..sig.results.len()]
-        } else {
-            heap_out.resize(sig.results.len(), Value::I32(0));
-            &mut heap_out
-        };
+        let (mut inline_out, mut heap_out) = ([Value::I32(0); INLINE], Vec::new());
+        let out = scratch(&mut inline_out, &mut heap_out, sig.results.len());
         for (slot, ty) in out.iter_mut().zip(&sig.results) {
             *slot = Value::default_for(*ty);
         }
@@ -261,9 +250,6 @@ pub(crate) fn define_dynamic(
     unsafe { linker.func_new_unchecked(module, name, ty, host) }?;
     Ok(())
 }
-
-/// Arguments of a dynamic host function kept on the stack; more use the heap.
-const INLINE_ARGS: usize = 16;
 
 /// A Rust type usable as a host-function parameter or result.
 pub trait HostType: wasmtime::WasmTy + Copy + Send + Sync + 'static {

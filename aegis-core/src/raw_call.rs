@@ -9,7 +9,7 @@ use crate::store::StoreState;
 use crate::value::{FuncType, ValType, Value};
 
 /// Slots kept on the stack; longer signatures use the heap.
-const INLINE: usize = 16;
+pub(crate) const INLINE: usize = 16;
 
 /// Calls `func` (of numeric signature `sig`, owned by `store`) with `args`,
 /// writing `results`. The caller has checked that `args` and `results` match
@@ -25,12 +25,7 @@ pub(crate) fn call(
     let len = args.len().max(results.len());
     let mut inline = [ValRaw::i32(0); INLINE];
     let mut heap = Vec::new();
-    let slots: &mut [ValRaw] = if len <= INLINE {
-        &mut inline[..len]
-    } else {
-        heap.resize(len, ValRaw::i32(0));
-        &mut heap
-    };
+    let slots = scratch(&mut inline, &mut heap, len);
     for (slot, arg) in slots.iter_mut().zip(args) {
         *slot = to_raw(*arg);
     }
@@ -43,6 +38,21 @@ pub(crate) fn call(
         *slot = from_raw(*raw, *ty);
     }
     Ok(())
+}
+
+/// `len` slots of `inline` when they fit, else of `heap` (grown to `len`):
+/// per-call buffers that stay on the stack for ordinary signatures.
+pub(crate) fn scratch<'a, T: Copy>(
+    inline: &'a mut [T; INLINE],
+    heap: &'a mut Vec<T>,
+    len: usize,
+) -> &'a mut [T] {
+    if len <= INLINE {
+        &mut inline[..len]
+    } else {
+        heap.resize(len, inline[0]);
+        heap
+    }
 }
 
 /// A number as wasmtime's raw value.
