@@ -22,7 +22,7 @@ log "Rust: criterion (aegis-core/benches/data.rs)"
 rm -rf target/criterion/{bytes_round_trip,component_string}
 crit=()
 [ -n "$quick" ] && crit=(--warm-up-time 1 --measurement-time 2)
-cargo bench -q -p aegis-core --bench data -- --noplot "${crit[@]}" >&2
+cargo bench -q -p aegis-wasm-sandbox --bench data -- --noplot "${crit[@]}" >&2
 
 log "C"
 "$out/bench_data" $quick >"$data/c.json"

@@ -15,4 +15,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build-programs.sh >&2
 mkdir -p target/bench
-cargo bench -q -p aegis-core --bench programs -- --out "$PWD/target/bench/programs.json" "$@" >&2
+cargo bench -q -p aegis-wasm-sandbox --bench programs -- --out "$PWD/target/bench/programs.json" "$@" >&2

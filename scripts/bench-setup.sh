@@ -17,7 +17,7 @@ fi
 [ -e target/guests/out/cpu.wasm ] || ./scripts/build-guests.sh
 
 log "release builds (aegis CLI, libaegis, Python wheel, Node addon)"
-cargo build --release -q -p aegis-cli -p aegis-capi -p aegis-node
+cargo build --release -q -p aegis-wasm-sandbox-cli -p aegis-capi -p aegis-node
 mkdir -p target/bench-node
 cp target/release/libaegis_node.so target/bench-node/aegis.node
 VENV=target/bench-venv

@@ -20,7 +20,7 @@ log "1-4 Rust: criterion (aegis-core/benches/sandbox.rs)"
 rm -rf target/criterion/{fresh_sandbox,fresh_program,call,host_callback,cpu_heavy}
 crit=()
 [ -n "$quick" ] && crit=(--warm-up-time 1 --measurement-time 2)
-cargo bench -q -p aegis-core --bench sandbox -- --noplot "${crit[@]}" >&2
+cargo bench -q -p aegis-wasm-sandbox --bench sandbox -- --noplot "${crit[@]}" >&2
 
 log "2 where a Rust call's time goes (perf, self time per symbol)"
 bench_bin=$(ls -t target/release/deps/sandbox-* | grep -v '\.d$' | head -1)
@@ -35,8 +35,8 @@ else
 fi
 
 log "6-7 density and throughput (aegis-core/benches/{density,throughput}.rs)"
-cargo bench -q -p aegis-core --bench density -- $quick >&2
-cargo bench -q -p aegis-core --bench throughput -- $quick >&2
+cargo bench -q -p aegis-wasm-sandbox --bench density -- $quick >&2
+cargo bench -q -p aegis-wasm-sandbox --bench throughput -- $quick >&2
 
 log "8 real programs (scripts/bench-programs.sh)"
 ./scripts/bench-programs.sh $quick >&2

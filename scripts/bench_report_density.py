@@ -4,8 +4,8 @@ idle sandboxes one process holds and what each costs, and calls per second
 with 1 and 2 threads on one shared runtime.
 
 Inputs, in OUT_DIR (target/bench):
-  density.json      cargo bench -p aegis-core --bench density
-  throughput.json   cargo bench -p aegis-core --bench throughput
+  density.json      cargo bench -p aegis-wasm-sandbox --bench density
+  throughput.json   cargo bench -p aegis-wasm-sandbox --bench throughput
 
     section(out_dir) -> str                       the markdown section
     targets(out_dir) -> [(item, target, met)]     met: True, False, or None

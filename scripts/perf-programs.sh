@@ -29,7 +29,7 @@ CARGO_PROFILE_RELEASE_STRIP=debuginfo cargo build --quiet --release --locked \
     --target-dir target/guests-named --bins
 named="$PWD/target/guests-named/wasm32-wasip1/release"
 
-exe=$(cargo bench -q -p aegis-core --bench programs --no-run --message-format=json |
+exe=$(cargo bench -q -p aegis-wasm-sandbox --bench programs --no-run --message-format=json |
     python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)

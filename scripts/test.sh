@@ -22,11 +22,17 @@ step "build compiled test guests (Rust wasip1/wasip2, C wasi-libc)"
 step "cargo test (Rust core, CLI, C API crate)"
 cargo test --workspace
 
+step "release artifacts: libaegis tarball, wheel, npm tarballs, crates (scripts/dist.sh)"
+./scripts/dist.sh
+
 for suite in scripts/test-*.sh; do
     [ -e "$suite" ] || continue
     step "$suite"
     bash "$suite"
 done
+
+step "API reference: Rust, Python, Node (scripts/docs.sh)"
+./scripts/docs.sh
 
 step "hostile corpus table (docs/security.md)"
 python3 scripts/security-table.py --check

@@ -9,7 +9,7 @@
 //!   `call_data` (`Data`, what the Python and Node bindings use).
 //!
 //! Needs the guests: `./scripts/build-guests.sh`. Run:
-//! `cargo bench -p aegis-core --bench data`.
+//! `cargo bench -p aegis-wasm-sandbox --bench data`.
 
 use std::hint::black_box;
 

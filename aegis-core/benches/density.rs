@@ -18,7 +18,7 @@
 //! Each part runs in a process of its own, so that one part's freed memory
 //! does not hide the next one's cost.
 //!
-//! `cargo bench -p aegis-core --bench density [-- --quick]`
+//! `cargo bench -p aegis-wasm-sandbox --bench density [-- --quick]`
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -16,8 +16,8 @@
 //! each program uses.
 //!
 //! ```text
-//! cargo bench -p aegis-core --bench programs -- [--quick] [--out FILE] [--dir DIR] [NAME...]
-//! cargo bench -p aegis-core --bench programs -- --profile NAME VARIANT SECONDS [--perfmap] [--dir DIR]
+//! cargo bench -p aegis-wasm-sandbox --bench programs -- [--quick] [--out FILE] [--dir DIR] [NAME...]
+//! cargo bench -p aegis-wasm-sandbox --bench programs -- --profile NAME VARIANT SECONDS [--perfmap] [--dir DIR]
 //! ```
 //!
 //! Results go to `target/bench/programs.json` (or `--out`), a summary to

@@ -17,7 +17,7 @@
 //! 2.0 when a second thread makes no call dearer (no contention) whatever
 //! else runs on the machine; the wall-clock `ratio` needs an idle machine.
 //!
-//! `cargo bench -p aegis-core --bench throughput [-- --quick]`
+//! `cargo bench -p aegis-wasm-sandbox --bench throughput [-- --quick]`
 
 use std::hint::black_box;
 use std::sync::Barrier;

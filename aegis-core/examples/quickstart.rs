@@ -1,6 +1,6 @@
 //! The README's Rust example: load a guest, give it a host function, call it under limits.
 //!
-//! Run with `cargo run -p aegis-core --example quickstart`.
+//! Run with `cargo run -p aegis-wasm-sandbox --example quickstart`.
 
 use std::time::Duration;
 

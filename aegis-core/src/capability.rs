@@ -298,7 +298,7 @@ pub struct Capabilities {
     pub clock: bool,
     /// Environment variables visible to the guest (none are inherited).
     pub env: Vec<(String, String)>,
-    /// Command-line arguments of a WASI command (argv[0] included).
+    /// Command-line arguments of a WASI command (`argv[0]` included).
     pub args: Vec<String>,
     /// Outbound network allowlist (WASI 0.2 components).
     pub network: NetworkCapability,
@@ -306,6 +306,8 @@ pub struct Capabilities {
     pub on_denied: crate::policy::OnDenied,
     /// Fixed seed for the guest's random source; `None` uses the OS's CSPRNG.
     pub random_seed: Option<u64>,
+    /// Where the guest's stdin comes from (default: empty).
+    pub stdin: crate::stdin::Stdin,
 }
 
 #[cfg(test)]

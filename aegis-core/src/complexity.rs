@@ -3,7 +3,7 @@
 //! Compilation runs before any fuel, time or memory limit applies, and some
 //! shapes make wasmtime's compiler super-linear in the input size (thousands
 //! of locals in one function, components that nest instantiations
-//! exponentially, ...). [`scan`] walks the binary once, without compiling or
+//! exponentially, ...). `scan` walks the binary once, without compiling or
 //! validating it, and stops at the first count over its [`ModuleLimits`].
 //!
 //! The scan never allocates in proportion to a count the guest declares: a

@@ -210,6 +210,9 @@ pub struct Policy {
     /// What a denied capability does: `"errno"` or `"error"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_denied: Option<OnDenied>,
+    /// Where the guest's stdin comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<crate::stdin::StdinPolicy>,
     /// Pre-allocated instance slots (runtime only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_pool: Option<u32>,
@@ -369,6 +372,7 @@ options! {
     "args", Both, "none", "strings, argv[0] first", "Command-line arguments of a WASI command.";
     "random_seed", Both, "none (OS randomness)", "integer", "Fixed seed for the guest's random source.";
     "on_denied", Both, "errno", "\"errno\" or \"error\"", "What a denied capability does: an error number for the guest, or a permission_denied error for the call.";
+    "stdin", Both, "empty", "\"empty\", \"inherit\", {file: PATH} or {text: TEXT} (bytes through each front-end's API)", "The guest's stdin: end of file at once, the host's stdin, a regular file, or given text.";
     "instance_pool", Runtime, "none", "instance slots", "Pre-allocated instance slots (pooling allocator).";
     "compile_cache", Runtime, "none", "directory", "On-disk cache of compiled modules.";
     "max_module_size", Runtime, "256 MiB", "bytes", "Largest module accepted, checked before parsing.";
@@ -531,6 +535,7 @@ pub(crate) trait SharedSetters: Sized {
     fn set_net(self, rule: NetRule) -> Self;
     fn set_seed(self, seed: u64) -> Self;
     fn set_on_denied(self, on_denied: OnDenied) -> Self;
+    fn set_stdin(self, stdin: crate::stdin::Stdin) -> Self;
 }
 
 macro_rules! shared_setters {
@@ -583,6 +588,9 @@ macro_rules! shared_setters {
             }
             fn set_on_denied(self, on_denied: OnDenied) -> Self {
                 self.with_on_denied(on_denied)
+            }
+            fn set_stdin(self, stdin: crate::stdin::Stdin) -> Self {
+                self.with_stdin(stdin)
             }
         }
     };
@@ -679,6 +687,9 @@ impl Policy {
         }
         if let Some(on_denied) = self.on_denied {
             b = b.set_on_denied(on_denied);
+        }
+        if let Some(stdin) = &self.stdin {
+            b = b.set_stdin(stdin.to_stdin());
         }
         Ok(b)
     }

@@ -131,7 +131,7 @@ macro_rules! configure_methods {
             self.capabilities.env.push((key.into(), value.into()));
             self
         }
-        /// Sets the guest's command-line arguments (argv[0] included).
+        /// Sets the guest's command-line arguments (`argv[0]` included).
         pub fn with_args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
             self.capabilities.args = args.into_iter().map(Into::into).collect();
             self
@@ -155,6 +155,13 @@ macro_rules! configure_methods {
         /// Makes the guest's random source deterministic.
         pub fn with_random_seed(mut self, seed: u64) -> Self {
             self.capabilities.random_seed = Some(seed);
+            self
+        }
+        /// Sets where the guest's stdin comes from (default: empty, end of
+        /// file at once). A [`Stdin::File`]($crate::Stdin::File) must be a
+        /// regular file; it is checked when the sandbox is built.
+        pub fn with_stdin(mut self, stdin: $crate::Stdin) -> Self {
+            self.capabilities.stdin = stdin;
             self
         }
     };

@@ -461,7 +461,7 @@ impl Sandbox {
     /// `sandbox.call::<(i32, i32), i32>("add", (2, 3))`.
     ///
     /// A WASI `proc_exit(0)` ends a call successfully when the export has no
-    /// results (see [`clean_exit`]); with results it is an `exit` error with
+    /// results (see `clean_exit`); with results it is an `exit` error with
     /// status 0, since there are none to return. The same rule holds for
     /// every way of calling, in every front-end.
     pub fn call<P: CallParams + 'static, R: CallResults + 'static>(

@@ -11,6 +11,7 @@ use crate::capability::{Capabilities, DirAccess, Logging, NetRule};
 use crate::denied::DeniedLog;
 use crate::error::{Error, Result};
 use crate::output::{CaptureBuffer, DeniedOutput, Inherited, Sink, host_stderr, host_stdout};
+use crate::stdin::OpenStdin;
 
 /// Captured guest output streams, shared by every store a sandbox creates so
 /// output survives `reset`.
@@ -64,10 +65,12 @@ impl HostMonotonicClock for FrozenClock {
 /// Builds the WASI context for a sandbox's capabilities.
 pub(crate) fn context_builder(
     caps: &Capabilities,
+    stdin: OpenStdin,
     captured: Option<&CapturedOutput>,
     denied: &DeniedLog,
 ) -> Result<WasiCtxBuilder> {
     let mut b = WasiCtxBuilder::new();
+    stdin.install(&mut b);
     // File I/O runs on the I/O runtime's blocking pool, never on the calling
     // thread, so a read from a FIFO is a wait the deadline can end.
     b.allow_blocking_current_thread(false);
@@ -242,6 +245,8 @@ pub(crate) struct LazyWasi {
 /// Everything [`context_builder`] needs, owned.
 struct Recipe {
     caps: Capabilities,
+    /// The stdin, opened (and a file checked) when the sandbox was built.
+    stdin: OpenStdin,
     captured: Option<CapturedOutput>,
     denied: DeniedLog,
     handles: usize,
@@ -249,7 +254,9 @@ struct Recipe {
 
 impl Recipe {
     fn build(self) -> Result<wasmtime_wasi::p1::WasiP1Ctx> {
-        let mut ctx = context_builder(&self.caps, self.captured.as_ref(), &self.denied)?.build_p1();
+        let mut ctx =
+            context_builder(&self.caps, self.stdin, self.captured.as_ref(), &self.denied)?
+                .build_p1();
         // Every open file is a host descriptor: cap how many the guest may hold.
         use wasmtime_wasi::WasiView;
         ctx.ctx().table.set_max_capacity(self.handles);
@@ -267,6 +274,7 @@ impl LazyWasi {
     ) -> Result<Self> {
         let recipe = Recipe {
             caps: caps.clone(),
+            stdin: caps.stdin.open()?,
             captured: captured.cloned(),
             denied: denied.clone(),
             handles,

@@ -6,7 +6,7 @@
 //! `ModuleLimits` were chosen from:
 //!
 //! ```text
-//! cargo test --release -p aegis-core --test bombs -- --ignored --nocapture --test-threads 1
+//! cargo test --release -p aegis-wasm-sandbox --test bombs -- --ignored --nocapture --test-threads 1
 //! ```
 
 use std::time::{Duration, Instant};

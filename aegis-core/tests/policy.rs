@@ -22,7 +22,7 @@ fn every_field_of_a_policy_is_in_the_options_list_in_order() {
         "allow_write": ["/b"], "map_dirs": [{"host": "/c", "guest": "/d"}],
         "allow_logging": false, "capture_output": true, "allow_clock": true,
         "allow_net": ["127.0.0.1:80"], "env": {"A": "1"}, "args": ["x"],
-        "random_seed": 7, "on_denied": "error", "instance_pool": 2,
+        "random_seed": 7, "on_denied": "error", "stdin": {"text": "in"}, "instance_pool": 2,
         "compile_cache": "/tmp/x", "max_module_size": "1MiB",
         "module_limits": {"functions": 10}, "wasm_exceptions": true, "wasm_gc": false,
         "allowed_modules": ["00"]

@@ -68,6 +68,17 @@ fn main() -> ExitCode {
             let _ = out.flush();
             return ExitCode::SUCCESS;
         }
+        "cat" => {
+            // Copies all of stdin to stdout, byte for byte.
+            let mut out = std::io::stdout().lock();
+            return match std::io::copy(&mut std::io::stdin().lock(), &mut out).and_then(|_| out.flush()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cat: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         "stderr" => {
             eprintln!("{}", a(2));
             Ok("written to stderr".into())
