@@ -4,7 +4,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use aegis_core::policy::{Access, Capture, DirMap, Off, OnDenied, Size, Switch};
-use aegis_core::{DirAccess, DirGrant, Error, NetRule, Policy};
+use aegis_core::{DirAccess, DirGrant, Error, NetRule, Policy, StdinPolicy};
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::cache::CacheArgs;
@@ -56,7 +56,8 @@ const OUTPUT_OPTIONS: &str = "\
 Output options of every command, given after its name (once each):
   -f, --format <FORMAT>  human (default), json (pretty) or json-compact (one line)
   -v, --verbose          more diagnostics on stderr (-v, -vv, -vvv)
-  -q, --quiet            only results and errors";
+  -q, --quiet            only results and errors: each result bare on its own
+                         line (no `Result:` label), no metrics, notes or timings";
 
 impl Cli {
     /// Parses the process's arguments, exiting with a usage error (code 2)
@@ -127,7 +128,9 @@ pub struct OutputArgs {
     #[arg(short, long, action = ArgAction::Count, display_order = 101)]
     pub verbose: u8,
 
-    /// Quiet: print only results and errors (no metrics, no notes).
+    /// Quiet, for scripts: only results and errors. Each result is printed
+    /// bare on its own line (no `Result:` label: `15`, not `Result: 15`); no
+    /// metrics, notes or timings (errors and their hints still go to stderr).
     #[arg(short, long, conflicts_with = "verbose", display_order = 102)]
     pub quiet: bool,
 }
@@ -287,6 +290,25 @@ pub struct RunArgs {
     #[arg(long, value_name = "errno|error", value_parser = parse_on_denied)]
     pub on_denied: Option<OnDenied>,
 
+    /// Give the guest this process's stdin (`--stdin`, or `--stdin=inherit`;
+    /// `--stdin=empty` is the default: the guest reads end of file at once).
+    /// A guest waiting for input still ends at --timeout. Not with
+    /// --call-bytes, which reads stdin itself.
+    #[arg(
+        long,
+        value_name = "inherit|empty",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "inherit",
+        value_parser = parse_stdin
+    )]
+    pub stdin: Option<StdinPolicy>,
+
+    /// Give the guest this regular file as its stdin (a FIFO or device is
+    /// refused: use --stdin to pass a stream).
+    #[arg(long, value_name = "PATH", conflicts_with = "stdin")]
+    pub stdin_file: Option<PathBuf>,
+
     /// Largest module accepted, in bytes (units allowed), checked before parsing.
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub max_module_size: Option<Size>,
@@ -337,7 +359,10 @@ Command line:
   Directory grants are HOST or HOST::GUEST; `--allow-read /x/job:42` grants
   the directory `/x/job:42` (a single `:` is part of the path).
   --invoke takes its arguments inside the call (--invoke 'add(7, 8)') and
-  --call-bytes reads its input from stdin: nothing goes after `--` with them.
+  --call-bytes reads its input from stdin: nothing goes after `--` with them,
+  and --call-bytes cannot also pass stdin to the guest (--stdin).
+  The guest's stdin is empty unless --stdin (this process's stdin) or
+  --stdin-file PATH gives it one; a guest waiting for input ends at --timeout.
   With --policy FILE, the file gives the options and the flags override them.";
 
 impl RunArgs {
@@ -353,6 +378,12 @@ impl RunArgs {
                 "--invoke takes its arguments inside the call (--invoke 'NAME(ARG, ...)'), \
                  not after `--`: {call:?} was given with {:?}",
                 self.args.join(" ")
+            ));
+        }
+        if let (Some(name), Some(StdinPolicy::Inherit)) = (&self.call_bytes, &self.stdin) {
+            return Err(format!(
+                "--call-bytes {name} reads its input from stdin, so the guest cannot also \
+                 be given stdin with --stdin; use --stdin-file PATH for the guest's WASI stdin"
             ));
         }
         if let (Some(name), false) = (&self.call_bytes, self.args.is_empty()) {
@@ -415,6 +446,10 @@ impl RunArgs {
             args: self.guest_argv(file),
             random_seed: self.random_seed,
             on_denied: self.on_denied,
+            stdin: match &self.stdin_file {
+                Some(path) => Some(StdinPolicy::File(path.clone())),
+                None => self.stdin.clone(),
+            },
             // One run, one sandbox: a pool would only reserve address space.
             instance_pool: None,
             // `--cache-dir` / `--no-cache`: see `CacheArgs::dir`.
@@ -582,6 +617,17 @@ fn parse_capture(text: &str) -> Result<Capture, String> {
         "true" => Ok(Capture::Enabled(true)),
         "false" => Ok(Capture::Enabled(false)),
         _ => parse_size(text).map(Capture::Limit),
+    }
+}
+
+/// `inherit` or `empty`: the `stdin` option's words (a file is `--stdin-file`).
+fn parse_stdin(text: &str) -> Result<StdinPolicy, String> {
+    match text {
+        "inherit" => Ok(StdinPolicy::Inherit),
+        "empty" => Ok(StdinPolicy::Empty),
+        _ => Err(format!(
+            "`{text}` is not `inherit` or `empty` (give a file with --stdin-file PATH)"
+        )),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use aegis_core::units::format_duration;
 use aegis_core::{Error, MetricValue, Metrics, Value};
 use serde_json::{Value as Json, json};
 
@@ -48,13 +49,21 @@ impl Output {
         print_stdout(&text);
     }
 
-    /// Reports an error on stderr (one line; the wasm backtrace with `-v`).
+    /// Reports an error on stderr: the core's one-line message
+    /// (`Error::message`), and a trap's wasm backtrace with `-v`.
     pub fn print_error(&self, err: &Error) {
-        let (message, backtrace) = split_error(err);
-        print_stderr(&format!("aegis: error[{}]: {message}", err.code()));
-        if let Some(bt) = backtrace {
-            self.verbose(1, format!("wasm backtrace:\n{bt}"));
+        print_stderr(&format!("aegis: error[{}]: {}", err.code(), err.message()));
+        if let Error::Trap { backtrace, .. } = err
+            && !backtrace.is_empty()
+        {
+            self.verbose(1, format!("wasm backtrace:\n{backtrace}"));
         }
+    }
+
+    /// A hint on stderr after an error, saying how to do what was meant
+    /// (shown with `-q` too: it belongs to the error).
+    pub fn hint(&self, message: impl std::fmt::Display) {
+        print_stderr(&format!("aegis: hint: {message}"));
     }
 }
 
@@ -114,19 +123,6 @@ pub fn write_captured(stdout: &[u8], stderr: &[u8]) {
     }
 }
 
-/// The error's one-line message and, for traps, its wasm backtrace.
-pub fn split_error(err: &Error) -> (String, Option<String>) {
-    match err {
-        Error::Trap {
-            message, backtrace, ..
-        } => (
-            format!("trap: {message}"),
-            Some(backtrace.clone()).filter(|b| !b.is_empty()),
-        ),
-        other => (other.to_string(), None),
-    }
-}
-
 /// `{"type":"i32","value":15}`; i64 values are decimal strings (exact beyond
 /// 2^53), non-finite floats are the strings `nan`, `inf`, `-inf`.
 pub fn value_json(value: &Value) -> Json {
@@ -163,14 +159,15 @@ pub fn error_object(err: &Error) -> Json {
 }
 
 /// The metrics as an aligned table for people, one row per metric under the
-/// names of the JSON output (and every front-end); durations in seconds.
+/// names of the JSON output (and every front-end); durations rounded
+/// (`1.23 ms`; the JSON output keeps exact seconds).
 pub fn metrics_table(m: &Metrics) -> String {
     let mut text = String::from("Metrics:");
     for (name, value) in m.fields() {
         let shown = match value {
             MetricValue::Count(n) => n.to_string(),
             MetricValue::Bytes(n) => human_bytes(n),
-            MetricValue::Seconds(d) => format!("{:.6} s", d.as_secs_f64()),
+            MetricValue::Seconds(d) => format_duration(d),
             MetricValue::Denied(list) => {
                 for d in list {
                     let line =
@@ -268,7 +265,7 @@ mod tests {
         let mut expected = aegis_core::METRIC_NAMES.to_vec();
         expected.pop(); // `denied`: one line per refusal, under `denied_count`
         assert_eq!(names, expected);
-        assert!(table.contains("  wall_time       0.000025 s\n"), "{table}");
+        assert!(table.contains("  wall_time       25 µs\n"), "{table}");
         assert!(
             table.contains("  memory_peak     65536 bytes (64 KiB)\n"),
             "{table}"

@@ -4,8 +4,10 @@ use std::io::Read;
 use std::time::Instant;
 
 use aegis_core::policy::Capture;
+use aegis_core::units::format_duration;
 use aegis_core::{
-    Arg, DirAccess, Error, ExternType, Metrics, Module, Policy, Runtime, Sandbox, Value, WitVal,
+    Arg, DirAccess, Error, ExternType, Metrics, Module, Policy, Runtime, Sandbox, StdinPolicy,
+    Value, WitVal,
 };
 use serde_json::json;
 
@@ -32,6 +34,8 @@ enum Returned {
 struct Report {
     function: Option<String>,
     outcome: Result<Returned, Error>,
+    /// How to do what was probably meant, after the error.
+    hint: Option<String>,
     metrics: Option<Metrics>,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
@@ -42,6 +46,7 @@ impl Report {
         Report {
             function,
             outcome: Err(err),
+            hint: None,
             metrics: None,
             stdout: Vec::new(),
             stderr: Vec::new(),
@@ -72,6 +77,9 @@ pub fn run(args: &RunArgs, out: Output) -> u8 {
         print_json_report(&report, out);
         if let Err(e) = &report.outcome {
             out.print_error(e);
+        }
+        if let Some(hint) = &report.hint {
+            out.hint(hint);
         }
     } else {
         print_human_report(&report, args.metrics, out);
@@ -108,9 +116,9 @@ fn execute(args: &RunArgs, out: Output, signals: Option<&SignalWatch>, input: &[
     out.verbose(
         1,
         format_args!(
-            "compiled `{}` in {:.3} ms",
+            "compiled `{}` in {}",
             args.module.display(),
-            ms(start.elapsed())
+            format_duration(start.elapsed())
         ),
     );
     if out.verbose >= 3 {
@@ -132,13 +140,24 @@ fn execute(args: &RunArgs, out: Output, signals: Option<&SignalWatch>, input: &[
     if let Some(signals) = signals {
         signals.attach(sandbox.interrupt_handle());
     }
-    let (function, outcome) = match sandbox.load_module(&module) {
+    let (function, mut outcome) = match sandbox.load_module(&module) {
         Ok(()) => call(&mut sandbox, &module, args, input, out),
         Err(e) => (called_name(args), Err(e)),
+    };
+    let hint = match &mut outcome {
+        Err(Error::ExportNotFound { available, .. }) if called_name(args).is_none() => {
+            // A component's missing `wasi:cli/run`: name what it does export.
+            if available.is_empty() {
+                *available = module.function_names();
+            }
+            Some(entry_hint(args, &module))
+        }
+        _ => None,
     };
     Report {
         function,
         outcome,
+        hint,
         metrics: Some(sandbox.last_call_metrics().clone()),
         stdout: sandbox.stdout(),
         stderr: sandbox.stderr(),
@@ -154,6 +173,17 @@ fn prepare(args: &RunArgs, out: Output) -> Result<(Policy, Runtime), Error> {
         None => Policy::default(),
     };
     let mut policy = file.overridden_by(&args.flags_policy(&file))?;
+    if let (Some(name), Some(StdinPolicy::Inherit)) = (&args.call_bytes, &policy.stdin) {
+        return Err(Error::InvalidArgument {
+            message: format!(
+                "stdin = \"inherit\" (from {}) gives the guest this process's stdin, which \
+                 --call-bytes {name} reads as its input; give the guest a file instead",
+                args.policy
+                    .as_ref()
+                    .map_or("--stdin".into(), |p| p.display().to_string())
+            ),
+        });
+    }
     policy.compile_cache = args.cache.dir(policy.compile_cache.take());
     let runtime = build_runtime(&policy, out)?;
     if out.is_json() && policy.allow_logging == Some(true) {
@@ -262,12 +292,48 @@ fn call(
     out.verbose(
         1,
         format_args!(
-            "called `{name}` in {:.3} ms, fuel consumed {}",
-            ms(start.elapsed()),
+            "called `{name}` in {}, fuel consumed {}",
+            format_duration(start.elapsed()),
             m.fuel_consumed
         ),
     );
     (Some(name), result)
+}
+
+/// What to do with a module that is not a command (no `_start` or `main`,
+/// no `wasi:cli/run`) when no function was named: name one with `-e`
+/// (`--invoke` for a component), shown with the module's first function.
+fn entry_hint(args: &RunArgs, module: &Module) -> String {
+    let file = args.module.display();
+    let names = module.function_names();
+    if names.is_empty() {
+        return format!("`{file}` exports no functions: there is nothing to run");
+    }
+    // An example with a name that reads well on a command line (export
+    // names are the guest's choice), else NAME.
+    let plain = |n: &&String| n.len() <= 64 && n.chars().all(|c| c.is_ascii_graphic());
+    let example =
+        (names.iter().find(|n| plain(n) && !n.contains('#'))).or_else(|| names.iter().find(plain));
+    let first = example.map_or("NAME", |n| n.as_str());
+    match example.and_then(|n| module.export(n)).map(|e| &e.ty) {
+        Some(ExternType::Function(sig)) => format!(
+            "`{file}` is not a WASI command (it exports neither `_start` nor `main`): \
+             name the function to call with -e NAME, e.g. `aegis run {file} -e {first}{}`",
+            if sig.params.is_empty() {
+                ""
+            } else {
+                " -- ARGS"
+            }
+        ),
+        None if !module.is_component() => format!(
+            "`{file}` is not a WASI command (it exports neither `_start` nor `main`): \
+             name the function to call with -e NAME"
+        ),
+        _ => format!(
+            "`{file}` is not a WASI command (it does not export wasi:cli/run): call one \
+             of its functions with --invoke, e.g. `aegis run {file} --invoke '{first}(ARG, ...)'`"
+        ),
+    }
 }
 
 /// The name a WASI 0.2 command runs through: its `wasi:cli/run` export.
@@ -391,10 +457,8 @@ fn describe_limits(runtime: &Runtime) -> String {
         "limits: memory {}, fuel {}, timeout {}, stack {}",
         human_bytes(l.memory),
         l.fuel.map_or("off".into(), |f| format!("{f} per call")),
-        l.timeout.map_or("off".into(), |t| format!(
-            "{:.3} s per call",
-            t.as_secs_f64()
-        )),
+        l.timeout
+            .map_or("off".into(), |t| format!("{} per call", format_duration(t))),
         human_bytes(l.stack as u64),
     )
 }
@@ -425,17 +489,17 @@ fn describe_grants(runtime: &Runtime) -> String {
     )
 }
 
-fn ms(d: std::time::Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn print_human_report(report: &Report, show_metrics: bool, out: Output) {
     // Captured output (--capture-output in the human format), as the guest wrote it.
     write_captured(&report.stdout, &report.stderr);
     match &report.outcome {
+        // `-q`: the values bare, one per line, for scripts.
         Ok(Returned::Values(values)) => {
             for v in values {
-                print_stdout(&format!("Result: {v}"));
+                match out.quiet {
+                    true => print_stdout(&v.to_string()),
+                    false => print_stdout(&format!("Result: {v}")),
+                }
             }
         }
         Ok(Returned::Wave(values)) => {
@@ -445,6 +509,9 @@ fn print_human_report(report: &Report, show_metrics: bool, out: Output) {
         }
         Ok(Returned::Bytes(bytes)) => write_stdout(bytes),
         Err(e) => out.print_error(e),
+    }
+    if let Some(hint) = &report.hint {
+        out.hint(hint);
     }
     if let (true, false, Some(m)) = (show_metrics, out.quiet, &report.metrics) {
         print_stderr(&metrics_table(m));
@@ -463,7 +530,12 @@ fn print_json_report(report: &Report, out: Output) {
             doc["output"] = json!(std::str::from_utf8(bytes).ok());
             doc["output_base64"] = json!(base64(bytes));
         }
-        Err(e) => doc["error"] = error_object(e),
+        Err(e) => {
+            doc["error"] = error_object(e);
+            if let Some(hint) = &report.hint {
+                doc["error"]["hint"] = json!(hint);
+            }
+        }
     }
     doc["metrics"] = report
         .metrics

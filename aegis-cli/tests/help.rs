@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 
-const RUN_OPTIONS: [&str; 29] = [
+const RUN_OPTIONS: [&str; 31] = [
     "--function",
     "--invoke",
     "--call-bytes",
@@ -23,6 +23,8 @@ const RUN_OPTIONS: [&str; 29] = [
     "--env",
     "--random-seed",
     "--on-denied",
+    "--stdin",
+    "--stdin-file",
     "--max-module-size",
     "--wasm-exceptions",
     "--wasm-gc",

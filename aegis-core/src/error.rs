@@ -141,7 +141,7 @@ pub enum Error {
         reason: String,
     },
     /// No exported function of that name exists.
-    #[error("export `{name}` not found{}", if .available.is_empty() { String::new() } else { format!(" (exported functions: {})", .available.join(", ")) })]
+    #[error("export `{name}` not found{}", if .available.is_empty() { String::new() } else { format!(" (exported functions: {})", listed(.available)) })]
     ExportNotFound {
         /// The name asked for.
         name: String,
@@ -167,7 +167,7 @@ pub enum Error {
         limit: u64,
     },
     /// The call exceeded its wall-clock limit.
-    #[error("timeout: ran for {elapsed:?}, limit {limit:?}")]
+    #[error("timeout: ran for {}, limit {}", crate::units::format_duration(*.elapsed), crate::units::format_duration(*.limit))]
     Timeout {
         /// Time the call ran before being interrupted.
         elapsed: Duration,
@@ -237,7 +237,7 @@ pub enum Error {
         status: i32,
     },
     /// The call was stopped through [`crate::InterruptHandle::interrupt`].
-    #[error("interrupted after {elapsed:?}")]
+    #[error("interrupted after {}", crate::units::format_duration(*.elapsed))]
     Interrupted {
         /// Time the call ran before it stopped.
         elapsed: Duration,
@@ -476,6 +476,25 @@ pub(crate) fn bounded_message(message: String) -> String {
         }
     }
     out
+}
+
+/// Longest list of names a message shows (export names are guest-chosen;
+/// the rest are counted: `… and 120 more`).
+const MAX_LISTED: usize = 1000;
+
+/// Names separated by commas, as many as fit in [`MAX_LISTED`] bytes.
+fn listed(names: &[String]) -> String {
+    let mut shown = String::new();
+    for (i, name) in names.iter().enumerate() {
+        if !shown.is_empty() && shown.len() + name.len() > MAX_LISTED {
+            return format!("{shown}, … and {} more", names.len() - i);
+        }
+        if !shown.is_empty() {
+            shown.push_str(", ");
+        }
+        shown.push_str(&bounded_message(name.clone()));
+    }
+    shown
 }
 
 /// Formats a signature as `(i32, i32) -> (i64)`.

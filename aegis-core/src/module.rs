@@ -261,13 +261,10 @@ fn to_binary<'a>(runtime: &Runtime, bytes: &'a [u8]) -> Result<std::borrow::Cow<
             bytes.len()
         )));
     }
-    if bytes.starts_with(b"\0asm") {
-        return Ok(bytes.into());
+    match crate::source::recognise(bytes)? {
+        crate::source::Form::Binary => Ok(bytes.into()),
+        crate::source::Form::Text => wat::parse_bytes(bytes).map_err(|e| invalid(e.to_string())),
     }
-    if bytes.is_empty() {
-        return Err(invalid("empty input"));
-    }
-    wat::parse_bytes(bytes).map_err(|e| invalid(e.to_string()))
 }
 
 /// Refuses what the complexity limits forbid, then validates with the

@@ -79,7 +79,7 @@ pub(crate) fn classify(
     }
     let backtrace = err
         .downcast_ref::<wasmtime::WasmBacktrace>()
-        .map(|bt| bt.to_string())
+        .map(frames)
         .unwrap_or_default();
     if err.is::<wasmtime::ThrownException>() {
         return Error::Trap {
@@ -107,7 +107,7 @@ pub(crate) fn classify(
         },
         Some(trap) => Error::Trap {
             code: trap_code(*trap),
-            message: trap.to_string(),
+            message: trap_message(*trap),
             backtrace,
         },
         None => Error::Trap {
@@ -115,6 +115,29 @@ pub(crate) fn classify(
             message: error_chain(&err),
             backtrace,
         },
+    }
+}
+
+/// The frames of a wasm backtrace, one per line, innermost first.
+///
+/// wasmtime's `Display` starts with its own heading (`error while executing
+/// at wasm backtrace:`); [`Error::Trap`]'s text adds one heading of its own,
+/// so the frames are kept without wasmtime's.
+fn frames(backtrace: &wasmtime::WasmBacktrace) -> String {
+    let text = backtrace.to_string();
+    match text.split_once('\n') {
+        Some((heading, frames)) if heading.ends_with("wasm backtrace:") => frames.to_string(),
+        _ => text,
+    }
+}
+
+/// What a trap did, without wasmtime's `wasm trap: ` prefix:
+/// [`Error::Trap`]'s text already starts with `trap: `.
+fn trap_message(trap: Trap) -> String {
+    let text = trap.to_string();
+    match text.strip_prefix("wasm trap: ") {
+        Some(rest) => rest.to_string(),
+        None => text,
     }
 }
 

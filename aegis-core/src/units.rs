@@ -2,7 +2,8 @@
 //! `64MiB`, `1.5GiB`, `512KB`) and durations in seconds (`2`, `0.5`).
 //!
 //! One grammar, used by policy files, the CLI's flags and every binding that
-//! accepts a size as text.
+//! accepts a size as text; and one way to show a duration to people
+//! ([`format_duration`]).
 
 use std::time::Duration;
 
@@ -78,6 +79,40 @@ pub fn parse_seconds(what: &str, text: &str) -> Result<Duration> {
     seconds(what, secs)
 }
 
+/// A duration for people, rounded to three significant digits in the
+/// largest unit that keeps it at least 1: `25 µs`, `1.23 ms`, `2.5 s`
+/// (whole seconds from 100 s: `1234 s`). Messages and human output use it;
+/// machine output (JSON, details) keeps exact numbers.
+pub fn format_duration(duration: Duration) -> String {
+    const UNITS: [(u128, &str); 4] = [
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+        (1_000, "µs"),
+        (1, "ns"),
+    ];
+    let nanos = duration.as_nanos();
+    let step = match nanos {
+        0..1_000 => 1,
+        // Whole seconds from 100 s on; three significant digits below.
+        100_000_000_000.. => 1_000_000_000,
+        _ => 10u128.pow(nanos.ilog10() - 2),
+    };
+    let rounded = (nanos + step / 2) / step * step;
+    let (size, unit) = UNITS
+        .into_iter()
+        .find(|(size, _)| rounded >= *size)
+        .unwrap_or((1_000_000_000, "s"));
+    let whole = rounded / size;
+    let mut text = whole.to_string();
+    let fraction = format!("{:09}", rounded % size * (1_000_000_000 / size));
+    let fraction = fraction.trim_end_matches('0');
+    if !fraction.is_empty() {
+        text.push('.');
+        text.push_str(fraction);
+    }
+    format!("{text} {unit}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +139,23 @@ mod tests {
         for bad in ["0", "-1", "nan", "inf", "1e300", "soon"] {
             assert!(parse_seconds("t", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn durations_for_people_are_rounded() {
+        let shown = |nanos: u64| format_duration(Duration::from_nanos(nanos));
+        assert_eq!(shown(0), "0 s");
+        assert_eq!(shown(7), "7 ns");
+        assert_eq!(shown(999), "999 ns");
+        assert_eq!(shown(25_000), "25 µs");
+        assert_eq!(shown(1_234_567), "1.23 ms");
+        assert_eq!(shown(999_600), "1 ms");
+        assert_eq!(shown(12_345_678), "12.3 ms");
+        assert_eq!(shown(501_234_567), "501 ms");
+        assert_eq!(shown(2_500_000_000), "2.5 s");
+        assert_eq!(shown(30_000_000_000), "30 s");
+        assert_eq!(shown(99_960_000_000), "100 s");
+        assert_eq!(shown(1_234_567_000_000), "1235 s");
+        assert_eq!(format_duration(Duration::MAX), "18446744073709551616 s");
     }
 }

@@ -129,6 +129,14 @@ pub fn net_client_component() -> PathBuf {
         .clone()
 }
 
+/// `tests/guests/stdin_echo.rs` compiled for wasm32-wasip2 (reads all of stdin).
+pub fn stdin_echo_component() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| compile_guest("stdin_echo", "wasm32-wasip2"))
+        .clone()
+}
+
 /// Compiles `tests/guests/<name>.rs` with rustc for `target`.
 fn compile_guest(name: &str, target: &str) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
