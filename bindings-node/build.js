@@ -1,67 +1,60 @@
 #!/usr/bin/env node
-// Install script: compiles the native addon with cargo and puts it where
-// index.js looks for it (aegis.<platform>.node). Needs Rust (rustup) on PATH.
+// Builds the native addon from source, with napi-rs's CLI (a dev
+// dependency: run `npm ci` in bindings-node first) and cargo (Rust on PATH).
+// Not part of the npm package, which ships a prebuilt addon and never
+// compiles anything when installed.
 //
-//   AEGIS_NODE_PROFILE=release  (the default) build optimized: the addon users
-//                                run and the benchmarks measure
-//   AEGIS_NODE_PROFILE=debug    build in cargo's dev profile instead: quicker to
-//                                build, slower calls (wasmtime and the other
-//                                dependencies are still optimized); the test
-//                                command uses it
-//   AEGIS_NODE_SKIP_BUILD=1     do nothing (the addon is built another way)
+//   node build.js                 release addon into this directory
+//                                 (aegis.<platform>.node), and index.js /
+//                                 index.d.ts regenerated here: `npm run build`
+//   node build.js --debug         cargo's dev profile instead (quicker to
+//                                 build, slower calls)
+//   node build.js --out DIR       everything into DIR instead (what
+//                                 scripts/dist-node.sh does)
+//
+// A first release build compiles wasmtime: several minutes (see README);
+// cargo prints its progress. The addon shares the workspace's target/ with
+// the other front-ends (cargo-shim.js keeps napi's `--target` from making a
+// second copy of every dependency).
 'use strict'
 
 const { spawnSync } = require('node:child_process')
-const { copyFileSync } = require('node:fs')
-const { join } = require('node:path')
+const path = require('node:path')
 
-/** The platform suffix napi's generated index.js loads, e.g. `linux-x64-gnu`. */
-function platformSuffix() {
-  const { platform, arch } = process
-  if (platform === 'linux') {
-    const glibc = process.report?.getReport()?.header?.glibcVersionRuntime
-    return `linux-${arch}-${glibc ? 'gnu' : 'musl'}`
+/** `{ release, out }` from the command line; throws on anything else. */
+function parseArgs(argv) {
+  const options = { release: true, out: __dirname }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--debug') options.release = false
+    else if (arg === '--release') options.release = true
+    else if (arg === '--out' && i + 1 < argv.length) options.out = path.resolve(argv[++i])
+    else throw new Error(`unknown argument ${JSON.stringify(arg)} (usage: node build.js [--debug] [--out DIR])`)
   }
-  if (platform === 'win32') return `win32-${arch}-msvc`
-  return `${platform}-${arch}`
+  return options
 }
 
-/** Whether `AEGIS_NODE_PROFILE` asks for a release build (unset: yes). */
-function buildsRelease(profile) {
-  if (profile === undefined || profile === '' || profile === 'release') return true
-  if (profile === 'debug') return false
-  throw new Error(`AEGIS_NODE_PROFILE must be 'release' or 'debug', not '${profile}'`)
+/** The first `name` on PATH, as an absolute path. */
+function onPath(name) {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' })
+  return found.status === 0 ? found.stdout.trim() : null
 }
 
 function main() {
-  if (process.env.AEGIS_NODE_SKIP_BUILD === '1') return
-  const release = buildsRelease(process.env.AEGIS_NODE_PROFILE)
-  const args = [
-    'build',
-    '--manifest-path', join(__dirname, 'Cargo.toml'),
-    '--message-format=json-render-diagnostics',
-    ...(release ? ['--release'] : []),
-  ]
-  const cargo = spawnSync('cargo', args, {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
+  const { release, out } = parseArgs(process.argv.slice(2))
+  const cargo = process.env.CARGO || onPath('cargo')
+  if (!cargo) throw new Error('cargo is not on PATH: install Rust from https://rustup.rs')
+  const manifest = require.resolve('@napi-rs/cli/package.json', { paths: [__dirname] })
+  const cli = path.join(path.dirname(manifest), require(manifest).bin.napi)
+  const args = [cli, 'build', '--platform', ...(release ? ['--release'] : []), '--output-dir', out]
+  console.error(`aegis: napi build (${release ? 'release' : 'debug'}) into ${out}`)
+  const napi = spawnSync(process.execPath, args, {
+    cwd: __dirname,
+    stdio: 'inherit',
+    env: { ...process.env, CARGO: path.join(__dirname, 'cargo-shim.js'), AEGIS_REAL_CARGO: cargo },
   })
-  if (cargo.error) {
-    throw new Error(`cannot run cargo (install Rust from https://rustup.rs): ${cargo.error.message}`)
-  }
-  if (cargo.status !== 0) throw new Error(`cargo build failed with status ${cargo.status}`)
-  const library = cargo.stdout
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line))
-    .filter((m) => m.reason === 'compiler-artifact' && m.target?.name === 'aegis_node')
-    .flatMap((m) => m.filenames)
-    .find((f) => /\.(so|dylib|dll)$/.test(f))
-  if (!library) throw new Error('cargo did not report the aegis_node library')
-  const dest = join(__dirname, `aegis.${platformSuffix()}.node`)
-  copyFileSync(library, dest)
-  console.log(`aegis: built ${dest} (${release ? 'release' : 'debug'})`)
+  if (napi.error) throw napi.error
+  if (napi.status !== 0) throw new Error(`napi build failed with status ${napi.status}`)
 }
 
 if (require.main === module) {
@@ -73,4 +66,4 @@ if (require.main === module) {
   }
 }
 
-module.exports = { buildsRelease }
+module.exports = { parseArgs }

@@ -92,8 +92,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-android-arm64')
-        const bindingPackageVersion = require('aegis-android-arm64/package.json').version
+        const binding = require('aegis-wasm-sandbox-android-arm64')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-android-arm64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -108,8 +108,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-android-arm-eabi')
-        const bindingPackageVersion = require('aegis-android-arm-eabi/package.json').version
+        const binding = require('aegis-wasm-sandbox-android-arm-eabi')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-android-arm-eabi/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -129,8 +129,8 @@ function requireNative() {
           loadErrors.push(e)
         }
         try {
-          const binding = require('aegis-win32-x64-gnu')
-          const bindingPackageVersion = require('aegis-win32-x64-gnu/package.json').version
+          const binding = require('aegis-wasm-sandbox-win32-x64-gnu')
+          const bindingPackageVersion = require('aegis-wasm-sandbox-win32-x64-gnu/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -145,8 +145,8 @@ function requireNative() {
           loadErrors.push(e)
         }
         try {
-          const binding = require('aegis-win32-x64-msvc')
-          const bindingPackageVersion = require('aegis-win32-x64-msvc/package.json').version
+          const binding = require('aegis-wasm-sandbox-win32-x64-msvc')
+          const bindingPackageVersion = require('aegis-wasm-sandbox-win32-x64-msvc/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -162,8 +162,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-win32-ia32-msvc')
-        const bindingPackageVersion = require('aegis-win32-ia32-msvc/package.json').version
+        const binding = require('aegis-wasm-sandbox-win32-ia32-msvc')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-win32-ia32-msvc/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -178,8 +178,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-win32-arm64-msvc')
-        const bindingPackageVersion = require('aegis-win32-arm64-msvc/package.json').version
+        const binding = require('aegis-wasm-sandbox-win32-arm64-msvc')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-win32-arm64-msvc/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -197,8 +197,8 @@ function requireNative() {
       loadErrors.push(e)
     }
     try {
-      const binding = require('aegis-darwin-universal')
-      const bindingPackageVersion = require('aegis-darwin-universal/package.json').version
+      const binding = require('aegis-wasm-sandbox-darwin-universal')
+      const bindingPackageVersion = require('aegis-wasm-sandbox-darwin-universal/package.json').version
       if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
         throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
       }
@@ -213,8 +213,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-darwin-x64')
-        const bindingPackageVersion = require('aegis-darwin-x64/package.json').version
+        const binding = require('aegis-wasm-sandbox-darwin-x64')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-darwin-x64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -229,8 +229,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-darwin-arm64')
-        const bindingPackageVersion = require('aegis-darwin-arm64/package.json').version
+        const binding = require('aegis-wasm-sandbox-darwin-arm64')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-darwin-arm64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -249,8 +249,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-freebsd-x64')
-        const bindingPackageVersion = require('aegis-freebsd-x64/package.json').version
+        const binding = require('aegis-wasm-sandbox-freebsd-x64')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-freebsd-x64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -265,8 +265,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-freebsd-arm64')
-        const bindingPackageVersion = require('aegis-freebsd-arm64/package.json').version
+        const binding = require('aegis-wasm-sandbox-freebsd-arm64')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-freebsd-arm64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -281,8 +281,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-freebsd-ppc64')
-        const bindingPackageVersion = require('aegis-freebsd-ppc64/package.json').version
+        const binding = require('aegis-wasm-sandbox-freebsd-ppc64')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-freebsd-ppc64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -302,8 +302,8 @@ function requireNative() {
           loadErrors.push(e)
         }
         try {
-          const binding = require('aegis-linux-x64-musl')
-          const bindingPackageVersion = require('aegis-linux-x64-musl/package.json').version
+          const binding = require('aegis-wasm-sandbox-linux-x64-musl')
+          const bindingPackageVersion = require('aegis-wasm-sandbox-linux-x64-musl/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -318,8 +318,8 @@ function requireNative() {
           loadErrors.push(e)
         }
         try {
-          const binding = require('aegis-linux-x64-gnu')
-          const bindingPackageVersion = require('aegis-linux-x64-gnu/package.json').version
+          const binding = require('aegis-wasm-sandbox-linux-x64-gnu')
+          const bindingPackageVersion = require('aegis-wasm-sandbox-linux-x64-gnu/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -336,8 +336,8 @@ function requireNative() {
           loadErrors.push(e)
         }
         try {
-          const binding = require('aegis-linux-arm64-musl')
-          const bindingPackageVersion = require('aegis-linux-arm64-musl/package.json').version
+          const binding = require('aegis-wasm-sandbox-linux-arm64-musl')
+          const bindingPackageVersion = require('aegis-wasm-sandbox-linux-arm64-musl/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -352,8 +352,8 @@ function requireNative() {
           loadErrors.push(e)
         }
         try {
-          const binding = require('aegis-linux-arm64-gnu')
-          const bindingPackageVersion = require('aegis-linux-arm64-gnu/package.json').version
+          const binding = require('aegis-wasm-sandbox-linux-arm64-gnu')
+          const bindingPackageVersion = require('aegis-wasm-sandbox-linux-arm64-gnu/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -370,8 +370,8 @@ function requireNative() {
           loadErrors.push(e)
         }
         try {
-          const binding = require('aegis-linux-arm-musleabihf')
-          const bindingPackageVersion = require('aegis-linux-arm-musleabihf/package.json').version
+          const binding = require('aegis-wasm-sandbox-linux-arm-musleabihf')
+          const bindingPackageVersion = require('aegis-wasm-sandbox-linux-arm-musleabihf/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -386,8 +386,8 @@ function requireNative() {
           loadErrors.push(e)
         }
         try {
-          const binding = require('aegis-linux-arm-gnueabihf')
-          const bindingPackageVersion = require('aegis-linux-arm-gnueabihf/package.json').version
+          const binding = require('aegis-wasm-sandbox-linux-arm-gnueabihf')
+          const bindingPackageVersion = require('aegis-wasm-sandbox-linux-arm-gnueabihf/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -404,8 +404,8 @@ function requireNative() {
           loadErrors.push(e)
         }
         try {
-          const binding = require('aegis-linux-loong64-musl')
-          const bindingPackageVersion = require('aegis-linux-loong64-musl/package.json').version
+          const binding = require('aegis-wasm-sandbox-linux-loong64-musl')
+          const bindingPackageVersion = require('aegis-wasm-sandbox-linux-loong64-musl/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -420,8 +420,8 @@ function requireNative() {
           loadErrors.push(e)
         }
         try {
-          const binding = require('aegis-linux-loong64-gnu')
-          const bindingPackageVersion = require('aegis-linux-loong64-gnu/package.json').version
+          const binding = require('aegis-wasm-sandbox-linux-loong64-gnu')
+          const bindingPackageVersion = require('aegis-wasm-sandbox-linux-loong64-gnu/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -438,8 +438,8 @@ function requireNative() {
           loadErrors.push(e)
         }
         try {
-          const binding = require('aegis-linux-riscv64-musl')
-          const bindingPackageVersion = require('aegis-linux-riscv64-musl/package.json').version
+          const binding = require('aegis-wasm-sandbox-linux-riscv64-musl')
+          const bindingPackageVersion = require('aegis-wasm-sandbox-linux-riscv64-musl/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -454,8 +454,8 @@ function requireNative() {
           loadErrors.push(e)
         }
         try {
-          const binding = require('aegis-linux-riscv64-gnu')
-          const bindingPackageVersion = require('aegis-linux-riscv64-gnu/package.json').version
+          const binding = require('aegis-wasm-sandbox-linux-riscv64-gnu')
+          const bindingPackageVersion = require('aegis-wasm-sandbox-linux-riscv64-gnu/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -471,8 +471,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-linux-ppc64-gnu')
-        const bindingPackageVersion = require('aegis-linux-ppc64-gnu/package.json').version
+        const binding = require('aegis-wasm-sandbox-linux-ppc64-gnu')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-linux-ppc64-gnu/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -487,8 +487,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-linux-s390x-gnu')
-        const bindingPackageVersion = require('aegis-linux-s390x-gnu/package.json').version
+        const binding = require('aegis-wasm-sandbox-linux-s390x-gnu')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-linux-s390x-gnu/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -507,8 +507,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-openharmony-arm64')
-        const bindingPackageVersion = require('aegis-openharmony-arm64/package.json').version
+        const binding = require('aegis-wasm-sandbox-openharmony-arm64')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-openharmony-arm64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -523,8 +523,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-openharmony-x64')
-        const bindingPackageVersion = require('aegis-openharmony-x64/package.json').version
+        const binding = require('aegis-wasm-sandbox-openharmony-x64')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-openharmony-x64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -539,8 +539,8 @@ function requireNative() {
         loadErrors.push(e)
       }
       try {
-        const binding = require('aegis-openharmony-arm')
-        const bindingPackageVersion = require('aegis-openharmony-arm/package.json').version
+        const binding = require('aegis-wasm-sandbox-openharmony-arm')
+        const bindingPackageVersion = require('aegis-wasm-sandbox-openharmony-arm/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -678,16 +678,16 @@ if (!nativeBinding || forceWasi) {
     let candidateError = null
     let candidateFailed = false
     try {
-      candidateError = __napiWasiResolveCandidate('aegis-wasm32-wasi', true, undefined)
+      candidateError = __napiWasiResolveCandidate('aegis-wasm-sandbox-wasm32-wasi', true, undefined)
       candidateFailed = candidateError !== null
       if (!candidateFailed) {
         if (process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
-          const bindingPackageVersion = require('aegis-wasm32-wasi/package.json').version
+          const bindingPackageVersion = require('aegis-wasm-sandbox-wasm32-wasi/package.json').version
           if (bindingPackageVersion !== '0.1.0') {
             throw new Error(`WASI binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
         }
-        wasiBinding = require('aegis-wasm32-wasi')
+        wasiBinding = require('aegis-wasm-sandbox-wasm32-wasi')
         nativeBinding = wasiBinding
         __napiLoadedBindingTarget = 'wasm32-wasi'
         wasiBindingLoaded = true
@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Caller = nativeBinding.Caller
 module.exports.InterruptHandle = nativeBinding.InterruptHandle
 module.exports.Module = nativeBinding.Module
 module.exports.Runtime = nativeBinding.Runtime
@@ -842,6 +843,7 @@ module.exports.Sandbox = nativeBinding.Sandbox
 module.exports.DETAIL_NAMES = nativeBinding.DETAIL_NAMES
 module.exports.ERROR_CODES = nativeBinding.ERROR_CODES
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.isAegisError = nativeBinding.isAegisError
 module.exports.METRIC_NAMES = nativeBinding.METRIC_NAMES
 module.exports.OPTIONS = nativeBinding.OPTIONS
 module.exports.validate = nativeBinding.validate

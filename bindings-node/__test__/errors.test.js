@@ -5,7 +5,7 @@ const { test, after } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { aegis, expectCode, expectRejects, loaded } = require('./helpers')
+const { aegis, PACKAGE_DIR, expectCode, expectRejects, loaded } = require('./helpers')
 
 /** Codes no scenario here can produce, and why. Every other code must be seen. */
 const UNREACHABLE = {}
@@ -244,7 +244,7 @@ test('ERROR_CODES lists AEGIS_ codes, each once, the same as index.d.ts', () => 
   for (const code of codes) assert.match(code, /^AEGIS_[A-Z_]+$/)
   assert.ok(codes.includes('AEGIS_INTERRUPTED') && codes.includes('AEGIS_BUSY'))
   for (const code of Object.keys(UNREACHABLE)) assert.ok(codes.includes(code), `${code} is not a code`)
-  const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
+  const dts = fs.readFileSync(path.join(PACKAGE_DIR, 'index.d.ts'), 'utf8')
   const union = dts.match(/export type AegisErrorCode =([^;]*?)\n\n/)
   assert.ok(union, 'index.d.ts declares AegisErrorCode')
   const declared = [...union[1].matchAll(/'(AEGIS_[A-Z_]+)'/g)].map((m) => m[1])

@@ -1,8 +1,23 @@
 // Shared guests and helpers for the Node test suite (not a test file itself).
+//
+// The package under test: `require('aegis')` as resolved from the fresh
+// install of scripts/test-node.sh (AEGIS_NODE_INSTALL, the directory whose
+// node_modules has the packed tarballs installed), or else this source
+// directory (after `npm run build`, for working on the binding).
 'use strict'
 
 const assert = require('node:assert/strict')
-const aegis = require('..')
+const path = require('node:path')
+
+/** The fresh install directory the suite tests, if any. */
+const INSTALL_DIR = process.env.AEGIS_NODE_INSTALL || null
+
+/** The directory of the package under test (index.js, index.d.ts). */
+const PACKAGE_DIR = INSTALL_DIR
+  ? path.dirname(require.resolve('aegis/package.json', { paths: [INSTALL_DIR] }))
+  : path.join(__dirname, '..')
+
+const aegis = require(PACKAGE_DIR)
 
 /** A guest exercising every value type, multi-value results, traps and loops. */
 const CALC_WAT = `(module
@@ -62,4 +77,4 @@ function loaded(wat = CALC_WAT, runtimeOptions = {}, sandboxOptions = undefined)
   return { runtime, module, sandbox }
 }
 
-module.exports = { aegis, CALC_WAT, expectCode, expectRejects, loaded }
+module.exports = { aegis, INSTALL_DIR, PACKAGE_DIR, CALC_WAT, expectCode, expectRejects, loaded }

@@ -1,13 +1,16 @@
 'use strict'
 
-// Runs the README's Node example verbatim, with `require('aegis')` resolving
-// to this package as it does after `npm install ./bindings-node`.
+// Runs the README's Node examples verbatim, with `require('aegis')`
+// resolving as it does for a user: to the fresh install of
+// scripts/test-node.sh (AEGIS_NODE_INSTALL), or else to this source
+// directory (linked into a temporary node_modules).
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const { INSTALL_DIR } = require('./helpers')
 
 const ROOT = path.join(__dirname, '..', '..')
 
@@ -27,18 +30,22 @@ function jsBlock(text, what) {
 }
 
 /**
- * Runs `source` as a CommonJS file next to a `node_modules/aegis` that is
- * this package (as after `npm install ./bindings-node`), in `cwd`.
+ * Runs `source` as a CommonJS file in a new directory beside the installed
+ * `node_modules/aegis` (or a link to this package), with `cwd` as the
+ * working directory (default: that directory).
  */
 function runExample(source, cwd) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-readme-'))
+  const base = INSTALL_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-readme-'))
+  const dir = fs.mkdtempSync(path.join(base, 'readme-'))
   try {
-    fs.mkdirSync(path.join(dir, 'node_modules'))
-    fs.symlinkSync(path.resolve(__dirname, '..'), path.join(dir, 'node_modules', 'aegis'), 'dir')
+    if (!INSTALL_DIR) {
+      fs.mkdirSync(path.join(base, 'node_modules'))
+      fs.symlinkSync(path.resolve(__dirname, '..'), path.join(base, 'node_modules', 'aegis'), 'dir')
+    }
     fs.writeFileSync(path.join(dir, 'example.cjs'), source)
     return spawnSync(process.execPath, [path.join(dir, 'example.cjs')], { cwd: cwd ?? dir, encoding: 'utf8', timeout: 60000 })
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
+    fs.rmSync(INSTALL_DIR ? dir : base, { recursive: true, force: true })
   }
 }
 
@@ -54,6 +61,7 @@ test('the README "Exchanging data" example runs as written, from the repository 
     'WIT',
     'QUIET',
     'guest says: hello',
+    'from stdin',
     '',
   ].join('\n'))
 })

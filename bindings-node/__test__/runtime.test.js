@@ -79,8 +79,8 @@ test('bad options throw AEGIS_INVALID_ARGUMENT naming the option; the core decid
     [{ env: { A: () => 1 } }, /env\.A cannot be a function/],
     [{ allowLogging: true, captureOutput: true }, /allow_logging and capture_output/],
     [{ memory_limit: 5 }, /unknown option `memory_limit` \(did you mean `memoryLimit`\?\)/],
-    [{ memoryLimt: 5 }, /unknown option `memoryLimt` \(options: memoryLimit, /],
-    [{ ['k'.repeat(10000)]: 1 }, /unknown option `k+\.\.\.`/],
+    [{ memoryLimt: 5 }, /unknown field `memoryLimt`, expected one of `memoryLimit`, `fuelLimit`, /],
+    [{ ['k'.repeat(10000)]: 1 }, /unknown field `k+\.\.\./],
   ]) {
     const err = expectCode(() => new aegis.Runtime(options), 'AEGIS_INVALID_ARGUMENT')
     assert.equal(err.aegisCode, 'invalid_argument')

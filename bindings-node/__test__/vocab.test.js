@@ -10,10 +10,10 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { aegis, expectCode, loaded } = require('./helpers')
+const { aegis, PACKAGE_DIR, expectCode, loaded } = require('./helpers')
 
 const ROOT = path.join(__dirname, '..', '..')
-const DTS = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
+const DTS = fs.readFileSync(path.join(PACKAGE_DIR, 'index.d.ts'), 'utf8')
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
 
 /** The Node section of README.md. */
@@ -64,6 +64,7 @@ function sampleValues(dir) {
     args: ['guest'],
     randomSeed: 7,
     onDenied: 'error',
+    stdin: { text: 'hello' },
     instancePool: 2,
     compileCache: dir,
     maxModuleSize: '1MiB',

@@ -76,6 +76,15 @@ pub fn to_js_with_cause(env: &Env, err: Error, cause: sys::napi_value) -> napi::
     }
 }
 
+/// What `new X()` throws for a class only Aegis creates: an
+/// `AEGIS_INVALID_ARGUMENT` saying how to get one.
+pub fn not_constructible<T>(env: &Env, class: &str, how: &str) -> napi::Result<T> {
+    Err(to_js(
+        env,
+        invalid_argument(format!("{class} objects cannot be constructed: {how}")),
+    ))
+}
+
 /// Runs `f` and converts its failure for the JS boundary.
 pub fn boundary<T>(env: &Env, f: impl FnOnce() -> Fallible<T>) -> napi::Result<T> {
     f().map_err(|e| to_js(env, e))
@@ -127,4 +136,38 @@ impl ToNapiValue for ErrorCodeList {
 /// Every JS error code, e.g. `AEGIS_OUT_OF_FUEL`, in the core's order.
 pub fn all_codes() -> Vec<String> {
     ErrorCode::ALL.into_iter().map(js_code).collect()
+}
+
+/// Whether `raw` is an `Error` whose own or inherited `code` is a JS code
+/// of the core (`AEGIS_...`). A getter that throws makes it false (the
+/// exception is cleared).
+pub fn is_aegis_error(env: &Env, raw: sys::napi_value) -> bool {
+    let mut is_error = false;
+    // SAFETY (each call): `raw` is a live value of `env`, the current env.
+    let status = unsafe { sys::napi_is_error(env.raw(), raw, &mut is_error) };
+    if status != sys::Status::napi_ok || !is_error {
+        return false;
+    }
+    let mut code = std::ptr::null_mut();
+    let status =
+        unsafe { sys::napi_get_named_property(env.raw(), raw, c"code".as_ptr(), &mut code) };
+    if status != sys::Status::napi_ok {
+        let mut ignored = std::ptr::null_mut();
+        unsafe { sys::napi_get_and_clear_last_exception(env.raw(), &mut ignored) };
+        return false;
+    }
+    let mut buf = [0u8; 64];
+    let mut len = 0;
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(
+            env.raw(),
+            code,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut len,
+        )
+    };
+    status == sys::Status::napi_ok
+        && std::str::from_utf8(&buf[..len])
+            .is_ok_and(|code| ErrorCode::ALL.into_iter().any(|c| js_code(c) == code))
 }

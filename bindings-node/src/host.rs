@@ -34,6 +34,7 @@ use napi::threadsafe_function::{
 };
 use napi::{Env, JsValue, Status, sys};
 
+use crate::caller::CallerSlot;
 use crate::inline::Inline;
 use crate::values::{js_to_arg, value_to_js, with_mapped};
 
@@ -304,6 +305,8 @@ pub struct JsHostFunction {
     pub results: Vec<ValType>,
     /// The JS thread it belongs to.
     pub thread: Arc<JsThread>,
+    /// Whether the JS function gets a `Caller` first (`{ caller: true }`).
+    pub with_caller: bool,
 }
 
 impl JsHostFunction {
@@ -313,9 +316,35 @@ impl JsHostFunction {
         caller: &mut HostCaller<'_>,
         args: &[Value],
     ) -> Result<Vec<Value>, HostError> {
+        if !self.with_caller {
+            let caller = &*caller;
+            return self.dispatch(None, args, || caller.is_cancelled());
+        }
+        // From here until `_closed` is dropped (whatever way this returns),
+        // `caller` is used only through the slot.
+        let (slot, _closed) = CallerSlot::open(caller);
+        let watched = Arc::clone(&slot);
+        self.dispatch(Some(slot), args, move || watched.is_cancelled())
+    }
+
+    /// Runs the JS function: right here on an inline call, else on the JS
+    /// thread while this one waits, until `cancelled()`.
+    fn dispatch(
+        &self,
+        slot: Option<Arc<CallerSlot>>,
+        args: &[Value],
+        cancelled: impl Fn() -> bool,
+    ) -> Result<Vec<Value>, HostError> {
         if let Some(env) = self.thread.here() {
             return crate::inline::in_shared_scope(&env, || {
-                invoke(&env, &self.callback, &self.label, args, &self.results)
+                invoke(
+                    &env,
+                    &self.callback,
+                    &self.label,
+                    slot.as_ref(),
+                    args,
+                    &self.results,
+                )
             })
             .unwrap_or_else(|e| Err(napi_failure(&self.label, e)));
         }
@@ -323,14 +352,13 @@ impl JsHostFunction {
         let label = self.label.clone();
         let results = self.results.clone();
         let args = args.to_vec();
-        let caller = &*caller;
         self.thread.run(
             move |env| {
                 in_scope(env, &label, || {
-                    invoke(env, &callback, &label, &args, &results)
+                    invoke(env, &callback, &label, slot.as_ref(), &args, &results)
                 })
             },
-            || caller.is_cancelled(),
+            cancelled,
         )?
     }
 }
@@ -446,22 +474,36 @@ fn call_js(
 }
 
 /// Calls the JS function on the JS thread and converts its return value.
+/// With a `slot`, a new `Caller` on it comes first, and the slot is closed
+/// as soon as the function returns.
 fn invoke(
     env: &Env,
     callback: &JsCallback,
     label: &str,
+    slot: Option<&Arc<CallerSlot>>,
     args: &[Value],
     results: &[ValType],
 ) -> Result<Vec<Value>, HostError> {
     let napi_failed = |e| napi_failure(label, e);
     let func = callback.borrow_back(env).map_err(napi_failed)?;
-    let ret = with_mapped(
-        args,
-        std::ptr::null_mut,
-        |v| value_to_js(env, *v),
-        |argv| call_js(env, func.raw(), argv, label),
-    )
-    .map_err(napi_failed)??;
+    let ret = match slot {
+        None => with_mapped(
+            args,
+            std::ptr::null_mut,
+            |v| value_to_js(env, *v),
+            |argv| call_js(env, func.raw(), argv, label),
+        )
+        .map_err(napi_failed)?,
+        Some(slot) => {
+            let argv = std::iter::once(slot.to_js(env))
+                .chain(args.iter().map(|v| value_to_js(env, *v)))
+                .collect::<napi::Result<Vec<_>>>()
+                .map_err(napi_failed)?;
+            let ret = call_js(env, func.raw(), &argv, label);
+            slot.close();
+            ret
+        }
+    }?;
     returned(env, ret, label, results)
 }
 

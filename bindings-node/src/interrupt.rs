@@ -35,6 +35,13 @@ impl InterruptHandle {
 
 #[napi]
 impl InterruptHandle {
+    /// Not for JS code (throws `AEGIS_INVALID_ARGUMENT`): use
+    /// `sandbox.interruptHandle()`.
+    #[napi(constructor, skip_typescript)]
+    pub fn construct(env: Env) -> napi::Result<Self> {
+        crate::errors::not_constructible(&env, "InterruptHandle", "use sandbox.interruptHandle()")
+    }
+
     /// Stops the sandbox's running call (or, if none runs, its next call)
     /// with `AEGIS_INTERRUPTED`. Never blocks.
     #[napi]

@@ -7,6 +7,7 @@
 // napi-derive does not register exports in test builds, so they look unused there.
 #![cfg_attr(test, allow(dead_code))]
 
+mod caller;
 mod calls;
 mod data;
 mod errors;
@@ -69,6 +70,14 @@ impl napi::bindgen_prelude::ToNapiValue for NameList {
             val.0.iter().map(|n| aegis_core::policy::camel_case(n)),
         )
     }
+}
+
+/// Whether `err` is an error Aegis threw (or rejected with): an `Error`
+/// whose `code` is one of `ERROR_CODES`. Never throws; in TypeScript it
+/// narrows `unknown` (a `catch` variable) to `AegisError`.
+#[napi(ts_args_type = "err: unknown", ts_return_type = "err is AegisError")]
+pub fn is_aegis_error(env: Env, err: Unknown<'_>) -> bool {
+    errors::is_aegis_error(&env, err.raw())
 }
 
 /// Splits `(name, ...args)` for the variadic call methods.

@@ -56,6 +56,17 @@ fn info(module: &str, name: &str, ty: &ExternType) -> ExternInfo {
 
 #[napi]
 impl Module {
+    /// Not for JS code (throws `AEGIS_INVALID_ARGUMENT`): modules come from
+    /// `runtime.loadWat`, `loadFile` or `loadBytes`.
+    #[napi(constructor, skip_typescript)]
+    pub fn new(env: napi::Env) -> napi::Result<Self> {
+        crate::errors::not_constructible(
+            &env,
+            "Module",
+            "use runtime.loadWat, loadFile or loadBytes",
+        )
+    }
+
     /// Every import, in declaration order.
     #[napi(getter)]
     pub fn imports(&self) -> Vec<ExternInfo> {

@@ -1,13 +1,13 @@
 //! The options object of `new Runtime(...)`, `runtime.sandbox(...)` and
 //! `Runtime.fromPolicy(..., overrides)`, turned into the core's `Policy`.
 //!
-//! The binding interprets nothing: it maps each camelCase key to its core
-//! name through `aegis_core::policy::OPTIONS` and copies the value into a
-//! JSON value, translating only JS idioms (`Infinity` or `null` for an
-//! option that can be `"off"`, BigInt for an integer, camelCase keys of
-//! nested objects). Every rule (types, units, ranges, exclusions, scopes) is
-//! the core's, in `Policy::from_value`, `runtime_builder` and
-//! `apply_to_sandbox`.
+//! The binding interprets nothing: it turns each camelCase key into the
+//! core's snake_case name and copies the value into a JSON value,
+//! translating only JS idioms (`Infinity` or `null` for an option that can
+//! be `"off"`, BigInt for an integer, camelCase keys of nested objects, a
+//! `Buffer` as stdin). Every rule (which options exist, types, units,
+//! ranges, exclusions, scopes) is the core's, in `Policy::from_value`,
+//! `runtime_builder` and `apply_to_sandbox`.
 
 use aegis_core::Policy;
 use aegis_core::policy::{OPTIONS, OptionInfo, Scope, camel_case};
@@ -16,6 +16,7 @@ use napi::{Env, ValueType, sys};
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
+use crate::data::{ByteView, byte_view};
 use crate::errors::{Failure, Fallible, invalid_argument};
 use crate::values::{bounded, check, own_key_values, property, type_name, type_of};
 
@@ -96,6 +97,14 @@ pub struct Options {
     /// (`AEGIS_PERMISSION_DENIED` with `capability`, `operation`, `target`).
     #[napi(ts_type = "'errno' | 'error'")]
     pub on_denied: Option<()>,
+    /// The guest's stdin: end of file at once, the host's stdin, a regular
+    /// file, or given text. `'empty'` (default: the guest reads end of
+    /// file), `'inherit'` (this process's stdin), `{ file: path }` (a regular
+    /// file, read when the sandbox is created: a FIFO, device or directory
+    /// is `AEGIS_INVALID_ARGUMENT`), `{ text: string }` (UTF-8), or the
+    /// bytes of a `Buffer`/`Uint8Array` (copied when the options are read).
+    #[napi(ts_type = "StdinSource")]
+    pub stdin: Option<()>,
     /// Pre-allocated instance slots (pooling allocator). Runtime only.
     #[napi(ts_type = "number")]
     pub instance_pool: Option<()>,
@@ -224,14 +233,38 @@ enum Keys {
 /// Nesting deeper than this is refused (options are shallow; this stops cycles).
 const MAX_DEPTH: usize = 16;
 
-/// The policy an options object describes; `undefined` and `null` are none.
-pub fn policy_from_js(env: &Env, raw: Option<sys::napi_value>, what: &str) -> Fallible<Policy> {
+/// What an options object describes: the core's policy, and stdin given as
+/// bytes (a `Buffer`/`Uint8Array`, which is no policy value: the core takes
+/// it through the builder).
+#[derive(Default)]
+pub struct JsOptions {
+    /// Every option but byte stdin, checked by the core.
+    pub policy: Policy,
+    /// `stdin` given as bytes.
+    pub stdin_bytes: Option<Vec<u8>>,
+}
+
+impl JsOptions {
+    /// The stdin the builder must get on top of the policy, if any.
+    pub fn stdin(&self) -> Option<aegis_core::Stdin> {
+        self.stdin_bytes.clone().map(aegis_core::Stdin::bytes)
+    }
+}
+
+/// The options an options object describes; `undefined` and `null` are none.
+///
+/// Each key goes to the core in snake_case (`memoryLimt` → `memory_limt`),
+/// and the core's policy type refuses the unknown ones (its
+/// `deny_unknown_fields`): its message comes back with the names in
+/// camelCase. A key written in snake_case is refused here, as the core's
+/// names are for policy files.
+pub fn policy_from_js(env: &Env, raw: Option<sys::napi_value>, what: &str) -> Fallible<JsOptions> {
     let Some(raw) = raw else {
-        return Ok(Policy::default());
+        return Ok(JsOptions::default());
     };
     let kind = type_of(env, raw)?;
     if matches!(kind, ValueType::Undefined | ValueType::Null) {
-        return Ok(Policy::default());
+        return Ok(JsOptions::default());
     }
     if kind != ValueType::Object || is_array(env, raw)? {
         return Err(invalid_argument(format!(
@@ -240,19 +273,28 @@ pub fn policy_from_js(env: &Env, raw: Option<sys::napi_value>, what: &str) -> Fa
         )));
     }
     let mut map = Map::new();
+    let mut stdin_bytes = None;
     for key in own_keys(env, raw)? {
-        let Some(option) = OPTIONS.iter().find(|o| o.camel_name() == key) else {
-            return Err(unknown_option(&key));
-        };
+        if key.contains('_') {
+            return Err(snake_case_option(&key));
+        }
+        let name = snake_case(&key);
         let value = property(env, raw, &key)?;
         let kind = type_of(env, value)?;
-        let off = option.unit.contains("\"off\"");
+        if name == "stdin"
+            && kind == ValueType::Object
+            && let Some(ByteView::Bytes(bytes)) = byte_view(env, value)?
+        {
+            stdin_bytes = Some(bytes.to_vec());
+            continue;
+        }
+        let off = aegis_core::policy::option(&name).is_some_and(|o| o.unit.contains("\"off\""));
         let json = match kind {
             ValueType::Undefined => continue,
             ValueType::Null if off => Value::from("off"),
             ValueType::Number if off && number(env, value)? == f64::INFINITY => Value::from("off"),
             _ => {
-                let keys = if option.name == "env" {
+                let keys = if name == "env" {
                     Keys::Verbatim
                 } else {
                     Keys::Camel
@@ -260,43 +302,58 @@ pub fn policy_from_js(env: &Env, raw: Option<sys::napi_value>, what: &str) -> Fa
                 json_from_js(env, value, &key, keys, 0)?
             }
         };
-        map.insert(option.name.to_string(), json);
+        map.insert(name, json);
     }
-    from_value(map)
+    Ok(JsOptions {
+        policy: from_value(map)?,
+        stdin_bytes,
+    })
 }
 
-/// `Policy::from_value`, naming the camelCase key whose value the core refused.
+/// `Policy::from_value`, its message naming options in camelCase.
 fn from_value(map: Map<String, Value>) -> Fallible<Policy> {
-    match Policy::from_value(Value::Object(map.clone())) {
-        Ok(policy) => Ok(policy),
-        Err(aegis_core::Error::InvalidArgument { message }) => {
-            // The core's serde message does not say which option it was
-            // about: find the first one refused on its own.
-            let culprit = map.iter().find(|(name, value)| {
-                let one = Map::from_iter([((*name).clone(), (*value).clone())]);
-                Policy::from_value(Value::Object(one)).is_err()
-            });
-            Err(invalid_argument(match culprit {
-                Some((name, _)) => format!("{}: {message}", camel_case(name)),
-                None => message,
-            }))
-        }
-        Err(other) => Err(other.into()),
-    }
+    Policy::from_value(Value::Object(map)).map_err(|e| match e {
+        aegis_core::Error::InvalidArgument { message } => invalid_argument(camel_names(&message)),
+        other => other.into(),
+    })
 }
 
-/// `AEGIS_INVALID_ARGUMENT` for a key that names no option.
-fn unknown_option(key: &str) -> Failure {
+/// `message` with each name in backquotes that is in snake_case (lower
+/// case, digits, `_`, and `.` or `[n]` of a path; or the start of one,
+/// where the core cut a long message with `…`) turned to camelCase, and
+/// each name cut to a few dozen characters (a key is the caller's text):
+/// the core's ``unknown field `memory_limt`, expected one of `memory_limit`, ...``
+/// becomes ``unknown field `memoryLimt`, expected one of `memoryLimit`, ...``.
+fn camel_names(message: &str) -> String {
+    let snake = |name: &str| {
+        let name = name.strip_suffix('…').unwrap_or(name);
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.[]".contains(c))
+    };
+    message
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 && snake(part) {
+                bounded(&camel_case(part))
+            } else if i % 2 == 1 {
+                bounded(part)
+            } else {
+                part.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
+}
+
+/// `AEGIS_INVALID_ARGUMENT` for a key in snake_case: options are camelCase
+/// here (the core's names are those of policy files).
+fn snake_case_option(key: &str) -> Failure {
     let hint = match aegis_core::policy::option(key) {
         Some(o) => format!(" (did you mean `{}`?)", o.camel_name()),
-        None => format!(
-            " (options: {})",
-            OPTIONS
-                .iter()
-                .map(|o| o.camel_name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        None => String::from(" (options are camelCase here)"),
     };
     invalid_argument(format!("unknown option `{}`{hint}", bounded(key)))
 }

@@ -61,9 +61,13 @@ impl Runtime {
     #[napi(constructor, ts_args_type = "options?: Options | undefined | null")]
     pub fn new(env: Env, options: Option<Unknown<'_>>) -> napi::Result<Self> {
         boundary(&env, || {
-            let policy = policy_from_js(&env, options.map(|o| o.raw()), "Runtime options")?;
+            let options = policy_from_js(&env, options.map(|o| o.raw()), "Runtime options")?;
+            let mut builder = options.policy.runtime_builder()?;
+            if let Some(stdin) = options.stdin() {
+                builder = builder.with_stdin(stdin);
+            }
             Ok(Runtime {
-                inner: policy.runtime_builder()?.build()?,
+                inner: builder.build()?,
             })
         })
     }
@@ -92,9 +96,13 @@ impl Runtime {
                 overrides.map(|o| o.raw()),
                 "Runtime.fromPolicy overrides",
             )?;
-            let policy = base.overridden_by(&overrides)?;
+            let policy = base.overridden_by(&overrides.policy)?;
+            let mut builder = policy.runtime_builder()?;
+            if let Some(stdin) = overrides.stdin() {
+                builder = builder.with_stdin(stdin);
+            }
             Ok(Runtime {
-                inner: aegis_core::Runtime::from_policy(&policy)?,
+                inner: builder.build()?,
             })
         })
     }
@@ -148,8 +156,11 @@ impl Runtime {
     #[napi(ts_args_type = "options?: Options | undefined | null")]
     pub fn sandbox(&self, env: Env, options: Option<Unknown<'_>>) -> napi::Result<Sandbox> {
         boundary(&env, || {
-            let policy = policy_from_js(&env, options.map(|o| o.raw()), "sandbox options")?;
-            let builder = policy.apply_to_sandbox(self.inner.sandbox())?;
+            let options = policy_from_js(&env, options.map(|o| o.raw()), "sandbox options")?;
+            let mut builder = options.policy.apply_to_sandbox(self.inner.sandbox())?;
+            if let Some(stdin) = options.stdin() {
+                builder = builder.with_stdin(stdin);
+            }
             Sandbox::new(&env, builder.build()?)
         })
     }

@@ -30,6 +30,9 @@ pub struct Signature {
     pub params: Option<Vec<String>>,
     /// Result types (default none).
     pub results: Option<Vec<String>>,
+    /// `true`: the function gets a `Caller` (guest-memory access) before the
+    /// wasm arguments. Default `false`.
+    pub caller: Option<bool>,
 }
 
 /// An isolated place to run guest code: one instance at a time, every call
@@ -357,20 +360,31 @@ impl SandboxState {
 
 #[napi]
 impl Sandbox {
+    /// Not for JS code (throws `AEGIS_INVALID_ARGUMENT`): use `runtime.sandbox(options)`.
+    #[napi(constructor, skip_typescript)]
+    pub fn construct(env: Env) -> napi::Result<Self> {
+        crate::errors::not_constructible(&env, "Sandbox", "use runtime.sandbox(options)")
+    }
+
     /// Registers a JS function as the import `module.name` with the given wasm
     /// signature. i64 values arrive and must be returned as BigInt. A thrown
     /// exception traps the guest; the caller gets `AEGIS_HOST_FUNCTION` with the
     /// exception as `cause`. Takes effect for modules loaded afterwards.
     ///
-    /// The function gets the wasm arguments only, no context, so it cannot see
-    /// that its call was stopped. A call whose timeout passes, or that is
-    /// interrupted, while the function runs ends with `AEGIS_TIMEOUT` (or
-    /// `AEGIS_INTERRUPTED`) when it returns, dropping what it returned. A
-    /// guest on another thread (`callAsync`, a WASI module) stops waiting for
-    /// it at once; a call queued for the event loop that has not started by
+    /// With `caller: true` in the signature, the function gets a `Caller`
+    /// first, then the wasm arguments: it reads and writes the guest's
+    /// memory (`caller.readString(ptr, len)`) while it runs, and can see
+    /// that its call must stop (`caller.isCancelled()`). Without it, the
+    /// function gets the wasm arguments only. A call whose timeout passes,
+    /// or that is interrupted, while the function runs ends with
+    /// `AEGIS_TIMEOUT` (or `AEGIS_INTERRUPTED`) when it returns, dropping
+    /// what it returned. A guest on another thread (`callAsync`, a WASI
+    /// module) stops waiting for it at once (its `Caller` then stops
+    /// working); a call queued for the event loop that has not started by
     /// then never runs.
     #[napi(
-        ts_args_type = "module: string, name: string, func: (...args: any[]) => any, signature?: Signature"
+        ts_generic_types = "S extends Signature = Signature",
+        ts_args_type = "module: string, name: string, func: HostFunction<S>, signature?: S"
     )]
     pub fn register_func(
         &self,
@@ -392,12 +406,13 @@ impl Sandbox {
             }
             // SAFETY: checked to be a function of this env.
             let func: Function<'_, Unknown<'static>, Unknown<'static>> = unsafe { func.cast()? };
-            let (params, results) = parse_signature(&env, signature.map(|s| s.raw()))?;
+            let (params, results, with_caller) = parse_signature(&env, signature.map(|s| s.raw()))?;
             let host = JsHostFunction {
                 label: format!("{module}.{name}"),
                 callback: Arc::new(func.create_ref()?),
                 results: results.clone(),
                 thread: Arc::clone(&self.thread),
+                with_caller,
             };
             let sig = FuncType { params, results };
             self.with(|sandbox| {
@@ -488,8 +503,7 @@ impl Sandbox {
         memory: Option<Unknown<'_>>,
     ) -> napi::Result<Unknown<'_>> {
         boundary(&env, || {
-            let offset = u64_arg(&env, offset.raw(), "readMemory: offset")?;
-            let length = u64_arg(&env, length.raw(), "readMemory: length")?;
+            let (offset, length) = range_args(&env, offset, length, "readMemory")?;
             let memory = memory_name(&env, memory, "readMemory")?;
             let buffer = self.with(|sandbox| {
                 let mem = guest_memory(sandbox, memory.as_deref())?;
@@ -778,12 +792,13 @@ impl Sandbox {
     }
 }
 
-/// `{ params, results }` of `registerFunc` as wasm types (the core parses
-/// the type names); `undefined` is no parameters and no results.
+/// `{ params, results, caller }` of `registerFunc`: the wasm types (the
+/// core parses the type names) and whether the function gets a `Caller`;
+/// `undefined` is no parameters, no results and no caller.
 fn parse_signature(
     env: &Env,
     raw: Option<sys::napi_value>,
-) -> Fallible<(Vec<aegis_core::ValType>, Vec<aegis_core::ValType>)> {
+) -> Fallible<(Vec<aegis_core::ValType>, Vec<aegis_core::ValType>, bool)> {
     let value = match raw {
         Some(raw) => crate::options::json_value(env, raw, "registerFunc: signature")?,
         None => serde_json::Value::Null,
@@ -798,12 +813,24 @@ fn parse_signature(
             ));
         }
     };
-    if let Some(key) = map.keys().find(|k| *k != "params" && *k != "results") {
+    if let Some(key) = map
+        .keys()
+        .find(|k| !["params", "results", "caller"].contains(&k.as_str()))
+    {
         return Err(invalid_argument(format!(
-            "registerFunc: unknown signature key `{}` (the keys are params and results)",
+            "registerFunc: unknown signature key `{}` (the keys are params, results and caller)",
             crate::values::bounded(key)
         )));
     }
+    let caller = match map.get("caller") {
+        None | Some(serde_json::Value::Null) => false,
+        Some(serde_json::Value::Bool(yes)) => *yes,
+        Some(_) => {
+            return Err(invalid_argument(
+                "registerFunc: signature.caller must be a boolean",
+            ));
+        }
+    };
     let types = |key: &str| -> Fallible<Vec<aegis_core::ValType>> {
         let names: Vec<String> = match map.get(key) {
             None | Some(serde_json::Value::Null) => Vec::new(),
@@ -824,7 +851,7 @@ fn parse_signature(
         };
         Ok(parse_types(&names)?)
     };
-    Ok((types("params")?, types("results")?))
+    Ok((types("params")?, types("results")?, caller))
 }
 
 /// Whether the loaded module is a component.
@@ -856,8 +883,21 @@ fn memory_name(env: &Env, raw: Option<Unknown<'_>>, method: &str) -> Fallible<Op
     }
 }
 
+/// The `(offset, length)` arguments of `method` (see [`u64_arg`]).
+pub(crate) fn range_args(
+    env: &Env,
+    offset: Unknown<'_>,
+    length: Unknown<'_>,
+    method: &str,
+) -> Fallible<(u64, u64)> {
+    Ok((
+        u64_arg(env, offset.raw(), &format!("{method}: offset"))?,
+        u64_arg(env, length.raw(), &format!("{method}: length"))?,
+    ))
+}
+
 /// A non-negative integer (a number or a BigInt) up to 2^64 - 1.
-fn u64_arg(env: &Env, raw: sys::napi_value, what: &str) -> Fallible<u64> {
+pub(crate) fn u64_arg(env: &Env, raw: sys::napi_value, what: &str) -> Fallible<u64> {
     let bad = || {
         invalid_argument(format!(
             "{what} must be a non-negative integer (a number or a BigInt)"
@@ -887,7 +927,7 @@ fn u64_arg(env: &Env, raw: sys::napi_value, what: &str) -> Fallible<u64> {
 }
 
 /// The bytes of a `Buffer`/`Uint8Array` argument, borrowed: valid until JS runs again.
-fn bytes_view<'a>(env: &Env, raw: sys::napi_value, what: &str) -> Fallible<&'a [u8]> {
+pub(crate) fn bytes_view<'a>(env: &Env, raw: sys::napi_value, what: &str) -> Fallible<&'a [u8]> {
     match byte_view(env, raw)? {
         Some(ByteView::Bytes(bytes)) => Ok(bytes),
         _ => Err(invalid_argument(format!(
@@ -898,7 +938,7 @@ fn bytes_view<'a>(env: &Env, raw: sys::napi_value, what: &str) -> Fallible<&'a [
 
 /// A new Node `Buffer` of `len` bytes filled by `fill` (allocated by Node,
 /// so it needs no finalizer, unlike a `Buffer` wrapping a Rust `Vec`).
-fn new_buffer<E>(
+pub(crate) fn new_buffer<E>(
     env: &Env,
     len: usize,
     fill: impl FnOnce(&mut [u8]) -> Result<(), E>,

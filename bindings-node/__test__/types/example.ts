@@ -1,5 +1,6 @@
-// Type-checked against index.d.ts by scripts/test-node.sh (`tsc --noEmit`); not run.
-import { Runtime, Sandbox, Module, Metrics, Options, WasmValue, DataValue, DataRecord, ExternInfo, errorCodes, validate, InterruptHandle, CallOptions, ExportFunction, AegisError, AegisErrorCode, ERROR_CODES, DETAIL_NAMES, METRIC_NAMES, OPTIONS, PolicyOption } from 'aegis'
+// Type-checked with `tsc --strict` against the installed package by
+// package.test.js (scripts/test-node.sh); not run.
+import { Caller, isAegisError, Runtime, Sandbox, Module, Metrics, Options, WasmValue, DataValue, DataRecord, ExternInfo, errorCodes, validate, InterruptHandle, CallOptions, ExportFunction, AegisError, AegisErrorCode, ERROR_CODES, DETAIL_NAMES, METRIC_NAMES, OPTIONS, PolicyOption } from 'aegis'
 
 const options: Options = { memoryLimit: 1 << 24, fuelLimit: Infinity, timeout: 0.5, allowRead: ['/tmp'], env: { A: 'b' } }
 const more: Options = { memoryLimit: '64MiB', fuelLimit: 'off', timeout: null, onDenied: 'error', mapDirs: [{ host: '/tmp', guest: '/t', access: 'write' }], moduleLimits: { blockDepth: 100 }, randomSeed: 7n }
@@ -115,4 +116,36 @@ const wit: ExternInfo[] = module.exports.filter((e) => e.type.startsWith('func('
 const oob = (err: AegisError): number | undefined => (err.code === 'AEGIS_MEMORY_OUT_OF_BOUNDS' ? (err.offset ?? 0) + (err.len ?? 0) + (err.size ?? 0) : undefined)
 const codesNew: AegisErrorCode[] = ['AEGIS_MEMORY_OUT_OF_BOUNDS', 'AEGIS_RESULT_TOO_LARGE', 'AEGIS_INVALID_RESULT']
 
-export { size, copy, copy64, echoed, greeting, exchange, same, dataArgs, variant, resultLimited, resultLimitedToo, wit, oob, codesNew, kinds, sum, anything, bound, later, fuel, out, codes, busy, bytes, pending, more, snake, badAccess, fromFile, fromText, optionNames, firstCode, names }
+// Host functions with a Caller: inferred from `caller: true`.
+sandbox.registerFunc('env', 'log', (caller, ptr: number, len: number) => {
+  const text: string = caller.readString(ptr, len)
+  const copy: Buffer = caller.readMemory(BigInt(ptr), 4n)
+  caller.writeMemory(ptr, new Uint8Array([1]))
+  const left: number | null = caller.timeRemaining
+  if (caller.isCancelled() || caller.memorySize() < 0) return
+  console.log(text, copy, left)
+}, { params: ['i32', 'i32'], caller: true })
+const typed = (caller: Caller, ptr: number): number => caller.readMemory(ptr, 1)[0]
+sandbox.registerFunc('env', 'first', typed, { params: ['i32'], results: ['i32'], caller: true })
+// @ts-expect-error: the caller has no such method
+sandbox.registerFunc('env', 'log', (caller) => caller.readStrin(0, 1), { params: ['i32'], caller: true })
+// @ts-expect-error: caller is a boolean
+sandbox.registerFunc('env', 'log', () => 0, { caller: 'yes' })
+// Stdin.
+const stdins: Options[] = [{ stdin: Buffer.from('x') }, { stdin: new Uint8Array(1) }, { stdin: 'empty' }, { stdin: 'inherit' }, { stdin: { file: 'in.txt' } }, { stdin: { text: 'hi' } }]
+// @ts-expect-error: not a stdin form
+const badStdin: Options = { stdin: 'stdout' }
+// isAegisError narrows `unknown`.
+try {
+  sandbox.call('spin')
+} catch (err: unknown) {
+  if (isAegisError(err)) {
+    const code: AegisErrorCode = err.code
+    const limit: number | undefined = err.limit
+    console.log(code, limit, err.message)
+  }
+  // @ts-expect-error: not narrowed
+  console.log(err.code)
+}
+
+export { stdins, badStdin, size, copy, copy64, echoed, greeting, exchange, same, dataArgs, variant, resultLimited, resultLimitedToo, wit, oob, codesNew, kinds, sum, anything, bound, later, fuel, out, codes, busy, bytes, pending, more, snake, badAccess, fromFile, fromText, optionNames, firstCode, names }
