@@ -523,7 +523,9 @@ void aegis_builder_delete(struct aegis_builder_t *builder);
 // unit): `memory_limit`, `fuel_limit`, `timeout`, `stack_limit`,
 // `table_elements_limit`, `handle_limit`, `allow_read`, `allow_write`,
 // `map_dirs`, `allow_logging`, `capture_output`, `allow_clock`,
-// `allow_net`, `env`, `args`, `random_seed`, `on_denied`, `result_limit`, and, for a
+// `allow_net`, `env`, `args`, `random_seed`, `on_denied`, `result_limit`,
+// `stdin` (`"empty"`, `"inherit"` for the host's stdin, `{"file": PATH}`,
+// `{"text": TEXT}`; replaces `aegis_builder_stdin_bytes`), and, for a
 // runtime only, `instance_pool`, `compile_cache`, `max_module_size`,
 // `module_limits`, `wasm_exceptions`, `wasm_gc`, `allowed_modules`.
 struct aegis_error_t *aegis_builder_set(struct aegis_builder_t *builder,
@@ -635,7 +637,7 @@ struct aegis_error_t *aegis_builder_env(struct aegis_builder_t *builder,
                                         const char *key,
                                         const char *value);
 
-// Option `args`: the guest's command-line arguments (argv[0] included),
+// Option `args`: the guest's command-line arguments (`argv[0]` included),
 // copied from `argv[0..argc]`.
 struct aegis_error_t *aegis_builder_args(struct aegis_builder_t *builder,
                                          const char *const *argv,
@@ -650,6 +652,27 @@ struct aegis_error_t *aegis_builder_allow_net(struct aegis_builder_t *builder,
 // Option `random_seed`: makes the guest's random source deterministic.
 struct aegis_error_t *aegis_builder_random_seed(struct aegis_builder_t *builder,
                                                 uint64_t seed);
+
+// Option `stdin` from bytes: the guest reads a copy of `data[0..len]`,
+// then end of file (`data` may be NULL when `len` is 0: end of file at
+// once). The bytes are copied now; the caller keeps `data`. A runtime
+// builder gives them to each of its sandboxes, a sandbox builder to its
+// sandbox. The last stdin setting wins (`aegis_builder_stdin_file`,
+// `aegis_builder_set(b, "stdin", ...)`). Without one, stdin is empty. NULL
+// `data` with a non-zero `len`, or a length over `PTRDIFF_MAX`, gives
+// `AEGIS_ERROR_INVALID_ARGUMENT`.
+struct aegis_error_t *aegis_builder_stdin_bytes(struct aegis_builder_t *builder,
+                                                const uint8_t *data,
+                                                size_t len);
+
+// Option `stdin` set to `{"file": path}`: the guest reads the regular file
+// at `path` from its start. The file is opened when a sandbox is built (`aegis_sandbox_new`, or
+// `aegis_builder_build_sandbox`), which fails with
+// `AEGIS_ERROR_INVALID_ARGUMENT` for a FIFO, a socket, a device or a
+// directory, and with `AEGIS_ERROR_IO` if it cannot be opened. The last
+// stdin setting wins.
+struct aegis_error_t *aegis_builder_stdin_file(struct aegis_builder_t *builder,
+                                               const char *path);
 
 // Builds a runtime from `builder`'s policy, storing it in `*runtime_out`
 // (NULL on error). Always consumes `builder`, even on error (NULL builder:

@@ -25,9 +25,11 @@ VENV=target/bench-venv
 "$VENV/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" wasmtime extism
 rm -rf target/bench-wheels
 "$VENV/bin/maturin" build --release -q --manifest-path bindings-python/Cargo.toml -o target/bench-wheels >&2
-"$VENV/bin/pip" install -q --force-reinstall --no-deps target/bench-wheels/aegis-*.whl
+"$VENV/bin/pip" install -q --force-reinstall --no-deps target/bench-wheels/aegis_wasm_sandbox-*.whl
 (cd target/bench-node && { [ -f package.json ] || echo '{"private":true}' >package.json; } &&
     npm install --no-audit --no-fund --loglevel=error @extism/extism >&2)
+# libaegis.so's SONAME is libaegis.so.0: the name the programs will look for.
+ln -sf libaegis.so target/release/libaegis.so.0
 gcc -O2 -Wall -Wextra -Werror -Iinclude -o "$out/bench_calls" tests/c/bench_calls.c \
     -Ltarget/release -laegis -Wl,-rpath,"$root/target/release"
 gcc -O2 -Wall -Wextra -Werror -Iinclude -o "$out/bench_data" tests/c/bench_data.c \

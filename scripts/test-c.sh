@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # C API suite: header freshness, function coverage, the C test programs run
-# natively and under valgrind memcheck, the README's C snippets, the C++
-# header check, the README's example build line, static linking, and
-# install + pkg-config.
+# natively and under valgrind memcheck (against the debug library), the
+# README's C snippets, the C++ header check, the README's example build line,
+# static linking, the SONAME, install + pkg-config + uninstall from the
+# checkout, and the release tarball (scripts/dist-c.sh, made first if
+# missing) installed with no cargo on PATH, the README's example built with
+# pkg-config, pkg-config --static and CMake, then uninstalled.
 # Usage: ./scripts/test-c.sh   (run by ./scripts/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 root="$PWD"
-lib="${CARGO_TARGET_DIR:-$root/target}/debug"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
 build="$(mktemp -d /tmp/aegis-c-tests.XXXXXX)"
 trap 'rm -rf "$build"' EXIT
 passed=0
@@ -32,9 +36,19 @@ need cc gcc
 need c++ g++
 need valgrind valgrind
 need pkg-config pkg-config
+need readelf binutils
+need cmake cmake
 
 echo "building libaegis (debug)"
 cargo build -q -p aegis-capi
+# libaegis.so's SONAME is libaegis.so.0, a name target/debug does not have:
+# the test programs link the debug library through a directory holding both
+# names.
+lib="$build/lib"
+mkdir "$lib"
+ln -s "$target_dir/debug/libaegis.so" "$lib/libaegis.so"
+ln -s "$target_dir/debug/libaegis.so" "$lib/libaegis.so.0"
+ln -s "$target_dir/debug/libaegis.a" "$lib/libaegis.a"
 
 echo "header and coverage"
 # The test writes cbindgen's output to target/generated/aegis.h (never to
@@ -84,10 +98,12 @@ for src in tests/c/test_*.c tests/c/soak.c; do
 done
 
 echo "README C snippets"
-# A ```c block of README's C section, the first one containing $1, written to $2.
+# A ```$3 block (default c) of README's C section, the first one containing
+# $1, written to $2.
 readme_snippet() {
-    awk -v want="$1" '/^<!-- section:c -->/ { in_c = 1 } /^<!-- \/section:c -->/ { in_c = 0 }
-         in_c && /^```c$/ { block = ""; grab = 1; next }
+    awk -v want="$1" -v lang="${3:-c}" '/^<!-- section:c -->/ { in_c = 1 }
+         /^<!-- \/section:c -->/ { in_c = 0 }
+         in_c && $0 == "```" lang { block = ""; grab = 1; next }
          in_c && grab && /^```$/ { grab = 0; if (index(block, want)) { printf "%s", block; exit } next }
          grab { block = block $0 "\n" }' README.md >"$2"
 }
@@ -120,7 +136,7 @@ fi
 
 echo "README example"
 # The exact build line from README's C section, run from the repository root.
-readme_line="$(grep -m1 -E '^cc examples/c/hello.c .*-Ltarget/debug' README.md || true)"
+readme_line="$(grep -m1 -E '^cc examples/c/hello.c .*target/debug/' README.md || true)"
 if [ -n "$readme_line" ] && bash -c "$readme_line" >"$build/out.txt" 2>&1 &&
     grep -q 'add(7, 8) = 15' "$build/out.txt" && grep -q 'spin: out_of_fuel' "$build/out.txt"; then
     pass "README build line for examples/c/hello.c"
@@ -136,15 +152,132 @@ else
     fail "hello linked statically (link)"; cat "$build/cc.txt"
 fi
 
-echo "install + pkg-config"
+echo "SONAME"
+# $1's dynamic section has the entry $2 (SONAME or NEEDED) naming [$3].
+has_dyn() { readelf -d "$1" | grep -E "\($2\)" | grep -qF "[$3]"; }
+check "libaegis.so has the SONAME libaegis.so.0" has_dyn "$target_dir/debug/libaegis.so" SONAME libaegis.so.0
+
+# Lists what is under $1 (files, links and directories), empty if nothing.
+leftovers() { find "$1" -mindepth 1 2>/dev/null | head -20; }
+
+echo "install + pkg-config + uninstall (from the checkout, debug build)"
 prefix="$build/prefix"
-if aegis-capi/install.sh "$prefix" debug >/dev/null &&
+if aegis-capi/install.sh --prefix "$prefix" --profile debug >"$build/install.txt" 2>&1 &&
     PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc -o "$build/hello_pc" examples/c/hello.c \
         $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs aegis) \
         -Wl,-rpath,"$prefix/lib" 2>"$build/cc.txt"; then
     check "hello built with pkg-config against the installed library" "$build/hello_pc"
+    check "it records NEEDED libaegis.so.0" has_dyn "$build/hello_pc" NEEDED libaegis.so.0
 else
-    fail "install + pkg-config build"; cat "$build/cc.txt" 2>/dev/null || true
+    fail "install + pkg-config build"; cat "$build/install.txt" "$build/cc.txt" 2>/dev/null || true
+fi
+aegis-capi/uninstall.sh --prefix "$prefix" >"$build/uninstall.txt" 2>&1 || cat "$build/uninstall.txt"
+check "uninstall.sh leaves nothing in the prefix" test -z "$(leftovers "$prefix")$(ls -d "$prefix" 2>/dev/null)"
+
+echo "release tarball (installed without cargo)"
+tarball="$target_dir/dist/c/libaegis-$version-x86_64-linux-gnu.tar.gz"
+[ -f "$tarball" ] || scripts/dist-c.sh
+top="libaegis-$version-x86_64-linux-gnu"
+# PATH without the directories holding cargo or rustc, as on a machine without Rust.
+nocargo_path="$(tr ':' '\n' <<<"$PATH" | while read -r dir; do
+    [ -n "$dir" ] && [ ! -e "$dir/cargo" ] && [ ! -e "$dir/rustc" ] && printf '%s:' "$dir"; done)"
+nocargo_path="${nocargo_path%:}"
+home="$build/home"
+mkdir -p "$home/downloads"
+cp "$tarball" "$home/downloads/"
+# Runs the shell text $1 in directory $2 as a user of the tarball: a fresh
+# environment, HOME=$home, no cargo on PATH.
+as_user() {
+    (cd "$2" && env -i HOME="$home" PATH="$nocargo_path" TMPDIR="${TMPDIR:-/tmp}" \
+        bash -euo pipefail -c "$1")
+}
+check "no cargo or rustc on the user's PATH" \
+    as_user '! command -v cargo && ! command -v rustc' "$home"
+# README's install line, verbatim (into ~/.local), from where the tarball was saved.
+install_line="$(grep -m1 -E '^tar xzf libaegis-' README.md || true)"
+check "README's install line names this version's tarball" grep -qF "$top.tar.gz" <<<"$install_line"
+check "README's one-step install (tar xzf + install.sh --prefix ~/.local)" \
+    as_user "$install_line" "$home/downloads"
+unpacked="$home/downloads/$top"
+local_prefix="$home/.local"
+for f in install.sh uninstall.sh README.md LICENSE-MIT LICENSE-APACHE include/aegis.h \
+    "lib/libaegis.so.$version" lib/libaegis.a lib/pkgconfig/aegis.pc \
+    lib/cmake/aegis/aegisConfig.cmake lib/cmake/aegis/aegisConfigVersion.cmake \
+    examples/hello.c examples/CMakeLists.txt; do
+    [ -e "$unpacked/$f" ] || fail "the tarball has $top/$f"
+done
+check "the tarball's links: libaegis.so -> libaegis.so.0 -> libaegis.so.$version" \
+    test "$(readlink "$unpacked/lib/libaegis.so")/$(readlink "$unpacked/lib/libaegis.so.0")" \
+    = "libaegis.so.0/libaegis.so.$version"
+check "the tarball's libaegis.so.$version has the SONAME libaegis.so.0" \
+    has_dyn "$unpacked/lib/libaegis.so.$version" SONAME libaegis.so.0
+# README promises glibc 2.34 or newer.
+newest_glibc() { objdump -T "$1" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n1; }
+check "the tarball's library needs glibc 2.34 at most (README)" \
+    test "$(printf '%s\n' "$(newest_glibc "$unpacked/lib/libaegis.so.$version")" GLIBC_2.34 |
+        sort -V | tail -n1)" = GLIBC_2.34
+check "installed aegis.pc names the prefix" \
+    grep -qx "prefix=$local_prefix" "$local_prefix/lib/pkgconfig/aegis.pc"
+check "installed CMake config holds no absolute path (relocatable)" \
+    bash -c '! grep -q "$1" "$2"/lib/cmake/aegis/*.cmake' _ "$build" "$local_prefix"
+check "installed libaegis.so.0 has the SONAME" has_dyn "$local_prefix/lib/libaegis.so.0" SONAME libaegis.so.0
+
+# README's ```sh block containing $1, run from the unpacked examples/ as the
+# user after the shell text $2 (what README said to do before); its output
+# must be hello's.
+readme_run() {
+    readme_snippet "$1" "$build/block.sh" sh
+    [ -s "$build/block.sh" ] || { echo "README's C section has no sh block with: $1"; return 1; }
+    as_user "${2:-}"$'\n'"$(cat "$build/block.sh")" "$unpacked/examples" >"$build/run.txt" 2>&1 ||
+        { cat "$build/run.txt"; return 1; }
+    grep -q 'add(7, 8) = 15' "$build/run.txt" && grep -q 'spin: out_of_fuel' "$build/run.txt" ||
+        { cat "$build/run.txt"; return 1; }
+}
+check "README: hello.c built with pkg-config, run" readme_run 'pkg-config --cflags --libs aegis'
+check "  it records NEEDED libaegis.so.0" has_dyn "$unpacked/examples/hello" NEEDED libaegis.so.0
+check "  it loads the installed library" \
+    bash -c 'ldd "$1" | grep -qF "libaegis.so.0 => $2/lib/libaegis.so.0"' _ "$unpacked/examples/hello" "$local_prefix"
+check "README: hello.c built statically with pkg-config --static, run" \
+    readme_run 'pkg-config --static' 'export PKG_CONFIG_PATH=~/.local/lib/pkgconfig'
+check "  it is fully static" \
+    bash -c 'readelf -d "$1" 2>&1 | grep -q "no dynamic section"' _ "$unpacked/examples/hello-static"
+readme_snippet find_package "$build/CMakeLists.txt" cmake
+check "README's CMakeLists.txt is examples/c/CMakeLists.txt" \
+    cmp "$build/CMakeLists.txt" examples/c/CMakeLists.txt
+check "README: hello.c built with CMake (aegis::aegis, aegis::aegis_static), run" \
+    readme_run 'cmake -S'
+check "  it records NEEDED libaegis.so.0" has_dyn "$unpacked/examples/build/hello" NEEDED libaegis.so.0
+check "  hello_static does not need libaegis.so" \
+    bash -c '! readelf -d "$1" | grep -q "NEEDED.*libaegis"' _ "$unpacked/examples/build/hello_static"
+check "installing again changes nothing" bash -c \
+    'before="$(cat "$2/share/aegis/manifest.txt")"; "$1/install.sh" --prefix "$2" >/dev/null &&
+     [ "$before" = "$(cat "$2/share/aegis/manifest.txt")" ]' _ "$unpacked" "$local_prefix"
+uninstall_line="$(grep -m1 -E '^~/.local/share/aegis/uninstall.sh' README.md || true)"
+check "README's uninstall line" as_user "${uninstall_line:-false}" "$home"
+check "  leaves nothing in ~/.local" test -z "$(leftovers "$local_prefix")$(ls -d "$local_prefix" 2>/dev/null)"
+# The unpacked tree used in place: aegis.pc finds its prefix from its own location.
+check "the unpacked tree is a relocatable prefix (pkg-config from it)" as_user \
+    "export PKG_CONFIG_PATH=\"$unpacked/lib/pkgconfig\"
+     cc hello.c \$(pkg-config --cflags --libs aegis) -Wl,-rpath,\"$unpacked/lib\" -o in-place && ./in-place" \
+    "$unpacked/examples"
+# Without --prefix, a user who is not root gets ~/.local; the installed
+# uninstall.sh removes exactly what was installed, keeping what was there.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+    user_home="$build/nobody"
+    mkdir -p "$user_home/.local/lib"
+    echo keep >"$user_home/.local/lib/other.so"
+    chown -R 65534:65534 "$user_home"
+    chmod 755 "$build"
+    as_nobody() {
+        setpriv --reuid=65534 --regid=65534 --clear-groups \
+            env -i HOME="$user_home" PATH="$nocargo_path" bash -euo pipefail -c "$1"
+    }
+    check "not root: the default prefix is ~/.local" \
+        as_nobody "'$unpacked/install.sh' >/dev/null && test -e ~/.local/lib/libaegis.so.0"
+    check "  ~/.local/share/aegis/uninstall.sh (no arguments) removes it" \
+        as_nobody '~/.local/share/aegis/uninstall.sh >/dev/null'
+    check "  and keeps what was there before" test "$(cd "$user_home" && find . | LC_ALL=C sort | tr '\n' ' ')" \
+        = ". ./.local ./.local/lib ./.local/lib/other.so "
 fi
 
 echo "C tests: $passed passed, $failed failed"

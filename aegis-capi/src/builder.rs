@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::path::PathBuf;
 
 use aegis_core::policy::{Access, Capture, DirMap, Off, Size, Switch};
-use aegis_core::{Error, NetRule, Policy, Runtime};
+use aegis_core::{Error, NetRule, Policy, Runtime, Stdin, StdinPolicy};
 
 use crate::args::{self, borrow, borrow_mut, out_handle, text};
 use crate::error::{aegis_error_t, guard, guard_value, invalid};
@@ -43,6 +43,10 @@ pub const AEGIS_DIR_READ_WRITE: aegis_dir_access_t = 1;
 #[derive(Debug, Default)]
 pub struct aegis_builder_t {
     policy: Policy,
+    /// Stdin bytes from `aegis_builder_stdin_bytes`, given to the core
+    /// builder after the policy (a policy holds text, not raw bytes). Any
+    /// later setting of option `stdin` clears them: the last call wins.
+    stdin_bytes: Option<Stdin>,
 }
 
 /// Creates an empty builder: every limit at its default, no capabilities.
@@ -58,16 +62,24 @@ pub unsafe extern "C" fn aegis_builder_delete(builder: *mut aegis_builder_t) {
     guard_value((), || unsafe { args::free(builder) });
 }
 
+/// Changes the builder after checking the builder pointer.
+unsafe fn edit_builder(
+    function: &str,
+    builder: *mut aegis_builder_t,
+    change: impl FnOnce(&mut aegis_builder_t) -> Result<(), Error>,
+) -> *mut aegis_error_t {
+    guard(function, || {
+        change(unsafe { borrow_mut(builder, "builder") }?)
+    })
+}
+
 /// Changes the builder's policy after checking the builder pointer.
 unsafe fn edit(
     function: &str,
     builder: *mut aegis_builder_t,
     change: impl FnOnce(&mut Policy) -> Result<(), Error>,
 ) -> *mut aegis_error_t {
-    guard(function, || {
-        let b = unsafe { borrow_mut(builder, "builder") }?;
-        change(&mut b.policy)
-    })
+    unsafe { edit_builder(function, builder, |b| change(&mut b.policy)) }
 }
 
 /// A policy from TOML or JSON text (JSON when it starts with `{`).
@@ -99,7 +111,9 @@ unsafe fn parse_policy(text: *const c_char, len: usize) -> Result<Policy, Error>
 /// unit): `memory_limit`, `fuel_limit`, `timeout`, `stack_limit`,
 /// `table_elements_limit`, `handle_limit`, `allow_read`, `allow_write`,
 /// `map_dirs`, `allow_logging`, `capture_output`, `allow_clock`,
-/// `allow_net`, `env`, `args`, `random_seed`, `on_denied`, `result_limit`, and, for a
+/// `allow_net`, `env`, `args`, `random_seed`, `on_denied`, `result_limit`,
+/// `stdin` (`"empty"`, `"inherit"` for the host's stdin, `{"file": PATH}`,
+/// `{"text": TEXT}`; replaces `aegis_builder_stdin_bytes`), and, for a
 /// runtime only, `instance_pool`, `compile_cache`, `max_module_size`,
 /// `module_limits`, `wasm_exceptions`, `wasm_gc`, `allowed_modules`.
 #[unsafe(no_mangle)]
@@ -109,16 +123,19 @@ pub unsafe extern "C" fn aegis_builder_set(
     json_value: *const c_char,
 ) -> *mut aegis_error_t {
     unsafe {
-        edit("aegis_builder_set", builder, |policy| {
+        edit_builder("aegis_builder_set", builder, |b| {
             let name = text(name, "name")?;
             let value: serde_json::Value = serde_json::from_str(text(json_value, "json_value")?)
                 .map_err(|e| invalid(format!("value of {name} is not JSON: {e}")))?;
-            let mut options = serde_json::to_value(&*policy)
+            let mut options = serde_json::to_value(&b.policy)
                 .map_err(|e| invalid(format!("policy does not serialize: {e}")))?;
             if let Some(map) = options.as_object_mut() {
                 map.insert(name.to_string(), value);
             }
-            *policy = Policy::from_value(options)?;
+            b.policy = Policy::from_value(options)?;
+            if name == "stdin" {
+                b.stdin_bytes = None;
+            }
             Ok(())
         })
     }
@@ -138,7 +155,13 @@ pub unsafe extern "C" fn aegis_builder_from_policy(
     guard("aegis_builder_from_policy", || {
         let slot = unsafe { out_handle(builder_out, "builder_out") }?;
         let policy = unsafe { parse_policy(text, len) }?;
-        args::give(slot, aegis_builder_t { policy });
+        args::give(
+            slot,
+            aegis_builder_t {
+                policy,
+                stdin_bytes: None,
+            },
+        );
         Ok(())
     })
 }
@@ -418,7 +441,7 @@ pub unsafe extern "C" fn aegis_builder_env(
     }
 }
 
-/// Option `args`: the guest's command-line arguments (argv[0] included),
+/// Option `args`: the guest's command-line arguments (`argv[0]` included),
 /// copied from `argv[0..argc]`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aegis_builder_args(
@@ -471,6 +494,50 @@ pub unsafe extern "C" fn aegis_builder_random_seed(
     }
 }
 
+/// Option `stdin` from bytes: the guest reads a copy of `data[0..len]`,
+/// then end of file (`data` may be NULL when `len` is 0: end of file at
+/// once). The bytes are copied now; the caller keeps `data`. A runtime
+/// builder gives them to each of its sandboxes, a sandbox builder to its
+/// sandbox. The last stdin setting wins (`aegis_builder_stdin_file`,
+/// `aegis_builder_set(b, "stdin", ...)`). Without one, stdin is empty. NULL
+/// `data` with a non-zero `len`, or a length over `PTRDIFF_MAX`, gives
+/// `AEGIS_ERROR_INVALID_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_builder_stdin_bytes(
+    builder: *mut aegis_builder_t,
+    data: *const u8,
+    len: usize,
+) -> *mut aegis_error_t {
+    unsafe {
+        edit_builder("aegis_builder_stdin_bytes", builder, |b| {
+            let data = args::slice(data, len, "data")?;
+            b.policy.stdin = None;
+            b.stdin_bytes = Some(Stdin::bytes(data));
+            Ok(())
+        })
+    }
+}
+
+/// Option `stdin` set to `{"file": path}`: the guest reads the regular file
+/// at `path` from its start. The file is opened when a sandbox is built (`aegis_sandbox_new`, or
+/// `aegis_builder_build_sandbox`), which fails with
+/// `AEGIS_ERROR_INVALID_ARGUMENT` for a FIFO, a socket, a device or a
+/// directory, and with `AEGIS_ERROR_IO` if it cannot be opened. The last
+/// stdin setting wins.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aegis_builder_stdin_file(
+    builder: *mut aegis_builder_t,
+    path: *const c_char,
+) -> *mut aegis_error_t {
+    unsafe {
+        edit_builder("aegis_builder_stdin_file", builder, |b| {
+            b.policy.stdin = Some(StdinPolicy::File(PathBuf::from(text(path, "path")?)));
+            b.stdin_bytes = None;
+            Ok(())
+        })
+    }
+}
+
 /// Builds a runtime from `builder`'s policy, storing it in `*runtime_out`
 /// (NULL on error). Always consumes `builder`, even on error (NULL builder:
 /// error). Fails with `AEGIS_ERROR_INVALID_ARGUMENT` for a bad value or a
@@ -481,9 +548,13 @@ pub unsafe extern "C" fn aegis_builder_build(
     runtime_out: *mut *mut aegis_runtime_t,
 ) -> *mut aegis_error_t {
     guard("aegis_builder_build", || {
-        let policy = unsafe { take(builder) }?;
+        let builder = unsafe { take(builder) }?;
         let slot = unsafe { out_handle(runtime_out, "runtime_out") }?;
-        let runtime = policy.runtime_builder()?.build()?;
+        let mut runtime = builder.policy.runtime_builder()?;
+        if let Some(stdin) = builder.stdin_bytes {
+            runtime = runtime.with_stdin(stdin);
+        }
+        let runtime = runtime.build()?;
         args::give(slot, aegis_runtime_t { runtime });
         Ok(())
     })
@@ -501,26 +572,27 @@ pub unsafe extern "C" fn aegis_builder_build_sandbox(
     sandbox_out: *mut *mut aegis_sandbox_t,
 ) -> *mut aegis_error_t {
     guard("aegis_builder_build_sandbox", || {
-        let policy = unsafe { take(builder) }?;
+        let builder = unsafe { take(builder) }?;
         let slot = unsafe { out_handle(sandbox_out, "sandbox_out") }?;
         let runtime = unsafe { borrow(runtime, "runtime") }?;
-        let sandbox = policy
-            .apply_to_sandbox(runtime.runtime.sandbox())?
-            .build()?;
+        let mut sandbox = builder.policy.apply_to_sandbox(runtime.runtime.sandbox())?;
+        if let Some(stdin) = builder.stdin_bytes {
+            sandbox = sandbox.with_stdin(stdin);
+        }
+        let sandbox = sandbox.build()?;
         args::give(slot, aegis_sandbox_t::new(sandbox));
         Ok(())
     })
 }
 
-/// Takes ownership of a builder's policy and frees it.
+/// Takes ownership of a builder.
 ///
 /// # Safety
 /// `builder` is NULL or came from `aegis_builder_new` and was not freed yet.
-unsafe fn take(builder: *mut aegis_builder_t) -> Result<Policy, Error> {
+unsafe fn take(builder: *mut aegis_builder_t) -> Result<aegis_builder_t, Error> {
     if builder.is_null() {
         return Err(invalid("`builder` is NULL"));
     }
     // SAFETY: the caller hands over a builder from `aegis_builder_new`.
-    let owned = unsafe { Box::from_raw(builder) };
-    Ok(owned.policy)
+    Ok(*unsafe { Box::from_raw(builder) })
 }

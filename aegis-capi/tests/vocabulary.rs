@@ -66,6 +66,7 @@ fn sample(name: &str, dir: &str) -> Option<String> {
         "compile_cache" => format!("\"{dir}/cache\""),
         "max_module_size" => "\"1MiB\"".into(),
         "result_limit" => "\"2MiB\"".into(),
+        "stdin" => "{\"text\": \"hi\"}".into(),
         "module_limits" => "{\"functions\": 1000}".into(),
         "allowed_modules" => format!("[\"sha256:{}\"]", "0".repeat(64)),
         _ => return None,
