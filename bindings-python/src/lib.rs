@@ -8,6 +8,7 @@ mod buffers;
 mod data;
 mod errors;
 mod host;
+mod interrupts;
 mod metrics;
 mod module;
 mod policy;
@@ -36,6 +37,7 @@ fn _aegis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<module::GlobalType>()?;
     m.add_class::<sandbox::Sandbox>()?;
     m.add_class::<sandbox::InterruptHandle>()?;
+    m.add_class::<interrupts::CallScope>()?;
     m.add_class::<host::Caller>()?;
     m.add_class::<metrics::Metrics>()?;
     m.add_class::<metrics::DeniedOperation>()?;

@@ -144,20 +144,14 @@ impl Limits {
 
 #[pymethods]
 impl Limits {
-    /// `Limits(memory=..., fuel=..., ...)`.
-    pub fn __repr__(&self) -> String {
-        fn py<T: std::fmt::Display>(v: Option<T>) -> String {
-            v.map_or_else(|| "None".to_string(), |v| v.to_string())
-        }
-        format!(
-            "Limits(memory={}, fuel={}, timeout={}, stack={}, table_elements={}, handles={}, result_bytes={})",
-            self.memory,
-            py(self.fuel),
-            py(self.timeout.map(|t| format!("{t:?}"))),
-            self.stack,
-            self.table_elements,
-            self.handles,
-            self.result_bytes
-        )
+    /// `Limits(memory=67108864, fuel=1000000000, timeout=30.0, ...)`: the
+    /// attributes as Python writes them (`None` for a limit that is off).
+    pub fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let fuel = self.fuel.into_pyobject(py)?.repr()?;
+        let timeout = self.timeout.into_pyobject(py)?.repr()?;
+        Ok(format!(
+            "Limits(memory={}, fuel={fuel}, timeout={timeout}, stack={}, table_elements={}, handles={}, result_bytes={})",
+            self.memory, self.stack, self.table_elements, self.handles, self.result_bytes
+        ))
     }
 }

@@ -5,26 +5,47 @@
 //! exist, which values are valid, which options a sandbox refuses). The
 //! Python idioms translated here: `None` turns `fuel_limit` / `timeout` off
 //! (and leaves any other option unset), `os.PathLike` becomes its path text,
-//! `datetime.timedelta` its seconds, tuples become lists.
+//! `datetime.timedelta` its seconds, tuples become lists; a `stdin` of bytes
+//! or an `os.PathLike` goes to the builder as `Stdin::bytes` / `Stdin::file`.
 
 use std::path::PathBuf;
 
-use aegis_core::Policy;
+use aegis_core::{Policy, Stdin};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTuple,
+};
 use serde_json::{Map, Number, Value};
 
+use crate::buffers::bytes_like;
 use crate::errors::{invalid_argument, to_pyerr};
 
 /// Options for which `None` means the core's `"off"`.
 const NONE_IS_OFF: &[&str] = &["fuel_limit", "timeout"];
 
-/// The policy given by keyword arguments (none: the empty policy).
-pub fn from_kwargs(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Policy> {
+/// Keyword options: the policy, and a `stdin` the policy cannot express.
+pub struct Options {
+    /// Every option but such a `stdin`.
+    pub policy: Policy,
+    /// `stdin` given as bytes (no policy value) or as an `os.PathLike` (a
+    /// path the policy's `{"file": ...}` would need as UTF-8 text); set on
+    /// the builder after the policy.
+    pub stdin: Option<Stdin>,
+}
+
+/// The options given by keyword arguments (none: the empty policy).
+pub fn from_kwargs(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
     let mut map = Map::new();
+    let mut stdin = None;
     for (key, value) in options.into_iter().flat_map(|o| o.iter()) {
         let name: String = key.extract()?;
+        if name == "stdin"
+            && let Some(native) = native_stdin(&value)?
+        {
+            stdin = Some(native);
+            continue;
+        }
         let value = if value.is_none() {
             if !NONE_IS_OFF.contains(&name.as_str()) {
                 continue;
@@ -35,7 +56,27 @@ pub fn from_kwargs(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyRes
         };
         map.insert(name, value);
     }
-    Policy::from_value(Value::Object(map)).map_err(|e| to_pyerr(py, e))
+    let policy = Policy::from_value(Value::Object(map)).map_err(|e| to_pyerr(py, e))?;
+    Ok(Options { policy, stdin })
+}
+
+/// A `stdin` value given the Python way: a bytes-like object (`bytes`,
+/// `bytearray`, `memoryview`: its bytes, copied) or an `os.PathLike` (the
+/// file at that path). Anything else (`"empty"`, `"inherit"`, the dict
+/// forms) is the policy's to judge.
+fn native_stdin(v: &Bound<'_, PyAny>) -> PyResult<Option<Stdin>> {
+    if v.is_instance_of::<PyBytes>()
+        || v.is_instance_of::<PyByteArray>()
+        || v.is_instance_of::<PyMemoryView>()
+    {
+        let data = bytes_like(v, "stdin")?;
+        return Ok(Some(Stdin::bytes(data.as_slice())));
+    }
+    if v.hasattr("__fspath__")? {
+        let path: PathBuf = v.extract()?;
+        return Ok(Some(Stdin::file(path)));
+    }
+    Ok(None)
 }
 
 /// The policy in `source`: TOML or JSON text (`str`; JSON when it starts

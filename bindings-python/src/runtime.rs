@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use aegis_core::Aegis;
+use aegis_core::{Aegis, RuntimeBuilder, SandboxBuilder};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
@@ -22,15 +22,31 @@ use crate::sandbox::Sandbox;
 /// JSON. `runtime.sandbox(**options)` overrides the options whose scope is
 /// "both" for one sandbox. The core decides which names and values are
 /// valid (`InvalidArgumentError` otherwise). Thread-safe.
+///
+/// `stdin` also takes the guest's stdin the Python way: bytes (`bytes`,
+/// `bytearray`, `memoryview`, copied) or a regular file (`os.PathLike`, read
+/// when a sandbox is made), besides the policy's `"empty"` (the default),
+/// `"inherit"`, `{"file": path}` and `{"text": str}`.
 #[pyclass(frozen, module = "aegis")]
 pub struct Runtime {
     inner: aegis_core::Runtime,
 }
 
 impl Runtime {
-    fn build(py: Python<'_>, policy: &aegis_core::Policy) -> PyResult<Self> {
+    /// A runtime with `policy`'s settings, and `stdin` if given.
+    fn build(
+        py: Python<'_>,
+        policy: &aegis_core::Policy,
+        stdin: Option<aegis_core::Stdin>,
+    ) -> PyResult<Self> {
         let inner = py
-            .detach(|| policy.runtime_builder()?.build())
+            .detach(|| {
+                let builder = policy.runtime_builder()?;
+                stdin
+                    .into_iter()
+                    .fold(builder, RuntimeBuilder::with_stdin)
+                    .build()
+            })
             .map_err(|e| to_pyerr(py, e))?;
         Ok(Runtime { inner })
     }
@@ -42,7 +58,8 @@ impl Runtime {
     #[new]
     #[pyo3(signature = (**options))]
     fn new(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        Runtime::build(py, &policy::from_kwargs(py, options)?)
+        let options = policy::from_kwargs(py, options)?;
+        Runtime::build(py, &options.policy, options.stdin)
     }
 
     /// Builds a runtime from a policy: TOML or JSON text (`str`; JSON when it
@@ -58,11 +75,13 @@ impl Runtime {
         overrides: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let mut policy = policy::from_source(py, source)?;
+        let top = policy::from_kwargs(py, overrides)?;
         if overrides.is_some_and(|o| !o.is_empty()) {
-            let top = policy::from_kwargs(py, overrides)?;
-            policy = policy.overridden_by(&top).map_err(|e| to_pyerr(py, e))?;
+            policy = policy
+                .overridden_by(&top.policy)
+                .map_err(|e| to_pyerr(py, e))?;
         }
-        Runtime::build(py, &policy)
+        Runtime::build(py, &policy, top.stdin)
     }
 
     /// Compiles a module from binary wasm or WAT text given as bytes.
@@ -108,9 +127,13 @@ impl Runtime {
         module: Option<Py<Module>>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Sandbox> {
-        let policy = policy::from_kwargs(py, options)?;
+        let options = policy::from_kwargs(py, options)?;
         let core = py
-            .detach(|| policy.apply_to_sandbox(self.inner.sandbox())?.build())
+            .detach(|| {
+                let builder = options.policy.apply_to_sandbox(self.inner.sandbox())?;
+                let stdin = options.stdin.into_iter();
+                stdin.fold(builder, SandboxBuilder::with_stdin).build()
+            })
             .map_err(|e| to_pyerr(py, e))?;
         let sandbox = Sandbox::new(core);
         if let Some(module) = module {
@@ -125,11 +148,9 @@ impl Runtime {
         Limits::from_core(self.inner.limits())
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "<aegis.Runtime {}>",
-            Limits::from_core(self.inner.limits()).__repr__()
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let limits = Limits::from_core(self.inner.limits()).__repr__(py)?;
+        Ok(format!("<aegis.Runtime {limits}>"))
     }
 }
 

@@ -1,6 +1,6 @@
 //! `aegis.Sandbox`: calls into the guest with the GIL released.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use aegis_core::{Data, Entered, Error, ExternType, FuncType, GuestMemory, SharedSandbox};
 use pyo3::prelude::*;
@@ -10,132 +10,10 @@ use crate::buffers::{bytes_like, fill_view, writable_view};
 use crate::data::to_data;
 use crate::errors::{invalid_argument, to_pyerr};
 use crate::host::{PyComponentFn, PyHostFn, memory_arg};
+use crate::interrupts::{CallScope, Interrupts, current_scope, lock, py_bool, watch};
 use crate::metrics::{Limits, Metrics};
 use crate::module::Module;
 use crate::values::{parse_types, results_to_py, to_args};
-
-#[cfg(unix)]
-use crate::sigint::{Watch, watch};
-
-/// Ctrl-C forwarding exists on Unix only (see `sigint.rs`).
-#[cfg(not(unix))]
-pub struct Watch;
-
-#[cfg(not(unix))]
-impl Watch {
-    fn fired(&self) -> bool {
-        false
-    }
-    fn finish(self) -> bool {
-        false
-    }
-}
-
-#[cfg(not(unix))]
-fn watch(_py: Python<'_>, _handle: &aegis_core::InterruptHandle) -> Option<Watch> {
-    None
-}
-
-/// The interrupt state of one sandbox, shared with its `InterruptHandle`s
-/// and kept outside the sandbox's lock, so that `interrupt()` never waits for
-/// the call it stops.
-pub struct Interrupts {
-    handle: aegis_core::InterruptHandle,
-    book: Mutex<Book>,
-}
-
-/// Which pending request is whose. A Ctrl-C forwarded to a call (see
-/// `sigint.rs`) can reach the core just after that call finished on its own;
-/// the core then keeps it for the *next* call, which Python code never asked
-/// for. The binding remembers such a leftover and withdraws it at the next
-/// call, unless Python code has asked for an interrupt since.
-#[derive(Default)]
-struct Book {
-    /// Requests made by Python code (`interrupt()`), counted.
-    requests: u64,
-    /// A leftover Ctrl-C request: the value of `requests` when it was left.
-    leftover: Option<u64>,
-}
-
-impl Interrupts {
-    fn new(handle: aegis_core::InterruptHandle) -> Self {
-        Interrupts {
-            handle,
-            book: Mutex::new(Book::default()),
-        }
-    }
-
-    fn book(&self) -> MutexGuard<'_, Book> {
-        self.book.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A request from Python code: stops the running call, or the next one.
-    pub fn interrupt(&self) {
-        let mut book = self.book();
-        self.handle.interrupt();
-        book.requests += 1;
-    }
-
-    /// Whether a request from Python code waits for the next call.
-    pub fn pending(&self) -> bool {
-        let book = self.book();
-        self.handle.is_pending() && book.leftover != Some(book.requests)
-    }
-
-    /// Whether the next `run` may run its `f` twice (a leftover Ctrl-C
-    /// request waits to be withdrawn). Asked with the sandbox entered: only
-    /// `run`, on an entered sandbox, changes the leftover, and a request from
-    /// Python code since makes `run` keep it; so when this is false, `run`
-    /// calls `f` once.
-    fn may_retry(&self) -> bool {
-        let book = self.book();
-        book.leftover == Some(book.requests) && self.handle.is_pending()
-    }
-
-    /// Runs a guest-executing `f` (a call, `run`, `load_module`, `reset`)
-    /// on `sandbox`, withdrawing a leftover Ctrl-C request first and
-    /// recording one the call leaves behind. `watch` is the call's Ctrl-C
-    /// watch (main thread only).
-    fn run<T>(
-        &self,
-        sandbox: &mut aegis_core::Sandbox,
-        watch: Option<Watch>,
-        f: impl Fn(&mut aegis_core::Sandbox) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let (withdraw, mut requests) = {
-            let mut book = self.book();
-            let leftover = book.leftover.take();
-            (
-                leftover == Some(book.requests) && self.handle.is_pending(),
-                book.requests,
-            )
-        };
-        let mut outcome = f(sandbox);
-        if withdraw && matches!(outcome, Err(Error::Interrupted { .. })) {
-            // The pending request was consumed before any guest code ran
-            // (the core checks it first). Run the call for real unless Python
-            // code or Ctrl-C asked for an interrupt in the meantime.
-            let book = self.book();
-            if book.requests == requests && !watch.as_ref().is_some_and(Watch::fired) {
-                requests = book.requests;
-                drop(book);
-                outcome = f(sandbox);
-            }
-        }
-        // A request still pending after a Ctrl-C interrupt, with no request
-        // from Python code since the call began, is the Ctrl-C's own: it
-        // came after the call had finished (or after the core consumed the
-        // request that stopped it).
-        let fired = watch.is_some_and(Watch::finish);
-        if fired {
-            let mut book = self.book();
-            if self.handle.is_pending() && book.requests == requests {
-                book.leftover = Some(requests);
-            }
-        }
-        outcome
-    }
-}
 
 /// An isolated place to run guest code, made by `Runtime.sandbox()`.
 ///
@@ -157,11 +35,6 @@ pub struct Sandbox {
     module: Arc<Mutex<Option<Py<Module>>>>,
     interrupts: Arc<Interrupts>,
     limits: aegis_core::Limits,
-}
-
-/// Locks a mutex of this module, whose data stays valid after a panic.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Sandbox {
@@ -213,8 +86,10 @@ impl Sandbox {
             // A Ctrl-C that arrived before the watch began.
             py.check_signals()?;
         }
+        let scope = current_scope(&self.interrupts);
         let interrupts = &*self.interrupts;
-        let outcome = py.detach(move || interrupts.run(&mut entered.sandbox(), watch, f));
+        let outcome =
+            py.detach(move || interrupts.run(&mut entered.sandbox(), watch, scope.as_deref(), f));
         // A Ctrl-C that arrived while the guest ran wins over the call's own outcome.
         py.check_signals()?;
         outcome.map_err(|e| to_pyerr(py, e))
@@ -232,6 +107,21 @@ impl Sandbox {
         // A Ctrl-C that arrived while the guest ran wins over the call's own outcome.
         py.check_signals()?;
         outcome.map_err(|e| to_pyerr(py, e))
+    }
+
+    /// An awaitable running `method(*args)` of `slf` on a worker thread, in a
+    /// new cancel scope (see `aegis._aio.offload`).
+    fn offload<'py>(
+        slf: &Bound<'py, Self>,
+        method: &str,
+        args: Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let scope = CallScope::new(slf.get().interrupts.clone());
+        let func = slf.getattr(method)?;
+        py.import("aegis._aio")?
+            .getattr("offload")?
+            .call1((scope, func, args))
     }
 
     /// Instantiates `module` (see `load_module`).
@@ -596,6 +486,59 @@ impl Sandbox {
         results_to_py(py, results)
     }
 
+    /// `await sandbox.call_async(name, *args)`: `call` off the event loop.
+    ///
+    /// The call runs on a worker thread of the running loop's default
+    /// executor (as `asyncio.to_thread` does), with the GIL released while
+    /// the guest runs, so the loop keeps serving other tasks. Cancelling the
+    /// awaiting task (`task.cancel()`, a timeout of `asyncio.wait_for` or
+    /// `asyncio.timeout`) interrupts the guest, waits for the worker to
+    /// finish, and raises `asyncio.CancelledError`; the sandbox stays usable,
+    /// and the cancellation never stops a later call (one that was not yet
+    /// started is not started at all). The sandbox still runs one call at a
+    /// time: another call while this one runs raises `BusyError`. Returns
+    /// what `call` returns.
+    #[pyo3(signature = (name, *args))]
+    fn call_async<'py>(
+        slf: &Bound<'py, Self>,
+        name: &Bound<'py, PyAny>,
+        args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let all: Vec<_> = std::iter::once(name.clone()).chain(args.iter()).collect();
+        Sandbox::offload(slf, "call", PyTuple::new(slf.py(), all)?)
+    }
+
+    /// `await sandbox.call_bytes_async(name, data)`: `call_bytes` off the
+    /// event loop, cancellable like `call_async`. `data` is copied when the
+    /// call is made, so the buffer may change while the call runs.
+    fn call_bytes_async<'py>(
+        slf: &Bound<'py, Self>,
+        name: &Bound<'py, PyAny>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let data = PyBytes::new(py, bytes_like(data, "call_bytes_async() data")?.as_slice());
+        let args = PyTuple::new(py, [name.clone(), data.into_any()])?;
+        Sandbox::offload(slf, "call_bytes", args)
+    }
+
+    /// `await sandbox.call_str_async(name, text)`: `call_str` off the event
+    /// loop, cancellable like `call_async`.
+    fn call_str_async<'py>(
+        slf: &Bound<'py, Self>,
+        name: &Bound<'py, PyAny>,
+        text: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args = PyTuple::new(slf.py(), [name, text])?;
+        Sandbox::offload(slf, "call_str", args)
+    }
+
+    /// `await sandbox.run_async()`: `run` (the default entry point, like a
+    /// WASI command) off the event loop, cancellable like `call_async`.
+    fn run_async<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        Sandbox::offload(slf, "run", PyTuple::empty(slf.py()))
+    }
+
     /// The export `run` would call: `"_start"` or `"main"`.
     #[getter]
     fn default_entry(&self, py: Python<'_>) -> PyResult<&'static str> {
@@ -773,7 +716,9 @@ impl InterruptHandle {
     }
 
     fn __repr__(&self) -> String {
-        let pending = if self.pending() { "True" } else { "False" };
-        format!("<aegis.InterruptHandle pending={pending}>")
+        format!(
+            "<aegis.InterruptHandle pending={}>",
+            py_bool(self.pending())
+        )
     }
 }

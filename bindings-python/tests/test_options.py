@@ -36,6 +36,7 @@ def sample(name, tmp_path):
         "args": ["prog"],
         "random_seed": 7,
         "on_denied": "error",
+        "stdin": b"input",
         "instance_pool": 2,
         "compile_cache": tmp_path / "cache",
         "max_module_size": "1MiB",

@@ -1,7 +1,10 @@
-"""The README's Python examples, executed verbatim."""
+"""The README's Python examples, executed verbatim and type-checked with
+``mypy --strict`` against the installed package's stubs."""
 
 import pathlib
 import re
+import subprocess
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -33,3 +36,24 @@ def test_readme_python_examples_run(capsys, monkeypatch):
     assert "WIT" in lines
     assert "QUIET" in lines
     assert "guest says: hello" in lines
+    # asyncio.
+    assert "sum: 5" in lines
+    assert "cancelled after 0.1 s; the sandbox is free: 2" in lines
+    # stdin.
+    assert "b'hello, stdin\\n'" in lines
+
+
+def test_readme_python_examples_pass_mypy_strict(tmp_path):
+    # Each block is checked on its own, as a user would paste it.
+    files = []
+    for i, block in enumerate(python_blocks()):
+        path = tmp_path / f"readme_example_{i}.py"
+        path.write_text(block, encoding="utf-8")
+        files.append(str(path))
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), *files],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -53,12 +53,29 @@ def test_none_turns_fuel_and_timeout_off_and_leaves_other_options_unset():
     assert (rt.limits.fuel, rt.limits.timeout) == (None, None)
 
 
+def test_limits_repr_reads_as_python():
+    rt = aegis.Runtime()
+    assert repr(rt.limits) == (
+        "Limits(memory=67108864, fuel=1000000000, timeout=30.0, stack=524288, "
+        "table_elements=1000000, handles=1024, result_bytes=67108864)"
+    )
+    assert repr(rt) == f"<aegis.Runtime {rt.limits!r}>"
+    # Off limits are None, and floats print as Python prints them.
+    off = aegis.Runtime(fuel_limit=None, timeout=None).limits
+    assert "fuel=None, timeout=None," in repr(off)
+    short = aegis.Runtime(timeout=5e-05).limits  # Rust would print 5e-5
+    assert f"timeout={short.timeout!r}," in repr(short)
+    assert "Some(" not in repr(off) + repr(short)
+
+
 def test_unknown_option_is_refused_by_the_core():
     with pytest.raises(aegis.InvalidArgumentError, match="unknown field `memory_limt`") as info:
         aegis.Runtime(memory_limt=1)
     assert info.value.code == "invalid_argument"
     with pytest.raises(aegis.InvalidArgumentError, match="unknown field `nope`"):
         aegis.Runtime().sandbox(nope=1)
+    with pytest.raises(aegis.InvalidArgumentError, match="memory_limt"):
+        aegis.Runtime(memory_limt=5)
 
 
 def test_runtime_options_are_refused_on_a_sandbox(runtime):

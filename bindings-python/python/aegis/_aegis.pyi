@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 from types import TracebackType
-from typing import final, AbstractSet, Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Type, TypedDict, Union
+from typing import final, AbstractSet, Any, Callable, ClassVar, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Type, TypedDict, TypeVar, Union
 
 __all__ = [
     "Runtime",
@@ -19,6 +19,7 @@ __all__ = [
     "GlobalType",
     "Sandbox",
     "InterruptHandle",
+    "_CallScope",
     "Caller",
     "Metrics",
     "DeniedOperation",
@@ -60,15 +61,24 @@ _Seconds = Union[float, datetime.timedelta]
 # {"host": path, "guest": "/data", "access": "read" | "write"} ("access" defaults to "read")
 _DirMap = Mapping[str, Union[str, "os.PathLike[str]"]]
 _WritableBuffer = Union[bytearray, memoryview]  # or any writable buffer (array.array, mmap, ...)
-
-# Component (WIT) values as Python objects, both ways (see ``Sandbox.call``):
-# bool, int, float, str (char, string, enum, flag and case names), bytes
-# (list<u8>), list, tuple, dict (record; variant/result/{"some": x} as one key), None.
-_WitValue = Union[
-    None, bool, int, float, str, bytes, List["_WitValue"], Tuple["_WitValue", ...], Dict[str, "_WitValue"]
+# The guest's stdin: these bytes, a regular file, "empty" (end of file at
+# once, the default), "inherit" (the host's stdin), {"file": path} or {"text": str}.
+_Stdin = Union[
+    bytes,
+    bytearray,
+    memoryview,
+    "os.PathLike[str]",
+    Literal["empty", "inherit"],
+    Mapping[Literal["file", "text"], Union[str, "os.PathLike[str]"]],
 ]
-# What a call accepts for one: also bytearray/memoryview for bytes, and
-# sets for flags.
+
+# Component (WIT) values as Python objects (see ``Sandbox.call``): out of a
+# call bool, int, float, str (char, string, enum, flag and case names), bytes
+# (list<u8>), list, tuple, dict (record; variant/result/{"some": x} as one
+# key) or None; what a call accepts for one adds bytearray/memoryview for
+# bytes, and sets for flags. Items of lists and values of dicts are checked
+# when the call converts them (``SignatureMismatchError``), not here, so that
+# a dict of mixed values (``dict[str, object]``) is accepted.
 _WitArg = Union[
     None,
     bool,
@@ -78,9 +88,9 @@ _WitArg = Union[
     bytes,
     bytearray,
     memoryview,
-    Sequence["_WitArg"],
+    Sequence[Any],
     AbstractSet[str],
-    Mapping[str, "_WitArg"],
+    Mapping[str, Any],
 ]
 
 def validate(data: _Bytes) -> None:
@@ -98,7 +108,11 @@ class Runtime:
     per call, 30 s per call, 512 KiB stack, no capabilities). ``None`` turns
     ``fuel_limit`` / ``timeout`` off (as does ``"off"``) and leaves any other
     option unset. Sizes are bytes or text with a unit (``"16MiB"``); durations
-    are seconds. Unknown names, bad values, ``allow_logging`` with
+    are seconds. ``stdin`` takes bytes (``bytes``, ``bytearray``,
+    ``memoryview``), a regular file (``os.PathLike``, read when a sandbox is
+    made; a FIFO, device or directory raises ``InvalidArgumentError``),
+    ``"empty"`` (the default: end of file), ``"inherit"``, ``{"file": path}``
+    or ``{"text": str}``. Unknown names, bad values, ``allow_logging`` with
     ``capture_output``, and runtime-only options given to ``sandbox()`` raise
     ``InvalidArgumentError``.
     """
@@ -124,6 +138,7 @@ class Runtime:
         args: Sequence[str] = ...,
         random_seed: int = ...,
         on_denied: Literal["errno", "error"] = ...,
+        stdin: _Stdin = ...,
         instance_pool: int = ...,
         compile_cache: _PathLike = ...,
         max_module_size: _Size = ...,
@@ -171,6 +186,7 @@ class Runtime:
         args: Sequence[str] = ...,
         random_seed: int = ...,
         on_denied: Literal["errno", "error"] = ...,
+        stdin: _Stdin = ...,
     ) -> Sandbox:
         """Make a sandbox with this runtime's settings overridden by the options
         (those of scope ``"both"`` in ``aegis.OPTIONS``); load ``module`` if given."""
@@ -183,6 +199,9 @@ class FuncType:
     results: List[str]
     def __new__(cls, params: Sequence[_ValTypeName] = ..., results: Sequence[_ValTypeName] = ...) -> FuncType:
         """A signature from type names, e.g. ``FuncType(["i32"], ["i64"])``."""
+    def __eq__(self, value: object, /) -> bool:
+        """Equal to a ``FuncType`` with the same params and results."""
+    __hash__: ClassVar[None]  # type: ignore[assignment]  # unhashable, as at run time
 
 @final
 class MemoryType:
@@ -218,6 +237,9 @@ class WitFuncType:
     """The WIT result type (``"string"``, ``"result<s32, string>"``), or ``None``."""
     signature: str
     """The whole signature as WIT text, e.g. ``"func(name: string) -> string"``."""
+    def __eq__(self, value: object, /) -> bool:
+        """Equal to a ``WitFuncType`` of the same signature."""
+    __hash__: ClassVar[None]  # type: ignore[assignment]  # unhashable, as at run time
 
 _ExternType = Union[FuncType, WitFuncType, MemoryType, TableType, GlobalType, str]
 
@@ -367,8 +389,12 @@ class Sandbox:
         """
     def load_module(self, module: Module) -> None:
         """Instantiate ``module``, replacing any previous instance."""
-    def call(self, name: str, *args: _WitArg) -> _WitValue:
+    def call(self, name: str, *args: _WitArg) -> Any:
         """Call an export.
+
+        Typed ``Any``, like wasmtime-py's ``Func.__call__``: what it returns
+        depends on the export's signature, known only at run time (narrow it
+        with ``isinstance`` or ``typing.cast``).
 
         A core module's export takes and returns numbers (None, one number, or a
         tuple for several results). A component's export (``"func"`` or
@@ -402,6 +428,25 @@ class Sandbox:
         """Call an export taking no arguments, discarding its results."""
     def run(self) -> Union[None, int, float, Tuple[_Number, ...]]:
         """Run the default entry point (``_start``, else ``main``)."""
+    async def call_async(self, name: str, *args: _WitArg) -> Any:
+        """``await sandbox.call_async(name, *args)``: ``call`` off the event loop.
+
+        The call runs on a worker thread of the running loop's default executor
+        (as ``asyncio.to_thread`` does) with the GIL released while the guest
+        runs, so the loop keeps serving other tasks. Cancelling the awaiting
+        task (``task.cancel()``, ``asyncio.wait_for``, ``asyncio.timeout``)
+        interrupts the guest, waits for the worker to finish and raises
+        ``asyncio.CancelledError``; the sandbox stays usable and the
+        cancellation never stops a later call. Another call while this one
+        runs raises ``BusyError``.
+        """
+    async def call_bytes_async(self, name: str, data: _Bytes) -> bytes:
+        """``call_bytes`` off the event loop, cancellable like ``call_async``
+        (``data`` is copied when the call is made)."""
+    async def call_str_async(self, name: str, text: str) -> str:
+        """``call_str`` off the event loop, cancellable like ``call_async``."""
+    async def run_async(self) -> Union[None, int, float, Tuple[_Number, ...]]:
+        """``run`` off the event loop, cancellable like ``call_async``."""
     @property
     def default_entry(self) -> str:
         """The export ``run`` would call."""
@@ -456,6 +501,22 @@ class InterruptHandle:
     @property
     def pending(self) -> bool:
         """Whether a request waits for the sandbox's next call."""
+
+_T = TypeVar("_T")
+
+@final
+class _CallScope:
+    """The cancellation of one awaited call (used by ``aegis._aio``)."""
+
+    def run(self, func: Callable[..., _T], *args: Any) -> _T:
+        """Call ``func(*args)`` in this scope, unless it was cancelled first
+        (then raise ``InterruptedError`` without calling it)."""
+    def cancel(self) -> bool:
+        """Interrupt the scope's running call, or keep it from starting;
+        return whether ``run`` had begun."""
+    @property
+    def cancelled(self) -> bool:
+        """Whether ``cancel()`` was called."""
 
 def _sample_error(code: str) -> BaseException:
     """Test hook: the exception Aegis raises for a sample error of ``code``."""
