@@ -19,9 +19,11 @@ timed() {
 
 # One cargo invocation first: wasmtime and every shared dependency are built
 # once in the release profile; each front-end's step below then compiles only
-# its own crate (and aegis-core again where its features differ).
-step "cargo build --release (libaegis and the aegis CLI; wasmtime is compiled here, once)"
-timed cargo build --release -p aegis-capi -p aegis-wasm-sandbox-cli
+# its own crate (and aegis-core again where the unified features of its
+# dependencies differ, e.g. serde_json's). The same package set as
+# dist-c.sh's build, so that step finds it done.
+step "cargo build --release -p aegis-capi (wasmtime is compiled here, once)"
+timed cargo build --release -p aegis-capi
 
 for part in c python node; do
     step "scripts/dist-$part.sh"
